@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The hand-off API: TLV build/parse and fd passing over a real socketpair. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tagshake.h"
+#include "ts_handoff.h"
+
+static long build_sample(uint8_t *mem, size_t cap)
+{
+	struct ts_tlv_buf b;
+	struct ts_addr peer = { .family = 4, .addr = { 127, 0, 0, 1 }, .port = 40000 };
+	uint8_t fp[TS_FINGERPRINT_LEN];
+	size_t ssl;
+
+	memset(fp, 0xab, sizeof(fp));
+	ts_tlv_init(&b, mem, cap);
+	ts_tlv_add_str(&b, PP2_TYPE_AUTHORITY, "api.example.com");
+	ts_tlv_add_str(&b, PP2_TYPE_ALPN, "h2");
+	ssl = ts_tlv_open_ssl(&b, PP2_CLIENT_SSL | PP2_CLIENT_CERT_CONN | PP2_CLIENT_CERT_SESS, 0);
+	ts_tlv_add_str(&b, PP2_SUBTYPE_SSL_VERSION, "TLSv1.3");
+	ts_tlv_add_str(&b, PP2_SUBTYPE_SSL_CN, "client one");
+	ts_tlv_add_str(&b, PP2_SUBTYPE_SSL_CIPHER, "TLS_AES_128_GCM_SHA256");
+	ts_tlv_close(&b, ssl);
+	ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, "*.example.com");
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, 3);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, TS_ACTION_REQUIRE);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_MODE, TS_MODE_RELAY);
+	ts_tlv_add(&b, TS_PP2_TYPE_FINGERPRINT, fp, sizeof(fp));
+	ts_tlv_add_str(&b, TS_PP2_TYPE_SERIAL, "1F");
+	ts_tlv_add_addr(&b, TS_PP2_TYPE_PEER, &peer);
+	ts_tlv_add(&b, 0xEF, "future", 6); /* unknown type: must be skipped */
+	return ts_tlv_finish(&b);
+}
+
+static void check_sample(const struct ts_handoff_meta *m)
+{
+	assert_int_equal(m->authority.len, 15);
+	assert_memory_equal(m->authority.p, "api.example.com", 15);
+	assert_memory_equal(m->alpn.p, "h2", 2);
+	assert_int_equal(m->has_ssl, 1);
+	assert_int_equal(m->ssl_client, 7);
+	assert_int_equal(m->ssl_verify, 0);
+	assert_memory_equal(m->version.p, "TLSv1.3", 7);
+	assert_int_equal(m->cn.len, 10);
+	assert_memory_equal(m->cipher.p, "TLS_AES_128_GCM_SHA256", 22);
+	assert_memory_equal(m->policy.p, "*.example.com", 13);
+	assert_int_equal(m->route_id, 3);
+	assert_int_equal(m->action, TS_ACTION_REQUIRE);
+	assert_int_equal(m->mode, TS_MODE_RELAY);
+	assert_non_null(m->fingerprint);
+	assert_int_equal(m->fingerprint[31], 0xab);
+	assert_memory_equal(m->serial.p, "1F", 2);
+	assert_int_equal(m->peer.family, 4);
+	assert_int_equal(m->peer.port, 40000);
+	assert_int_equal(m->peer.addr[0], 127);
+	assert_int_equal(m->cert.len, 0);
+}
+
+static void test_build_parse(void **state)
+{
+	uint8_t mem[512];
+	struct ts_handoff_meta m;
+	long n = build_sample(mem, sizeof(mem));
+
+	(void)state;
+	assert_true(n > 0);
+	/* SSL TLV: header, client, verify, 3 sub-TLVs (7+10+22 bytes + 3 headers) */
+	assert_int_equal(ts_handoff_parse(mem, (size_t)n, &m), 0);
+	check_sample(&m);
+}
+
+static void test_truncated(void **state)
+{
+	uint8_t mem[512];
+	struct ts_handoff_meta m;
+	long n = build_sample(mem, sizeof(mem));
+
+	(void)state;
+	assert_int_equal(ts_handoff_parse(mem, (size_t)n - 1, &m), -EBADMSG);
+	assert_int_equal(ts_handoff_parse(mem, 2, &m), -EBADMSG);
+	/* a fixed-size TLV with the wrong length */
+	assert_int_equal(ts_handoff_parse((const uint8_t *)"\xE1\x00\x01\x05", 4, &m), -EBADMSG);
+}
+
+static void test_overflow(void **state)
+{
+	uint8_t mem[16];
+	struct ts_tlv_buf b;
+
+	(void)state;
+	ts_tlv_init(&b, mem, sizeof(mem));
+	ts_tlv_add_str(&b, PP2_TYPE_AUTHORITY, "0123456789");
+	assert_int_equal(ts_tlv_finish(&b), 13);
+	ts_tlv_add_str(&b, PP2_TYPE_ALPN, "h2");
+	assert_int_equal(ts_tlv_finish(&b), -EMSGSIZE);
+}
+
+static void test_send_recv(void **state)
+{
+	uint8_t mem[512];
+	long n = build_sample(mem, sizeof(mem));
+	int sp[2], pair[2];
+	struct ts_handoff h;
+	char c = 0;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+	assert_int_equal(ts_handoff_send(sp[0], pair[0], mem, (size_t)n), 0);
+	close(pair[0]);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), 0);
+	assert_true(h.fd >= 0);
+	assert_int_equal(h.tlv_len, (size_t)n);
+	assert_memory_equal(h.tlv, mem, (size_t)n);
+	check_sample(&h.meta);
+	/* the passed fd is the same connection */
+	assert_int_equal(write(h.fd, "x", 1), 1);
+	assert_int_equal(read(pair[1], &c, 1), 1);
+	assert_int_equal(c, 'x');
+	ts_handoff_release(&h);
+	assert_int_equal(h.fd, -1);
+	assert_int_equal(read(pair[1], &c, 1), 0); /* last copy closed: EOF */
+	close(sp[0]);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), -EPIPE);
+	close(sp[1]);
+	close(pair[1]);
+}
+
+static void test_recv_without_fd(void **state)
+{
+	int sp[2];
+	struct ts_handoff h;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	assert_int_equal(send(sp[0], "\xE3\x00\x01\x01", 4, 0), 4);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), -EBADMSG);
+	assert_int_equal(h.fd, -1);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+static void test_listen_connect(void **state)
+{
+	char path[] = "/tmp/ts_handoff_test.XXXXXX";
+	char sock[64];
+	int l, c, a;
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	snprintf(sock, sizeof(sock), "%s/h.sock", path);
+	l = ts_handoff_listen(sock, 4);
+	assert_true(l >= 0);
+	c = ts_handoff_connect(sock);
+	assert_true(c >= 0);
+	a = accept(l, NULL, NULL);
+	assert_true(a >= 0);
+	close(a);
+	close(c);
+	close(l);
+	/* a second listen replaces the stale socket */
+	l = ts_handoff_listen(sock, 4);
+	assert_true(l >= 0);
+	close(l);
+	unlink(sock);
+	rmdir(path);
+	assert_int_equal(ts_handoff_connect(sock), -ENOENT);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_build_parse),
+		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_overflow),
+		cmocka_unit_test(test_send_recv),
+		cmocka_unit_test(test_recv_without_fd),
+		cmocka_unit_test(test_listen_connect),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
