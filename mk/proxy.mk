@@ -1,0 +1,16 @@
+# The proxy (build/tagshake-proxy): receives handed-off connections and
+# forwards their plaintext with TLS metadata. Objects live under
+# $(BUILD)/proxy/ so they do not clash with other components' rules.
+
+PX_OBJDIR := $(BUILD)/proxy
+PX_HDRS   := $(wildcard include/*.h user/*.h)
+
+$(PX_OBJDIR)/%.o: user/%.c $(PX_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser -c $< -o $@
+
+TEST_BINS += $(BUILD)/tests/test_pp2
+
+$(BUILD)/tests/test_pp2: tests/test_pp2.c $(PX_OBJDIR)/pp2.o $(PX_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/pp2.o -o $@ -lcmocka
