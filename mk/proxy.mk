@@ -14,3 +14,9 @@ TEST_BINS += $(BUILD)/tests/test_pp2
 $(BUILD)/tests/test_pp2: tests/test_pp2.c $(PX_OBJDIR)/pp2.o $(PX_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/pp2.o -o $@ -lcmocka
+
+TEST_BINS += $(BUILD)/tests/test_http_inject
+
+$(BUILD)/tests/test_http_inject: tests/test_http_inject.c $(PX_OBJDIR)/http_inject.o $(PX_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/http_inject.o -o $@ -lcmocka -lhttp_parser
