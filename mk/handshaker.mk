@@ -7,7 +7,7 @@ HS_LIBS   := -lssl -lcrypto -lbpf -lyaml
 HS_HDRS   := $(wildcard include/*.h user/*.h bpf/*.h)
 
 # the hand-off and configuration: shared with `tagshake policy import` and proxies
-HS_COMMON := handoff
+HS_COMMON := handoff config name
 # the daemon proper
 HS_DAEMON :=
 
@@ -19,9 +19,12 @@ $(HS_OBJDIR)/%.o: user/%.c $(HS_HDRS)
 	$(CC) $(CFLAGS) -Iuser -c $< -o $@
 
 
-TEST_BINS += $(BUILD)/tests/test_handoff
+TEST_BINS += $(BUILD)/tests/test_handoff $(BUILD)/tests/test_config
 
 $(BUILD)/tests/test_handoff: tests/test_handoff.c $(HS_OBJDIR)/handoff.o $(HS_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(HS_OBJDIR)/handoff.o -o $@ -lcmocka
 
+$(BUILD)/tests/test_config: tests/test_config.c $(HS_COMMON_OBJS) $(HS_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(HS_COMMON_OBJS) -o $@ -lcmocka $(HS_LIBS)

@@ -1,0 +1,383 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The configuration parser: every key, defaults, ids, lookup order, and
+ * errors that name the file, the line and the key. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+
+static char dir[64];
+
+static void touch(const char *name)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("x\n", f);
+	fclose(f);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/ts_config_test.XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	touch("ec.crt");
+	touch("ec.key");
+	touch("rsa.crt");
+	touch("rsa.key");
+	touch("ca1.pem");
+	touch("ca2.pem");
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+/* Writes yaml into dir/t.yaml and loads it. */
+static int load(const char *yaml, struct ts_config **cfg, char *err)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/t.yaml", dir);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(yaml, f);
+	fclose(f);
+	*cfg = NULL;
+	return ts_config_load(path, cfg, err, TS_CFG_ERR_SIZE);
+}
+
+static const char full[] =
+	"listeners:\n"
+	"  - address: 127.0.0.1\n"
+	"    port: 8443\n"
+	"    workers: 2\n"
+	"  - port: 443\n"
+	"certificates:\n"
+	"  - name: edge\n"
+	"    pairs:\n"
+	"      - { chain: ec.crt, key: ec.key }\n"
+	"      - { chain: rsa.crt, key: rsa.key }\n"
+	"  - name: other\n"
+	"    chain: rsa.crt\n"
+	"    key: rsa.key\n"
+	"ca_sets:\n"
+	"  - name: partners\n"
+	"    files: [ca1.pem, ca2.pem]\n"
+	"    send_names: false\n"
+	"  - name: staff\n"
+	"    files: ca1.pem\n"
+	"routes:\n"
+	"  - name: api\n"
+	"    upstream: 127.0.0.1:8080\n"
+	"    metadata: http\n"
+	"    headers: xfcc\n"
+	"  - name: sock\n"
+	"    upstream: unix:/run/app.sock\n"
+	"  - name: v6\n"
+	"    upstream: '[::1]:9000'\n"
+	"    metadata: raw\n"
+	"policies:\n"
+	"  - sni: API.Example.COM.\n"
+	"    action: require\n"
+	"    certificate: other\n"
+	"    ca_set: staff\n"
+	"    route: api\n"
+	"  - sni: '*.example.com'\n"
+	"    action: optional\n"
+	"    ca_set: partners\n"
+	"    route: v6\n"
+	"  - sni: blocked.example.org\n"
+	"    action: reject\n"
+	"defaults:\n"
+	"  default: { action: none, certificate: edge, route: sock }\n"
+	"  no-sni: { action: reject }\n"
+	"handoff:\n"
+	"  socket: /tmp/h.sock\n"
+	"timeouts:\n"
+	"  handshake: 5s\n"
+	"  handoff: 250ms\n"
+	"  idle: 2m\n"
+	"limits:\n"
+	"  handshakes_in_flight: 64\n"
+	"tls:\n"
+	"  session_tickets: 0\n"
+	"  session_timeout: 1h\n"
+	"bpf:\n"
+	"  pin_dir: /sys/fs/bpf/other\n";
+
+static void test_every_key(void **state)
+{
+	struct ts_config *c;
+	char err[TS_CFG_ERR_SIZE], path[128];
+
+	(void)state;
+	assert_int_equal(load(full, &c, err), 0);
+	assert_int_equal(c->nlisteners, 2);
+	assert_string_equal(c->listeners[0].address, "127.0.0.1");
+	assert_int_equal(c->listeners[0].port, 8443);
+	assert_int_equal(c->listeners[0].workers, 2);
+	assert_string_equal(c->listeners[1].address, "0.0.0.0");
+	assert_int_equal(c->listeners[1].port, 443);
+	assert_int_equal(c->listeners[1].workers, 0);
+	assert_int_equal(c->ncerts, 2);
+	assert_int_equal(c->certs[0].npairs, 2);
+	snprintf(path, sizeof(path), "%s/rsa.key", dir);
+	assert_string_equal(c->certs[0].pairs[1].key, path);
+	assert_int_equal(c->certs[1].npairs, 1);
+	assert_int_equal(c->certs[1].line, 11);
+	assert_int_equal(c->nca_sets, 2);
+	assert_int_equal(c->ca_sets[0].nfiles, 2);
+	assert_false(c->ca_sets[0].send_names);
+	assert_int_equal(c->ca_sets[1].nfiles, 1);
+	assert_true(c->ca_sets[1].send_names);
+	assert_int_equal(c->nroutes, 3);
+	assert_string_equal(c->routes[0].host, "127.0.0.1");
+	assert_int_equal(c->routes[0].port, 8080);
+	assert_int_equal(c->routes[0].mode, TS_META_HTTP);
+	assert_int_equal(c->routes[0].headers, TS_HEADERS_XFCC);
+	assert_string_equal(c->routes[1].unix_path, "/run/app.sock");
+	assert_int_equal(c->routes[1].mode, TS_META_PROXY_V2);
+	assert_string_equal(c->routes[2].host, "::1");
+	assert_int_equal(c->routes[2].port, 9000);
+	assert_int_equal(c->routes[2].mode, TS_META_RAW);
+	assert_string_equal(c->handoff_path, "/tmp/h.sock");
+	assert_int_equal(c->handshake_timeout_ms, 5000);
+	assert_int_equal(c->handoff_timeout_ms, 250);
+	assert_int_equal(c->idle_timeout_ms, 120000);
+	assert_int_equal(c->max_inflight, 64);
+	assert_int_equal(c->session_tickets, 0);
+	assert_int_equal(c->session_timeout_s, 3600);
+	assert_string_equal(c->pin_dir, "/sys/fs/bpf/other");
+	ts_config_free(c);
+}
+
+static void test_policy_export(void **state)
+{
+	static const struct {
+		const char *name;
+		struct ts_policy_value v;
+	} want[] = {
+		/* sorted by strcmp: '*' < '@' < letters */
+		{ "*.example.com", { TS_ACTION_OPTIONAL, 0, 0, 1, 3 } },
+		{ "@default", { TS_ACTION_NONE, 0, 1, 0, 2 } },
+		{ "@no-sni", { TS_ACTION_REJECT, 0, 0, 0, 0 } },
+		{ "api.example.com", { TS_ACTION_REQUIRE, 0, 2, 2, 1 } },
+		{ "blocked.example.org", { TS_ACTION_REJECT, 0, 0, 0, 0 } },
+	};
+	struct ts_config *c;
+	struct ts_policy_value v;
+	char err[TS_CFG_ERR_SIZE];
+	size_t i;
+
+	(void)state;
+	assert_int_equal(load(full, &c, err), 0);
+	assert_int_equal(ts_config_policy_count(c), 5);
+	for (i = 0; i < 5; i++) {
+		assert_string_equal(ts_config_policy_at(c, i, &v), want[i].name);
+		assert_memory_equal(&v, &want[i].v, sizeof(v));
+	}
+	assert_null(ts_config_policy_at(c, 5, &v));
+	ts_config_free(c);
+}
+
+static void test_decide_order(void **state)
+{
+	struct ts_config *c;
+	struct ts_policy_value v;
+	enum ts_match m;
+	char err[TS_CFG_ERR_SIZE];
+
+	(void)state;
+	assert_int_equal(load(full, &c, err), 0);
+	ts_config_decide(c, "api.example.com", 15, &v, &m);
+	assert_int_equal(m, TS_MATCH_EXACT);
+	assert_int_equal(v.action, TS_ACTION_REQUIRE);
+	ts_config_decide(c, "www.example.com", 15, &v, &m);
+	assert_int_equal(m, TS_MATCH_WILDCARD);
+	assert_int_equal(v.action, TS_ACTION_OPTIONAL);
+	/* one level only */
+	ts_config_decide(c, "a.b.example.com", 15, &v, &m);
+	assert_int_equal(m, TS_MATCH_DEFAULT);
+	assert_int_equal(v.action, TS_ACTION_NONE);
+	assert_int_equal(v.cert_id, 1);
+	/* the parent itself does not match its wildcard */
+	ts_config_decide(c, "example.com", 11, &v, &m);
+	assert_int_equal(m, TS_MATCH_DEFAULT);
+	ts_config_decide(c, "", 0, &v, &m);
+	assert_int_equal(m, TS_MATCH_NO_SNI);
+	assert_int_equal(v.action, TS_ACTION_REJECT);
+	ts_config_free(c);
+	/* no defaults at all */
+	assert_int_equal(load("policies: [{sni: a.b, action: reject}]\n", &c, err), 0);
+	assert_null(ts_config_decide(c, "x.y", 3, &v, &m));
+	assert_int_equal(m, TS_MATCH_NOTHING);
+	assert_int_equal(v.action, TS_ACTION_NONE);
+	assert_null(ts_config_decide(c, "", 0, &v, &m));
+	assert_int_equal(m, TS_MATCH_NOTHING);
+	ts_config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+	struct ts_config *c;
+	char err[TS_CFG_ERR_SIZE];
+
+	(void)state;
+	assert_int_equal(load("{}\n", &c, err), 0);
+	assert_int_equal(c->nlisteners, 0);
+	assert_int_equal(c->npolicies, 0);
+	assert_string_equal(c->handoff_path, "/run/tagshake/handoff.sock");
+	assert_string_equal(c->pin_dir, "/sys/fs/bpf/tagshake");
+	assert_int_equal(c->handshake_timeout_ms, 10000);
+	assert_int_equal(c->handoff_timeout_ms, 2000);
+	assert_int_equal(c->max_inflight, 1024);
+	assert_int_equal(c->session_tickets, 1);
+	ts_config_free(c);
+}
+
+/* Each case: a document and the exact message after "DIR/t.yaml:". */
+static const struct {
+	const char *yaml, *msg;
+} bad[] = {
+	{ "listeners:\n  - port: 0\n", "2: listeners[0].port: port 0 is not a listening port" },
+	{ "listeners:\n  - port: 70000\n",
+	  "2: listeners[0].port: expected an integer from 0 to 65535, got '70000'" },
+	{ "listeners:\n  - address: ::1\n", "2: listeners[0]: missing required key 'port'" },
+	{ "listeners:\n  - port: 1\n    wokers: 2\n", "3: listeners[0].wokers: unknown key" },
+	{ "listener: []\n", "1: listener: unknown section" },
+	{ "certificates:\n  - name: a\n    chain: ec.crt\n",
+	  "2: certificates[0]: missing required key 'key'" },
+	{ "certificates:\n  - name: a\n    chain: nope.crt\n    key: ec.key\n",
+	  "3: certificates[0].chain: cannot read 'DIR/nope.crt': No such file or directory" },
+	{ "certificates:\n  - {name: a, chain: ec.crt, key: ec.key}\n"
+	  "  - {name: a, chain: ec.crt, key: ec.key}\n",
+	  "3: certificates[1]: duplicate name 'a'" },
+	{ "ca_sets:\n  - name: x\n    send_names: maybe\n",
+	  "3: ca_sets[0].send_names: expected true or false, got 'maybe'" },
+	{ "ca_sets:\n  - name: x\n", "2: ca_sets[0]: missing required key 'files'" },
+	{ "routes:\n  - name: r\n    upstream: localhost\n",
+	  "3: routes[0].upstream: expected host:port or unix:/path, got 'localhost'" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: json\n",
+	  "4: routes[0].metadata: unknown value 'json'" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    headers: kong\n",
+	  "4: routes[0]: 'headers' only applies to metadata: http" },
+	{ "policies:\n  - sni: a.com\n    action: allow\n",
+	  "3: policies[0].action: unknown action 'allow' (none, optional, require, reject)" },
+	{ "policies:\n  - sni: a..com\n    action: none\n",
+	  "2: policies[0].sni: 'a..com' is not a host name or *.parent" },
+	{ "policies:\n  - sni: a.com\n    action: require\n",
+	  "2: policies[0]: action require needs a ca_set" },
+	{ "policies:\n  - sni: a.com\n    action: none\n    certificate: nope\n",
+	  "4: policies[0].certificate: no certificate named 'nope'" },
+	{ "policies:\n  - sni: a.com\n    action: none\n    route: r\n",
+	  "4: policies[0].route: no route named 'r'" },
+	{ "policies:\n  - sni: a.com\n", "2: policies[0]: missing required key 'action'" },
+	{ "policies:\n  - {sni: a.com, action: none}\n  - {sni: A.com., action: reject}\n",
+	  "3: policies: 'a.com' already defined at line 2" },
+	{ "defaults:\n  default:\n    action: optional\n",
+	  "3: defaults.default: action optional needs a ca_set" },
+	{ "defaults:\n  nosni: {action: none}\n", "2: defaults.nosni: unknown key" },
+	{ "timeouts:\n  handshake: 10\n",
+	  "2: timeouts.handshake: expected a duration like 500ms, 10s, 2m or 1h, got '10'" },
+	{ "limits:\n  handshakes_in_flight: 0\n",
+	  "2: limits.handshakes_in_flight: must be at least 1" },
+	{ "policies: {a: b}\n", "1: policies: expected a list" },
+	{ "- a\n", "1: (top): expected a mapping" },
+	{ "a: [\n", "2: (yaml): did not find expected node content while parsing a flow node" },
+};
+
+static void test_errors(void **state)
+{
+	char err[TS_CFG_ERR_SIZE], want[TS_CFG_ERR_SIZE + 128], msg[TS_CFG_ERR_SIZE];
+	struct ts_config *c;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *d = strstr(bad[i].msg, "DIR");
+
+		if (d)
+			snprintf(msg, sizeof(msg), "%.*s%s%s", (int)(d - bad[i].msg), bad[i].msg,
+				 dir, d + 3);
+		else
+			snprintf(msg, sizeof(msg), "%s", bad[i].msg);
+		snprintf(want, sizeof(want), "%s/t.yaml:%s", dir, msg);
+		assert_int_equal(load(bad[i].yaml, &c, err), -EINVAL);
+		assert_null(c);
+		assert_string_equal(err, want);
+	}
+}
+
+static void test_missing_file(void **state)
+{
+	struct ts_config *c = NULL;
+	char err[TS_CFG_ERR_SIZE];
+
+	(void)state;
+	assert_int_equal(ts_config_load("/nonexistent/t.yaml", &c, err, sizeof(err)), -ENOENT);
+	assert_string_equal(err, "/nonexistent/t.yaml: No such file or directory");
+}
+
+/* The shipped example, with its /etc/tagshake/ files created in the temp dir. */
+static void test_example_parses(void **state)
+{
+	static const char *const files[] = { "edge-ecdsa.crt", "edge-ecdsa.key", "edge-rsa.crt",
+					     "edge-rsa.key",   "partners-ca.pem", "staff-ca.pem" };
+	struct ts_config *c = NULL;
+	struct ts_policy_value v;
+	enum ts_match m;
+	char err[TS_CFG_ERR_SIZE], cmd[512], path[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		touch(files[i]);
+	snprintf(path, sizeof(path), "%s/example.yaml", dir);
+	snprintf(cmd, sizeof(cmd), "sed 's|/etc/tagshake/|%s/|g' docs/tagshake.example.yaml > %s",
+		 dir, path);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(ts_config_load(path, &c, err, sizeof(err)), 0);
+	assert_int_equal(c->ncerts, 2);
+	assert_int_equal(c->certs[0].npairs, 2);
+	assert_int_equal(c->npolicies, 6);
+	ts_config_decide(c, "x.partners.example.com", 22, &v, &m);
+	assert_int_equal(m, TS_MATCH_WILDCARD);
+	assert_int_equal(v.action, TS_ACTION_REQUIRE);
+	assert_int_equal(v.cert_id, 2);
+	assert_int_equal(v.ca_id, 1);
+	assert_int_equal(v.route_id, 2);
+	ts_config_free(c);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_key),    cmocka_unit_test(test_policy_export),
+		cmocka_unit_test(test_decide_order), cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_errors),       cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_example_parses),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

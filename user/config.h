@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * tagshake's one declarative configuration (YAML, see
+ * docs/tagshake.example.yaml), parsed once into plain structs.
+ *
+ * Certificates, CA sets and routes are referenced by name in the file and
+ * by numeric id everywhere else: id = 1-based index into their list, 0 =
+ * none. That is what struct ts_policy_value (include/tagshake.h) stores in
+ * the BPF policy map.
+ */
+#ifndef TS_CONFIG_H
+#define TS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+
+#include "tagshake.h"
+
+/* Names of certificates, CA sets and routes: short identifiers. */
+#define TS_CFG_NAME_SIZE 64
+/* Key pairs one named certificate may hold (one per key type: ECDSA, RSA...). */
+#define TS_CFG_PAIRS_MAX 4
+/* Ids are __u16 in struct ts_policy_value. */
+#define TS_CFG_IDS_MAX 65535
+/* Room for an error message: file, line, key and reason. */
+#define TS_CFG_ERR_SIZE 512
+
+enum ts_meta_mode {
+	TS_META_PROXY_V2 = 0, /* PROXY protocol v2 header with the hand-off TLVs */
+	TS_META_HTTP,         /* HTTP request headers (see enum ts_header_style) */
+	TS_META_RAW,          /* nothing added: plaintext bytes only */
+};
+
+enum ts_header_style {
+	TS_HEADERS_KONG = 0, /* Kong mtls-auth style X-Client-Cert-* headers */
+	TS_HEADERS_XFCC,     /* Envoy x-forwarded-client-cert */
+	TS_HEADERS_RFC9440,  /* Client-Cert / Client-Cert-Chain */
+};
+
+struct ts_cfg_listener {
+	char address[64]; /* numeric IPv4 or IPv6 literal */
+	uint16_t port;
+	int workers; /* 0 = one per online CPU */
+	int line;
+};
+
+struct ts_cfg_keypair {
+	char *chain; /* PEM: leaf first, then intermediates */
+	char *key;   /* PEM private key */
+};
+
+struct ts_cfg_cert {
+	char name[TS_CFG_NAME_SIZE];
+	struct ts_cfg_keypair pairs[TS_CFG_PAIRS_MAX];
+	int npairs;
+	int line;
+};
+
+struct ts_cfg_ca_set {
+	char name[TS_CFG_NAME_SIZE];
+	char **files; /* PEM files with one or more CA certificates */
+	int nfiles;
+	bool send_names; /* list the CA names in the CertificateRequest */
+	int line;
+};
+
+struct ts_cfg_route {
+	char name[TS_CFG_NAME_SIZE];
+	char upstream[128]; /* as written: "host:port" or "unix:/path" */
+	char host[64];      /* numeric or DNS host; empty for a unix path */
+	uint16_t port;
+	char unix_path[108]; /* set when the upstream is a unix socket */
+	enum ts_meta_mode mode;
+	enum ts_header_style headers; /* meaningful in TS_META_HTTP */
+	int line;
+};
+
+struct ts_cfg_policy {
+	char name[TS_NAME_SIZE]; /* normalised SNI, "*.parent", "@default", "@no-sni" */
+	struct ts_policy_value value;
+	int line;
+};
+
+struct ts_config {
+	char *path;
+	struct ts_cfg_listener *listeners;
+	int nlisteners;
+	struct ts_cfg_cert *certs;
+	int ncerts;
+	struct ts_cfg_ca_set *ca_sets;
+	int nca_sets;
+	struct ts_cfg_route *routes;
+	int nroutes;
+	/* sorted by name (strcmp) for lookups; includes the two defaults when
+	 * they are configured */
+	struct ts_cfg_policy *policies;
+	int npolicies;
+	char handoff_path[108]; /* unix socket of the proxy */
+	char pin_dir[128];      /* bpffs directory of the pinned maps */
+	unsigned handshake_timeout_ms; /* default 10000 */
+	unsigned handoff_timeout_ms;   /* wait for an unreachable proxy; default 2000 */
+	unsigned idle_timeout_ms;      /* relay/proxy idle close; default 300000 */
+	unsigned max_inflight;         /* handshakes in flight per worker; default 1024 */
+	unsigned session_tickets;      /* TLS 1.3 tickets per full handshake; default 1 */
+	unsigned session_timeout_s;    /* session lifetime; default 7200 */
+};
+
+/* Loads and validates `path`. On failure returns a negative errno and puts
+ * "FILE:LINE: KEY: reason" in err. */
+int ts_config_load(const char *path, struct ts_config **out, char *err, size_t errlen);
+/* Same from a string (tests); `name` stands for the file in messages. */
+int ts_config_load_string(const char *yaml, size_t len, const char *name,
+			  struct ts_config **out, char *err, size_t errlen);
+void ts_config_free(struct ts_config *cfg);
+
+/* Policies as the BPF map wants them, for `tagshake policy import`:
+ * i in [0, ts_config_policy_count()). Returns the normalised key name
+ * (NUL terminated, < TS_NAME_SIZE) and fills *value. */
+size_t ts_config_policy_count(const struct ts_config *cfg);
+const char *ts_config_policy_at(const struct ts_config *cfg, size_t i,
+				struct ts_policy_value *value);
+
+/* The lookup the BPF program and ts_policy_decide() do, over the
+ * configuration: exact → "*.parent" → "@default"; "@no-sni" when sni_len is
+ * 0. `sni` must be normalised. No entry: action none, ids 0, TS_MATCH_NOTHING.
+ * Returns the entry used or NULL. */
+const struct ts_cfg_policy *ts_config_decide(const struct ts_config *cfg, const char *sni,
+					     size_t sni_len, struct ts_policy_value *out,
+					     enum ts_match *match);
+
+/* id → entry (NULL for 0 or out of range). */
+const struct ts_cfg_cert *ts_config_cert(const struct ts_config *cfg, unsigned id);
+const struct ts_cfg_ca_set *ts_config_ca_set(const struct ts_config *cfg, unsigned id);
+const struct ts_cfg_route *ts_config_route(const struct ts_config *cfg, unsigned id);
+
+/* Names used in the file and in logs. */
+const char *ts_action_name(unsigned action);
+int ts_action_parse(const char *s); /* enum ts_action or -EINVAL */
+
+#endif /* TS_CONFIG_H */
