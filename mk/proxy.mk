@@ -20,3 +20,10 @@ TEST_BINS += $(BUILD)/tests/test_http_inject
 $(BUILD)/tests/test_http_inject: tests/test_http_inject.c $(PX_OBJDIR)/http_inject.o $(PX_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/http_inject.o -o $@ -lcmocka -lhttp_parser
+
+PX_OBJS := $(patsubst %,$(PX_OBJDIR)/%.o,proxy_main proxy_worker proxy_conn proxy_mode \
+	proxy_relay proxy_upstream proxy_stats pp2 http_inject cert_headers handoff config name)
+PROGRAMS += $(BUILD)/tagshake-proxy
+
+$(BUILD)/tagshake-proxy: $(PX_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ -lpthread -lhttp_parser -lssl -lcrypto -lyaml

@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * tagshake-proxy internals: a worker (one thread, one epoll loop) owns the
+ * handshaker connections it accepted and every proxied connection that came
+ * through them. Nothing is shared between workers but the read-only
+ * configuration.
+ */
+#ifndef TS_PROXY_H
+#define TS_PROXY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "proxy_relay.h"
+#include "proxy_stats.h"
+#include "proxy_upstream.h"
+#include "ts_handoff.h"
+
+/* Buffer of one copied direction: the default pipe size, so copy and
+ * splice hold the same bytes in flight. */
+#define PX_COPY_BUF 65536
+/* Client bytes the http filter holds before parsing them. */
+#define PX_HTTP_IN_BUF 16384
+#define PX_CONNECT_TIMEOUT_MS 5000
+
+struct px_settings {
+	const struct ts_config *cfg;
+	const struct px_upstream *ups; /* cfg->nroutes entries */
+	const char *const *strip;      /* header names removed in http mode */
+	unsigned connect_timeout_ms;
+	unsigned idle_timeout_ms;
+	bool splice;
+};
+
+/* What an epoll event points at. */
+enum px_ep_kind { PX_EP_LISTEN, PX_EP_HANDSHAKER, PX_EP_CLIENT, PX_EP_UPSTREAM };
+
+struct px_ep {
+	enum px_ep_kind kind;
+	int fd;
+	uint32_t events;  /* registered interest */
+	bool registered;
+	void *owner;      /* struct px_conn for client/upstream */
+};
+
+/* A doubly linked list of connections ordered by deadline: every entry of
+ * one list has the same timeout, so appending keeps the order. */
+struct px_list {
+	struct px_conn *head, *tail;
+};
+
+enum px_conn_state { PX_CONNECTING, PX_RELAYING };
+
+struct px_conn {
+	struct px_worker *w;
+	struct px_ep client, upstream;
+	enum px_conn_state state;
+	const struct ts_cfg_route *route;
+	const struct ts_cfg_policy *policy; /* the SNI's policy, for Host checks */
+	struct px_dir up, down;             /* client→upstream, upstream→client */
+	struct ts_http_inject *http;
+	int local_status;    /* an HTTP answer the proxy gives itself */
+	bool local_queued;
+	bool client_eof;     /* input discarded after a local answer */
+	bool closed;         /* freed after the current epoll batch */
+	uint64_t deadline_ms;
+	struct px_list *list;
+	struct px_conn *prev, *next;
+};
+
+struct px_worker {
+	int id;
+	int epfd;
+	struct px_ep listen;
+	const struct px_settings *set;
+	struct px_stats stats;
+	struct px_list connecting, idle;
+	struct px_conn *dead; /* closed in this batch, linked by next */
+	unsigned long conns;
+	volatile int *stop;
+};
+
+uint64_t px_now_ms(void);
+
+/* Registers ep with its wanted events (0: leaves epoll). */
+void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events);
+
+/* Takes over a received hand-off (its fd; the struct is released). */
+void px_conn_start(struct px_worker *w, struct ts_handoff *h);
+void px_conn_event(struct px_conn *c, struct px_ep *ep, uint32_t events);
+void px_conn_timeout(struct px_conn *c);
+void px_conn_close(struct px_conn *c, enum px_counter reason);
+
+void px_list_remove(struct px_conn *c);
+void px_list_append(struct px_list *l, struct px_conn *c, uint64_t deadline_ms);
+
+int px_worker_run(struct px_worker *w);
+
+#endif /* TS_PROXY_H */

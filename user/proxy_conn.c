@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * One proxied connection: from the hand-off to the last byte. Both
+ * directions are pumped on every event until they would block; interest in
+ * epoll follows what each side can do next, so a full buffer stops reading
+ * (backpressure) and an fd with nothing to do leaves epoll. Each direction
+ * ends with shutdown(SHUT_WR) on its destination once its source reached
+ * EOF and everything was written (half-close both ways).
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "http_inject.h"
+#include "proxy_mode.h"
+
+/* Room for a local answer (ts_http_local_response). */
+#define PX_LOCAL_RESPONSE_MAX 256
+/* Bytes read and dropped per call after a local answer. */
+#define PX_DISCARD_BUF 4096
+
+static void step(struct px_conn *c);
+
+static enum px_counter connect_counter(int err)
+{
+	if (err == ECONNREFUSED || err == ENOENT)
+		return PX_CONNECT_REFUSED;
+	if (err == ETIMEDOUT)
+		return PX_CONNECT_TIMEOUT;
+	return PX_CONNECT_ERROR;
+}
+
+static void drop_upstream(struct px_conn *c)
+{
+	if (c->upstream.fd >= 0) {
+		px_ep_update(c->w, &c->upstream, 0);
+		close(c->upstream.fd);
+		c->upstream.fd = -1;
+	}
+	c->down.read_eof = true;
+	c->up.read_eof = true;
+	c->up.shut = true;
+}
+
+/* The proxy answers this request itself: stop forwarding; what went
+ * upstream before still gets its responses first, then the answer. */
+static void set_local(struct px_conn *c, int status)
+{
+	c->local_status = status;
+	c->up.read_eof = true;
+	px_count(&c->w->stats, PX_HTTP_LOCAL, 1);
+	if (c->upstream.fd < 0 || (ts_http_inject_requests(c->http) == 0 && !px_dir_pending(&c->up)))
+		drop_upstream(c);
+}
+
+static void touch(struct px_conn *c)
+{
+	px_list_remove(c);
+	px_list_append(&c->w->idle, c, px_now_ms() + c->w->set->idle_timeout_ms);
+}
+
+static void connect_failed(struct px_conn *c, int err)
+{
+	px_count(&c->w->stats, connect_counter(err), 1);
+	if (c->route->mode != TS_META_HTTP) {
+		px_conn_close(c, PX_CLOSE_UPSTREAM_DOWN);
+		return;
+	}
+	c->state = PX_RELAYING;
+	drop_upstream(c);
+	set_local(c, 502);
+	touch(c);
+	step(c);
+}
+
+void px_conn_start(struct px_worker *w, struct ts_handoff *h)
+{
+	const struct ts_config *cfg = w->set->cfg;
+	struct ts_policy_value v;
+	enum ts_match m;
+	const struct ts_cfg_policy *pol = ts_config_decide(
+		cfg, (const char *)h->meta.authority.p, h->meta.authority.len, &v, &m);
+	unsigned rid = h->meta.route_id ? h->meta.route_id : v.route_id;
+	const struct ts_cfg_route *route = ts_config_route(cfg, rid);
+	struct px_conn *c;
+	int ufd, rc;
+
+	px_count(&w->stats, PX_HANDOFFS, 1);
+	c = route ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		px_count(&w->stats, route ? PX_CLOSE_NOMEM : PX_CLOSE_NO_ROUTE, 1);
+		ts_handoff_release(h);
+		return;
+	}
+	c->w = w;
+	c->route = route;
+	c->policy = pol;
+	c->client = (struct px_ep){ .kind = PX_EP_CLIENT, .fd = h->fd, .owner = c };
+	h->fd = -1;
+	fcntl(c->client.fd, F_SETFL, fcntl(c->client.fd, F_GETFL) | O_NONBLOCK);
+	ufd = px_upstream_connect(&w->set->ups[rid - 1]);
+	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
+	w->conns++;
+	rc = px_dir_init(&c->up, c->client.fd, c->upstream.fd,
+			 w->set->splice && route->mode != TS_META_HTTP, PX_COPY_BUF);
+	if (!rc)
+		rc = px_dir_init(&c->down, c->upstream.fd, c->client.fd, w->set->splice, PX_COPY_BUF);
+	if (!rc)
+		rc = px_mode_setup(c, h);
+	ts_handoff_release(h);
+	if (rc) {
+		px_conn_close(c, PX_CLOSE_NOMEM);
+		return;
+	}
+	px_count(&w->stats, px_dir_spliced(&c->up) ? PX_SPLICE_DIRS : PX_COPY_DIRS, 1);
+	px_count(&w->stats, px_dir_spliced(&c->down) ? PX_SPLICE_DIRS : PX_COPY_DIRS, 1);
+	if (ufd < 0) {
+		connect_failed(c, -ufd);
+		return;
+	}
+	c->state = PX_CONNECTING;
+	px_list_append(&w->connecting, c, px_now_ms() + w->set->connect_timeout_ms);
+	step(c);
+}
+
+void px_conn_close(struct px_conn *c, enum px_counter reason)
+{
+	struct px_worker *w = c->w;
+
+	px_count(&w->stats, reason, 1);
+	if (c->http)
+		px_count(&w->stats, PX_HTTP_REQUESTS, ts_http_inject_requests(c->http));
+	px_list_remove(c);
+	px_ep_update(w, &c->client, 0);
+	drop_upstream(c);
+	if (c->client.fd >= 0)
+		close(c->client.fd);
+	px_dir_free(&c->up);
+	px_dir_free(&c->down);
+	ts_http_inject_free(c->http);
+	c->http = NULL;
+	w->conns--;
+	/* later events of this epoll batch may still name c: free it after */
+	c->closed = true;
+	c->next = w->dead;
+	w->dead = c;
+}
+
+/* After a local answer the client's input is read and dropped, so that
+ * closing does not reset the connection under the answer. */
+static int discard_client(struct px_conn *c)
+{
+	char junk[PX_DISCARD_BUF];
+	ssize_t n;
+
+	while (!c->client_eof) {
+		n = recv(c->client.fd, junk, sizeof(junk), MSG_DONTWAIT);
+		if (n == 0)
+			c->client_eof = true;
+		else if (n < 0)
+			return errno == EAGAIN ? 0 : -1;
+	}
+	return 0;
+}
+
+static void update_interest(struct px_conn *c)
+{
+	uint32_t ce = 0, ue = 0;
+
+	if (c->local_status ? !c->client_eof : px_dir_wants_read(&c->up))
+		ce |= EPOLLIN;
+	if (px_dir_pending(&c->down))
+		ce |= EPOLLOUT;
+	if (c->state == PX_CONNECTING) {
+		ue = EPOLLOUT;
+	} else {
+		if (px_dir_wants_read(&c->down))
+			ue |= EPOLLIN;
+		if (px_dir_pending(&c->up))
+			ue |= EPOLLOUT;
+	}
+	px_ep_update(c->w, &c->client, ce);
+	if (c->upstream.fd >= 0)
+		px_ep_update(c->w, &c->upstream, ue);
+}
+
+/* Ends each direction whose source is done and whose bytes are written.
+ * Returns true when a local answer was just queued (pump again). */
+static bool half_close(struct px_conn *c)
+{
+	if (c->state == PX_RELAYING && c->upstream.fd >= 0 && !c->up.shut && px_dir_drained(&c->up)) {
+		shutdown(c->upstream.fd, SHUT_WR);
+		c->up.shut = true;
+	}
+	if (c->down.shut || !px_dir_drained(&c->down))
+		return false;
+	if (c->local_status && !c->local_queued) {
+		char resp[PX_LOCAL_RESPONSE_MAX];
+		size_t n = ts_http_local_response(c->local_status, resp, sizeof(resp));
+		c->local_queued = true;
+		return px_dir_queue(&c->down, resp, n) == 0;
+	}
+	shutdown(c->client.fd, SHUT_WR);
+	c->down.shut = true;
+	return false;
+}
+
+static void step(struct px_conn *c)
+{
+	struct px_stats *st = &c->w->stats;
+	ssize_t up, down;
+
+	do {
+		if (c->local_status && discard_client(c)) {
+			px_conn_close(c, PX_CLOSE_CLIENT_ERROR);
+			return;
+		}
+		up = c->up.read_eof && !px_dir_pending(&c->up)
+			     ? 0
+			     : px_dir_pump(&c->up, c->state == PX_RELAYING && c->upstream.fd >= 0);
+		if (up < 0) {
+			px_conn_close(c, c->up.err_to ? PX_CLOSE_UPSTREAM_ERROR : PX_CLOSE_CLIENT_ERROR);
+			return;
+		}
+		if (c->up.status && !c->local_status)
+			set_local(c, c->up.status);
+		down = px_dir_pump(&c->down, true);
+		if (down < 0) {
+			px_conn_close(c, c->down.err_to ? PX_CLOSE_CLIENT_ERROR : PX_CLOSE_UPSTREAM_ERROR);
+			return;
+		}
+		px_count(st, PX_BYTES_UP, (uint64_t)up);
+		px_count(st, PX_BYTES_DOWN, (uint64_t)down);
+		if (up > 0 || down > 0)
+			touch(c);
+	} while (half_close(c));
+	if (c->local_status ? (c->down.shut && c->client_eof) : (c->up.shut && c->down.shut)) {
+		px_conn_close(c, c->local_status ? px_close_for_status(c->local_status) : PX_CLOSE_DONE);
+		return;
+	}
+	update_interest(c);
+}
+
+void px_conn_event(struct px_conn *c, struct px_ep *ep, uint32_t events)
+{
+	(void)events;
+	if (c->state == PX_CONNECTING && ep == &c->upstream) {
+		int err = 0;
+		socklen_t len = sizeof(err);
+		if (getsockopt(ep->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		if (err) {
+			connect_failed(c, err);
+			return;
+		}
+		c->state = PX_RELAYING;
+		touch(c);
+	}
+	step(c);
+}
+
+void px_conn_timeout(struct px_conn *c)
+{
+	if (c->state == PX_CONNECTING) {
+		connect_failed(c, ETIMEDOUT);
+		return;
+	}
+	if (c->local_status && c->down.shut) {
+		/* the answer went out; the client just kept its side open */
+		px_conn_close(c, px_close_for_status(c->local_status));
+		return;
+	}
+	px_conn_close(c, PX_CLOSE_IDLE);
+}

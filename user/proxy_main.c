@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tagshake-proxy: receives connections handed off by tagshaked and forwards
+ * their plaintext to each route's upstream with the TLS metadata (PROXY v2,
+ * HTTP headers, or nothing). The main thread loads the configuration,
+ * starts the workers and handles signals: SIGUSR1 prints the counters,
+ * SIGTERM/SIGINT stop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cert_headers.h"
+#include "proxy.h"
+
+/* Pending handshaker connections on the hand-off socket. */
+#define PX_HANDOFF_BACKLOG 128
+#define PX_WORKERS_MAX 256
+/* Header names stripped from requests: all styles' names (see cert_headers). */
+#define PX_STRIP_MAX 16
+
+static volatile int stop_flag;
+
+static void usage(FILE *f)
+{
+	fputs("usage: tagshake-proxy --config FILE [--workers N] [--connect-timeout MS]\n"
+	      "                      [--idle-timeout MS] [--no-splice]\n"
+	      "Receives TLS connections handed off by tagshaked on the configuration's\n"
+	      "handoff.socket and forwards their plaintext to each route's upstream, with the\n"
+	      "TLS metadata as the route's mode says: proxy-v2 (PROXY v2 header + the\n"
+	      "hand-off TLVs), http (client-certificate request headers: kong, xfcc,\n"
+	      "rfc9440) or raw.\n"
+	      "  --config FILE         the tagshake YAML configuration (required)\n"
+	      "  --workers N           worker threads, one epoll loop each (default: CPUs)\n"
+	      "  --connect-timeout MS  upstream connect timeout (default 5000)\n"
+	      "  --idle-timeout MS     close after MS without traffic (default: the\n"
+	      "                        configuration's idle_timeout_ms)\n"
+	      "  --no-splice           copy with read/write instead of splice\n"
+	      "Signals: SIGUSR1 prints the counters on stderr, SIGTERM/SIGINT stop (and print).\n",
+	      f);
+}
+
+struct strip_list {
+	char names[PX_STRIP_MAX][64];
+	const char *ptrs[PX_STRIP_MAX + 1];
+	int n;
+};
+
+static void add_strip(void *ctx, const char *name)
+{
+	struct strip_list *s = ctx;
+
+	if (s->n == PX_STRIP_MAX)
+		return;
+	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+	s->ptrs[s->n] = s->names[s->n];
+	s->n++;
+}
+
+static void *worker_main(void *arg)
+{
+	struct px_worker *w = arg;
+	int rc = px_worker_run(w);
+
+	if (rc < 0)
+		fprintf(stderr, "tagshake-proxy: worker %d: %s\n", w->id, strerror(-rc));
+	return NULL;
+}
+
+struct options {
+	const char *config;
+	int workers;
+	unsigned connect_ms, idle_ms;
+	bool splice;
+};
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "connect-timeout", required_argument, NULL, 'T' },
+		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "no-splice", no_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int opt;
+
+	*o = (struct options){ .connect_ms = PX_CONNECT_TIMEOUT_MS, .splice = true };
+	while ((opt = getopt_long(argc, argv, "c:w:h", longs, NULL)) != -1) {
+		switch (opt) {
+		case 'c': o->config = optarg; break;
+		case 'w': o->workers = atoi(optarg); break;
+		case 'T': o->connect_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'I': o->idle_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'S': o->splice = false; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -EINVAL;
+		}
+	}
+	if (!o->config || optind != argc || o->workers < 0 || o->workers > PX_WORKERS_MAX)
+		return -EINVAL;
+	if (o->workers == 0)
+		o->workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	return 0;
+}
+
+/* Waits for signals on the main thread; workers block them all. */
+static void serve_signals(struct px_stats **stats, int n)
+{
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	for (;;) {
+		if (sigwait(&set, &sig))
+			continue;
+		px_stats_print(stderr, stats, n);
+		if (sig != SIGUSR1)
+			break;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	struct ts_config *cfg = NULL;
+	char err[TS_CFG_ERR_SIZE];
+	struct strip_list strip = { 0 };
+	sigset_t all;
+
+	if (parse_args(argc, argv, &o)) {
+		usage(stderr);
+		return 2;
+	}
+	if (ts_config_load(o.config, &cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tagshake-proxy: %s\n", err);
+		return 1;
+	}
+	struct px_upstream *ups = calloc((size_t)cfg->nroutes + 1, sizeof(*ups));
+	if (!ups || px_upstreams_resolve(cfg, ups, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tagshake-proxy: %s\n", ups ? err : "out of memory");
+		return 1;
+	}
+	ts_cert_header_names(NULL, add_strip, &strip);
+	struct px_settings set = {
+		.cfg = cfg,
+		.ups = ups,
+		.strip = strip.ptrs,
+		.connect_timeout_ms = o.connect_ms,
+		.idle_timeout_ms = o.idle_ms ? o.idle_ms : cfg->idle_timeout_ms,
+		.splice = o.splice,
+	};
+	int lfd = ts_handoff_listen(cfg->handoff_path, PX_HANDOFF_BACKLOG);
+	if (lfd < 0) {
+		fprintf(stderr, "tagshake-proxy: listen on %s: %s\n", cfg->handoff_path,
+			strerror(-lfd));
+		return 1;
+	}
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	struct px_worker *ws = calloc((size_t)o.workers, sizeof(*ws));
+	struct px_stats **stats = calloc((size_t)o.workers, sizeof(*stats));
+	pthread_t *tids = calloc((size_t)o.workers, sizeof(*tids));
+	if (!ws || !stats || !tids)
+		return 1;
+	for (int i = 0; i < o.workers; i++) {
+		ws[i] = (struct px_worker){ .id = i, .set = &set, .stop = &stop_flag };
+		ws[i].listen = (struct px_ep){ .kind = PX_EP_LISTEN, .fd = lfd };
+		stats[i] = &ws[i].stats;
+		if (pthread_create(&tids[i], NULL, worker_main, &ws[i])) {
+			fprintf(stderr, "tagshake-proxy: cannot start worker %d\n", i);
+			return 1;
+		}
+	}
+	fprintf(stderr, "tagshake-proxy: %d workers on %s, %d routes, %s\n", o.workers,
+		cfg->handoff_path, cfg->nroutes, o.splice ? "splice" : "copy");
+	serve_signals(stats, o.workers);
+	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+	for (int i = 0; i < o.workers; i++)
+		pthread_join(tids[i], NULL);
+	px_stats_print(stderr, stats, o.workers);
+	close(lfd);
+	unlink(cfg->handoff_path);
+	ts_config_free(cfg);
+	free(ups);
+	free(ws);
+	free(stats);
+	free(tids);
+	return 0;
+}

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * What each route mode adds to the client→upstream direction: a PROXY v2
+ * header carrying the hand-off TLVs (proxy-v2), the request rewriting with
+ * the client-certificate headers (http), or nothing (raw).
+ */
+#include "proxy_mode.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "cert_headers.h"
+#include "http_inject.h"
+#include "name.h"
+#include "pp2.h"
+
+/* The hand-off's address TLV as a socket address; the socket's own address
+ * when the TLV is absent (kTLS mode hands over the TCP socket itself). */
+static const struct sockaddr *ts_addr_sockaddr(const struct ts_addr *a,
+					       struct sockaddr_storage *ss, int fd, int peer)
+{
+	socklen_t len = sizeof(*ss);
+
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == 4) {
+		struct sockaddr_in *s = (struct sockaddr_in *)ss;
+		s->sin_family = AF_INET;
+		memcpy(&s->sin_addr, a->addr, 4);
+		s->sin_port = htons(a->port);
+		return (struct sockaddr *)ss;
+	}
+	if (a->family == 6) {
+		struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+		s->sin6_family = AF_INET6;
+		memcpy(&s->sin6_addr, a->addr, 16);
+		s->sin6_port = htons(a->port);
+		return (struct sockaddr *)ss;
+	}
+	if ((peer ? getpeername(fd, (struct sockaddr *)ss, &len)
+		  : getsockname(fd, (struct sockaddr *)ss, &len)) == 0 &&
+	    (ss->ss_family == AF_INET || ss->ss_family == AF_INET6))
+		return (struct sockaddr *)ss;
+	return NULL;
+}
+
+static int setup_proxy_v2(struct px_conn *c, const struct ts_handoff *h)
+{
+	struct sockaddr_storage src, dst;
+	const struct sockaddr *s = ts_addr_sockaddr(&h->meta.peer, &src, c->client.fd, 1);
+	const struct sockaddr *d = ts_addr_sockaddr(&h->meta.local, &dst, c->client.fd, 0);
+	size_t cap = TS_PP2_FIXED_LEN + TS_PP2_ADDR_MAX + h->tlv_len;
+	uint8_t *hdr = malloc(cap);
+	ssize_t n;
+	int rc;
+
+	if (!hdr)
+		return -ENOMEM;
+	n = ts_pp2_encode(hdr, cap, s, d, h->tlv, h->tlv_len);
+	rc = n < 0 ? (int)n : px_dir_queue(&c->up, hdr, (size_t)n);
+	free(hdr);
+	return rc;
+}
+
+/* Host → policy with the lookup the handshaker used for the SNI; a
+ * different policy entry is a misdirected request (RFC 9110, 15.5.20). */
+static int host_check(void *ctx, const char *host, size_t len)
+{
+	struct px_conn *c = ctx;
+	char name[TS_NAME_SIZE];
+	struct ts_policy_value v;
+	enum ts_match m;
+	size_t n = len;
+
+	if (len && host[0] == '[')
+		return 400; /* an IPv6 literal is no host name any policy can hold */
+	for (size_t i = 0; i < len; i++)
+		if (host[i] == ':') {
+			n = i;
+			break;
+		}
+	int nl = ts_name_normalise(host, n, name);
+	if (nl < 0)
+		return 400;
+	return ts_config_decide(c->w->set->cfg, name, (size_t)nl, &v, &m) == c->policy ? 0 : 421;
+}
+
+static int http_filter(void *ctx, const char *in, size_t in_len, char *out, size_t *out_len,
+		       size_t out_cap, size_t *consumed)
+{
+	struct ts_http_inject *h = ctx;
+
+	return ts_http_inject_feed(h, in, in_len, out, out_len, out_cap, consumed);
+}
+
+static int setup_http(struct px_conn *c, const struct ts_handoff *h)
+{
+	char *headers = NULL;
+	ssize_t n = ts_cert_headers(c->route->headers, NULL, &h->meta, &headers);
+
+	if (n < 0)
+		return (int)n;
+	c->http = ts_http_inject_new(headers, (size_t)n, c->w->set->strip, host_check, c);
+	free(headers);
+	if (!c->http)
+		return -ENOMEM;
+	return px_dir_set_filter(&c->up, http_filter, c->http, PX_HTTP_IN_BUF,
+				 PX_COPY_BUF + ts_http_inject_reserve(c->http));
+}
+
+int px_mode_setup(struct px_conn *c, const struct ts_handoff *h)
+{
+	switch (c->route->mode) {
+	case TS_META_PROXY_V2:
+		return setup_proxy_v2(c, h);
+	case TS_META_HTTP:
+		return setup_http(c, h);
+	case TS_META_RAW:
+		return 0;
+	}
+	return -EINVAL;
+}

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * One direction of a proxied connection: bytes from one socket to the
+ * other, through a pipe with splice(2) where the kernel allows it, else
+ * through a bounded buffer; optionally through a filter (http mode). Every
+ * buffer is bounded: a full buffer or pipe stops reading (backpressure).
+ */
+#ifndef TS_PROXY_RELAY_H
+#define TS_PROXY_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Rewrites input into output, as ts_http_inject_feed(): returns 0 or a
+ * status that stops the direction. */
+typedef int (*px_filter_fn)(void *ctx, const char *in, size_t in_len, char *out,
+			    size_t *out_len, size_t out_cap, size_t *consumed);
+
+struct px_dir {
+	int from, to;
+	int pipe_rd, pipe_wr; /* -1 when copying through buf */
+	size_t pipe_len, pipe_cap;
+	char *buf; /* bytes for `to`, written before any pipe data */
+	size_t off, len, cap;
+	char *raw; /* filter input not consumed yet */
+	size_t raw_len, raw_cap;
+	px_filter_fn filter;
+	void *filter_ctx;
+	int status;    /* the filter's stop status, 0 while it goes on */
+	bool read_eof; /* no more input: EOF read, or stopped */
+	bool shut;     /* shutdown(to, SHUT_WR) done */
+	int err;       /* negative errno of the failing side */
+	bool err_to;   /* the error was writing to `to` (else reading `from`) */
+	uint64_t moved; /* bytes written to `to` */
+};
+
+/* copy_cap: buffer size in copy mode. Tries a pipe when `splice` is set.
+ * Returns 0 or -ENOMEM. */
+int px_dir_init(struct px_dir *d, int from, int to, bool splice, size_t copy_cap);
+/* Adds a filter; its output buffer gets out_cap bytes, its input in_cap. */
+int px_dir_set_filter(struct px_dir *d, px_filter_fn fn, void *ctx, size_t in_cap,
+		      size_t out_cap);
+void px_dir_free(struct px_dir *d);
+/* Queues bytes to write to `to` ahead of everything not yet written. */
+int px_dir_queue(struct px_dir *d, const void *p, size_t n);
+/* Moves what it can without blocking; writes only when can_write. Returns
+ * the number of bytes written to `to`, or d->err once an error happened. */
+ssize_t px_dir_pump(struct px_dir *d, bool can_write);
+bool px_dir_pending(const struct px_dir *d); /* bytes wait for `to` */
+bool px_dir_wants_read(const struct px_dir *d);
+/* Input ended and everything was written: time for shutdown(to). */
+bool px_dir_drained(const struct px_dir *d);
+bool px_dir_spliced(const struct px_dir *d);
+
+#endif /* TS_PROXY_RELAY_H */

@@ -1,0 +1,56 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Counter names and printing for the proxy. */
+#include "proxy_stats.h"
+
+static const char *const names[PX_COUNTER_COUNT] = {
+	[PX_HANDOFFS] = "handoffs",
+	[PX_HANDOFF_BAD] = "handoff_bad",
+	[PX_HANDSHAKERS] = "handshakers",
+	[PX_SPLICE_DIRS] = "splice_dirs",
+	[PX_COPY_DIRS] = "copy_dirs",
+	[PX_BYTES_UP] = "bytes_up",
+	[PX_BYTES_DOWN] = "bytes_down",
+	[PX_HTTP_REQUESTS] = "http_requests",
+	[PX_HTTP_LOCAL] = "http_local",
+	[PX_CONNECT_REFUSED] = "connect_refused",
+	[PX_CONNECT_TIMEOUT] = "connect_timeout",
+	[PX_CONNECT_ERROR] = "connect_error",
+	[PX_CLOSE_DONE] = "close_done",
+	[PX_CLOSE_IDLE] = "close_idle",
+	[PX_CLOSE_NO_ROUTE] = "close_no_route",
+	[PX_CLOSE_UPSTREAM_DOWN] = "close_upstream_down",
+	[PX_CLOSE_CLIENT_ERROR] = "close_client_error",
+	[PX_CLOSE_UPSTREAM_ERROR] = "close_upstream_error",
+	[PX_CLOSE_HTTP_400] = "close_http_400",
+	[PX_CLOSE_HTTP_421] = "close_http_421",
+	[PX_CLOSE_HTTP_431] = "close_http_431",
+	[PX_CLOSE_HTTP_501] = "close_http_501",
+	[PX_CLOSE_HTTP_502] = "close_http_502",
+	[PX_CLOSE_NOMEM] = "close_nomem",
+	[PX_CLOSE_SHUTDOWN] = "close_shutdown",
+};
+
+void px_stats_print(FILE *f, struct px_stats *const *workers, int n)
+{
+	fputs("tagshake-proxy stats:", f);
+	for (int c = 0; c < PX_COUNTER_COUNT; c++) {
+		uint64_t sum = 0;
+		for (int w = 0; w < n; w++)
+			sum += __atomic_load_n(&workers[w]->v[c], __ATOMIC_RELAXED);
+		fprintf(f, " %s=%llu", names[c], (unsigned long long)sum);
+	}
+	fputc('\n', f);
+	fflush(f);
+}
+
+enum px_counter px_close_for_status(int status)
+{
+	switch (status) {
+	case 400: return PX_CLOSE_HTTP_400;
+	case 421: return PX_CLOSE_HTTP_421;
+	case 431: return PX_CLOSE_HTTP_431;
+	case 501: return PX_CLOSE_HTTP_501;
+	case 502: return PX_CLOSE_HTTP_502;
+	default: return PX_CLOSE_NOMEM;
+	}
+}

@@ -1,0 +1,203 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * A proxy worker: one thread, one epoll loop. Every worker watches the
+ * shared hand-off listener (EPOLLEXCLUSIVE wakes one of them per
+ * handshaker connection); a handshaker connection then belongs to the worker
+ * that accepted it, and so do the connections handed off through it.
+ */
+#include "proxy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Events taken from epoll per wait. */
+#define PX_EVENTS_MAX 64
+/* Longest sleep, so a stop request is seen quickly. */
+#define PX_TICK_MS 200
+/* Hand-offs taken from one handshaker connection per event, so one busy
+ * handshaker cannot starve the relays. */
+#define PX_HANDOFFS_PER_EVENT 64
+
+uint64_t px_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ep };
+
+	if (ep->fd < 0 || (ep->registered && ep->events == events))
+		return;
+	if (events == 0) {
+		/* leaving epoll also silences EPOLLHUP on a side with nothing to do */
+		if (ep->registered)
+			epoll_ctl(w->epfd, EPOLL_CTL_DEL, ep->fd, NULL);
+		ep->registered = false;
+	} else if (epoll_ctl(w->epfd, ep->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, ep->fd, &ev) == 0) {
+		ep->registered = true;
+	}
+	ep->events = events;
+}
+
+void px_list_remove(struct px_conn *c)
+{
+	struct px_list *l = c->list;
+
+	if (!l)
+		return;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		l->head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		l->tail = c->prev;
+	c->prev = c->next = NULL;
+	c->list = NULL;
+}
+
+void px_list_append(struct px_list *l, struct px_conn *c, uint64_t deadline_ms)
+{
+	c->deadline_ms = deadline_ms;
+	c->list = l;
+	c->next = NULL;
+	c->prev = l->tail;
+	if (l->tail)
+		l->tail->next = c;
+	else
+		l->head = c;
+	l->tail = c;
+}
+
+static void handshaker_close(struct px_worker *w, struct px_ep *ep)
+{
+	px_ep_update(w, ep, 0);
+	close(ep->fd);
+	free(ep);
+}
+
+static void handshaker_readable(struct px_worker *w, struct px_ep *ep)
+{
+	for (int i = 0; i < PX_HANDOFFS_PER_EVENT; i++) {
+		struct ts_handoff h;
+		int rc = ts_handoff_recv(ep->fd, &h);
+		if (rc == -EAGAIN)
+			return;
+		if (rc == -EBADMSG) {
+			px_count(&w->stats, PX_HANDOFF_BAD, 1);
+			continue;
+		}
+		if (rc < 0) {
+			/* the handshaker went away (restart); its worker reconnects */
+			handshaker_close(w, ep);
+			return;
+		}
+		px_conn_start(w, &h);
+	}
+}
+
+static void listener_readable(struct px_worker *w)
+{
+	int fd = accept4(w->listen.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct px_ep *ep;
+
+	if (fd < 0)
+		return; /* another worker took it, or a transient error */
+	ep = calloc(1, sizeof(*ep));
+	if (!ep) {
+		close(fd);
+		return;
+	}
+	*ep = (struct px_ep){ .kind = PX_EP_HANDSHAKER, .fd = fd };
+	px_count(&w->stats, PX_HANDSHAKERS, 1);
+	px_ep_update(w, ep, EPOLLIN);
+}
+
+static void expire(struct px_list *l, uint64_t now)
+{
+	while (l->head && l->head->deadline_ms <= now)
+		px_conn_timeout(l->head);
+}
+
+static int wait_ms(struct px_worker *w, uint64_t now)
+{
+	uint64_t next = now + PX_TICK_MS;
+
+	if (w->connecting.head && w->connecting.head->deadline_ms < next)
+		next = w->connecting.head->deadline_ms;
+	if (w->idle.head && w->idle.head->deadline_ms < next)
+		next = w->idle.head->deadline_ms;
+	return next > now ? (int)(next - now) : 0;
+}
+
+static void dispatch(struct px_worker *w, struct px_ep *ep, uint32_t events)
+{
+	switch (ep->kind) {
+	case PX_EP_LISTEN:
+		listener_readable(w);
+		break;
+	case PX_EP_HANDSHAKER:
+		handshaker_readable(w, ep);
+		break;
+	case PX_EP_CLIENT:
+	case PX_EP_UPSTREAM:
+		if (!((struct px_conn *)ep->owner)->closed)
+			px_conn_event(ep->owner, ep, events);
+		break;
+	}
+}
+
+static void free_dead(struct px_worker *w)
+{
+	while (w->dead) {
+		struct px_conn *c = w->dead;
+		w->dead = c->next;
+		free(c);
+	}
+}
+
+static void close_all(struct px_worker *w)
+{
+	while (w->idle.head)
+		px_conn_close(w->idle.head, PX_CLOSE_SHUTDOWN);
+	while (w->connecting.head)
+		px_conn_close(w->connecting.head, PX_CLOSE_SHUTDOWN);
+}
+
+int px_worker_run(struct px_worker *w)
+{
+	struct epoll_event evs[PX_EVENTS_MAX];
+	struct epoll_event lev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &w->listen };
+
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (w->epfd < 0)
+		return -errno;
+	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen.fd, &lev) < 0)
+		return -errno;
+	while (!__atomic_load_n(w->stop, __ATOMIC_RELAXED)) {
+		int n = epoll_wait(w->epfd, evs, PX_EVENTS_MAX, wait_ms(w, px_now_ms()));
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		for (int i = 0; i < n; i++)
+			dispatch(w, evs[i].data.ptr, evs[i].events);
+		uint64_t now = px_now_ms();
+		expire(&w->connecting, now);
+		expire(&w->idle, now);
+		free_dead(w);
+	}
+	close_all(w);
+	free_dead(w);
+	close(w->epfd);
+	return 0;
+}
