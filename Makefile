@@ -17,6 +17,8 @@ PROGRAMS  :=
 TEST_BINS :=
 
 .PHONY: all test clean deps
+# Keep BPF objects: the skeleton embeds them, tests load them too.
+.SECONDARY:
 all: programs tests-build
 
 include $(sort $(wildcard mk/*.mk))

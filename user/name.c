@@ -1,45 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* SNI normalisation in userspace with the rules of the BPF parser
- * (ARCHITECTURE.md: lowercase, one trailing dot removed, host-name syntax:
- * letters, digits, hyphen, underscore; labels of 1..63 bytes that neither
- * start nor end with a hyphen; at most TS_SNI_MAX bytes). */
+/* SNI normalisation in userspace with the very rules of the BPF parser:
+ * the byte-level check is bpf/sni.h, shared with the kernel side. */
 #include "name.h"
 
 #include <errno.h>
 #include <string.h>
 
 #include "tagshake.h"
-
-/* RFC 1035 2.3.4: a label is at most 63 octets. */
-#define LABEL_MAX 63
-
-static int label_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-}
+#include "sni.h"
 
 int ts_name_normalise(const char *in, size_t len, char *out)
 {
-	size_t i, label = 0;
+	struct ts_sni_check check = {};
 
 	if (len > 0 && in[len - 1] == '.')
 		len--;
 	if (len == 0 || len > TS_SNI_MAX)
 		return -EINVAL;
-	for (i = 0; i < len; i++) {
-		char c = in[i] >= 'A' && in[i] <= 'Z' ? (char)(in[i] + ('a' - 'A')) : in[i];
-
-		out[i] = c;
-		if (c == '.') {
-			if (label == 0 || out[i - 1] == '-')
-				return -EINVAL;
-			label = 0;
-			continue;
-		}
-		if (!label_char(c) || (c == '-' && label == 0) || ++label > LABEL_MAX)
-			return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		ts_sni_push(&check, (__u8)in[i]);
+		out[i] = (char)ts_sni_lower((__u8)in[i]);
 	}
-	if (out[len - 1] == '-' || out[len - 1] == '.')
+	if (!ts_sni_valid(&check))
 		return -EINVAL;
 	out[len] = '\0';
 	return (int)len;

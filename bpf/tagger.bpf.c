@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The ClientHello tagger: a cgroup_skb/ingress program that watches TCP
+ * sockets on the edge ports, reassembles the client's first bytes per
+ * socket, parses the ClientHello and stores a tag with the policy decision
+ * in socket storage that userspace reads by fd. It only observes: every
+ * packet passes.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#include "tagshake.h"
+#include "clienthello.h"
+
+typedef void *ts_policy_map_t;
+static __always_inline int ts_policy_get(void *map, const struct ts_policy_key *key,
+					 struct ts_policy_value *out);
+#include "policy.h"
+
+#define SKB_PASS 1
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_TCP 6
+#define TCP_FLAG_FIN 0x01
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ts_tag);
+} tags SEC(".maps");
+
+/* Lives only until the tag is final. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ts_reasm);
+} reasm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TS_PORTS_MAX);
+	__type(key, __u16); /* local port, host byte order */
+	__type(value, __u8);
+} ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TS_CTR_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+struct policy_set {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, TS_POLICY_MAX);
+	__type(key, struct ts_policy_key);
+	__type(value, struct ts_policy_value);
+} policy SEC(".maps");
+
+/*
+ * One slot holding the active policy set: an import builds a new set and
+ * swaps it in with one update, so a lookup sees the old or the new set whole.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct policy_set);
+} policy_slot SEC(".maps") = {
+	.values = { [0] = &policy },
+};
+
+/* BPF_PROG_TEST_RUN state for `tagshake parse`: one stream at a time. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ts_reasm);
+} test_reasm SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ts_tag);
+} test_tag SEC(".maps");
+
+static __always_inline int ts_policy_get(void *map, const struct ts_policy_key *key,
+					 struct ts_policy_value *out)
+{
+	struct ts_policy_value *v = bpf_map_lookup_elem(map, key);
+
+	if (!v)
+		return -1;
+	*out = *v;
+	return 0;
+}
+
+static __always_inline void ts_count(__u32 idx)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+}
+
+struct ts_segment {
+	__u32 payload; /* offset of the TCP payload in the skb */
+	__u32 len;     /* payload bytes */
+	__u32 seq;     /* sequence number of the first payload byte */
+	__u8 fin;
+};
+
+/* Reads the IPv4/IPv6 and TCP headers; 0 on success. */
+static __always_inline int ts_segment_read(struct __sk_buff *skb, struct ts_segment *seg)
+{
+	__u32 l3, total;
+	struct tcphdr th;
+
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		struct iphdr ip;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip, sizeof(ip)) || ip.protocol != IPPROTO_TCP)
+			return -1;
+		l3 = ip.ihl * 4;
+		total = bpf_ntohs(ip.tot_len);
+	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr ip6;
+
+		if (bpf_skb_load_bytes(skb, 0, &ip6, sizeof(ip6)) || ip6.nexthdr != IPPROTO_TCP)
+			return -1;
+		l3 = sizeof(ip6);
+		total = l3 + bpf_ntohs(ip6.payload_len);
+	} else {
+		return -1;
+	}
+	if (bpf_skb_load_bytes(skb, l3, &th, sizeof(th)))
+		return -1;
+	seg->payload = l3 + th.doff * 4;
+	seg->len = total > seg->payload ? total - seg->payload : 0;
+	seg->seq = bpf_ntohl(th.seq);
+	seg->fin = th.fin;
+	return 0;
+}
+
+/*
+ * Copies the useful part of a segment at stream offset `off` into the
+ * buffer and notes its arrival. A global function: verified once.
+ */
+__attribute__((noinline)) int ts_segment_store(struct __sk_buff *skb, struct ts_reasm *r,
+					       __u32 payload, __u32 off, __u32 len)
+{
+	__u32 start = off, end = off + len;
+
+	if (!r)
+		return -1;
+	r->segments++;
+	if (len > TS_HELLO_MAX || off >= TS_HELLO_MAX || !ts_reasm_clip(r, &start, &end))
+		return 0;
+	for (int i = 0; i < TS_HELLO_MAX / TS_COPY_CHUNK; i++) {
+		__u64 at = start + i * TS_COPY_CHUNK;
+		__u64 n;
+
+		if (at >= end)
+			break;
+		n = end - at;
+		if (n > TS_COPY_CHUNK)
+			n = TS_COPY_CHUNK;
+		barrier_var(n); /* clang 14 may pass an unchecked copy of n */
+		n &= 2 * TS_COPY_CHUNK - 1;
+		if (n == 0 || bpf_skb_load_bytes(skb, payload + (at - off),
+						 &r->buf[at & TS_BUF_MASK], n))
+			return -1;
+	}
+	ts_reasm_note(r, start, end);
+	return 0;
+}
+
+/* Looks up the active policy set for a final tag and counts the outcome. */
+__attribute__((noinline)) int ts_tag_decide(struct ts_tag *t)
+{
+	struct ts_policy_key scratch;
+	struct ts_policy_value v;
+	__u32 zero = 0;
+	void *set;
+
+	if (!t)
+		return -1;
+	ts_count(TS_CTR_STATUS + (t->status < TS_STATUS_COUNT ? t->status : 0));
+	if (t->status != TS_STATUS_OK && t->status != TS_STATUS_NO_SNI)
+		return 0;
+	set = bpf_map_lookup_elem(&policy_slot, &zero);
+	if (!set)
+		return 0;
+	t->match = ts_policy_resolve(set, (const struct ts_policy_key *)t->sni,
+				     t->status == TS_STATUS_OK ? t->sni_len : 0, &scratch, &v);
+	t->action = v.action < TS_ACTION_COUNT ? v.action : TS_ACTION_NONE;
+	t->cert_id = v.cert_id;
+	t->ca_id = v.ca_id;
+	t->route_id = v.route_id;
+	ts_count(TS_CTR_ACTION + t->action);
+	return 0;
+}
+
+/* One segment of one stream: store, advance the parser, decide when final. */
+static __always_inline int ts_stream_step(struct __sk_buff *skb, struct ts_reasm *r,
+					  struct ts_tag *t, const struct ts_segment *seg,
+					  __u32 off)
+{
+	int st;
+
+	ts_count(TS_CTR_SEGMENTS);
+	if (off > r->have && off < TS_HELLO_MAX)
+		ts_count(TS_CTR_OUT_OF_ORDER);
+	if (ts_segment_store(skb, r, seg->payload, off, seg->len))
+		return TS_STATUS_PENDING;
+	st = ts_hello_advance(r, t);
+	if (st == TS_STATUS_PENDING && seg->fin) {
+		t->status = st = TS_STATUS_INCOMPLETE;
+		t->segments = r->segments;
+	}
+	if (st != TS_STATUS_PENDING)
+		ts_tag_decide(t);
+	return st;
+}
+
+SEC("cgroup_skb/ingress")
+int ts_tagger(struct __sk_buff *skb)
+{
+	struct ts_segment seg = {};
+	struct bpf_sock *sk = skb->sk;
+	struct bpf_tcp_sock *tp;
+	struct ts_reasm *r;
+	struct ts_tag *t;
+	__u16 port;
+
+	if (!sk)
+		return SKB_PASS;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP)
+		return SKB_PASS;
+	port = sk->src_port;
+	if (!bpf_map_lookup_elem(&ports, &port))
+		return SKB_PASS;
+	t = bpf_sk_storage_get(&tags, sk, 0, 0);
+	if (t && t->status != TS_STATUS_PENDING)
+		return SKB_PASS; /* the common case after the hello: one lookup */
+	if (sk->state == BPF_TCP_LISTEN || ts_segment_read(skb, &seg) || seg.len == 0)
+		return SKB_PASS;
+	tp = bpf_tcp_sock(sk);
+	if (!tp)
+		return SKB_PASS;
+	if (!t) {
+		t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!t) {
+			ts_count(TS_CTR_NO_STORAGE);
+			return SKB_PASS;
+		}
+		if (tp->bytes_received > 0) {
+			/* Bytes reached the listener before this socket existed. */
+			t->status = TS_STATUS_MISSED;
+			ts_tag_decide(t);
+			return SKB_PASS;
+		}
+	}
+	r = bpf_sk_storage_get(&reasm, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!r) {
+		ts_count(TS_CTR_NO_STORAGE);
+		return SKB_PASS;
+	}
+	/* rcv_nxt - bytes_received is the sequence number of stream byte 0. */
+	if (ts_stream_step(skb, r, t, &seg, seg.seq - (tp->rcv_nxt - (__u32)tp->bytes_received)) !=
+	    TS_STATUS_PENDING)
+		bpf_sk_storage_delete(&reasm, sk);
+	return SKB_PASS;
+}
+
+/*
+ * BPF_PROG_TEST_RUN entry for `tagshake parse`: the same store, parse and
+ * decision code, with the TCP sequence number carrying the stream offset
+ * and the state in array maps that userspace resets and reads.
+ */
+SEC("cgroup_skb/ingress")
+int ts_parse_test(struct __sk_buff *skb)
+{
+	struct ts_segment seg = {};
+	struct ts_reasm *r;
+	struct ts_tag *t;
+	__u32 zero = 0;
+
+	r = bpf_map_lookup_elem(&test_reasm, &zero);
+	t = bpf_map_lookup_elem(&test_tag, &zero);
+	if (!r || !t || ts_segment_read(skb, &seg))
+		return SKB_PASS;
+	if (t->status == TS_STATUS_PENDING)
+		ts_stream_step(skb, r, t, &seg, seg.seq);
+	return SKB_PASS;
+}

@@ -1,0 +1,21 @@
+# The BPF tagger, its skeleton, the CLI and the parser's unit tests.
+
+LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
+
+CLI_SRCS := $(wildcard user/cli*.c) user/names.c user/pins.c user/policy.c user/hello.c user/json.c user/name.c user/config.c
+CLI_HDRS := $(wildcard user/*.h) $(wildcard include/*.h) $(wildcard bpf/*.h)
+
+PROGRAMS  += $(BUILD)/tagshake
+TEST_BINS += $(BUILD)/tests/test_clienthello $(BUILD)/tests/test_reasm
+
+$(BUILD)/tagshake: $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/tagger.skel.h | $(BUILD)
+	$(CC) $(CFLAGS) -Iuser $(CLI_SRCS) -o $@ $(LIBBPF_LIBS) -lyaml
+
+$(BUILD)/tests:
+	mkdir -p $@
+
+$(BUILD)/tests/test_clienthello: tests/test_clienthello.c tests/hello_builder.c tests/hello_builder.h user/hello.c $(CLI_HDRS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Iuser -Itests tests/test_clienthello.c tests/hello_builder.c user/hello.c -o $@ -lcmocka
+
+$(BUILD)/tests/test_reasm: tests/test_reasm.c bpf/reasm.h | $(BUILD)/tests
+	$(CC) $(CFLAGS) tests/test_reasm.c -o $@ -lcmocka

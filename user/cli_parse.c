@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * `tagshake parse`: runs ClientHello files through the tagger's own parse
+ * code, in the kernel (BPF_PROG_TEST_RUN of the ts_parse_test entry, fed as
+ * TCP segments) or through the userspace build with --userspace.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "hello.h"
+#include "json.h"
+#include "names.h"
+#include "reasm.h"
+#include "tagger.skel.h"
+
+/* Files larger than this cannot be a ClientHello we accept; read no more. */
+#define PARSE_FILE_MAX (4 * TS_HELLO_MAX)
+/* Default segment size: a typical Ethernet MSS. */
+#define PARSE_SEGMENT_DEFAULT 1460
+/* BPF_PROG_TEST_RUN takes about a page of packet; keep segments below it. */
+#define PARSE_SEGMENT_MAX 3000
+
+static const char parse_help[] =
+	"usage: tagshake parse [--json] [--userspace] [--segment N] FILE...\n"
+	"\n"
+	"Parses each file's bytes as a client's first TCP bytes with the tagger's\n"
+	"parse code: inside the kernel through BPF_PROG_TEST_RUN (default, needs\n"
+	"root; the bytes go in as TCP segments of N bytes, default 1460), or in\n"
+	"userspace with --userspace. Prints one line per file; with --json one\n"
+	"object with file, status, sni, alpn, records and bytes. Exits 0 whatever\n"
+	"the statuses; non-zero only for usage or system errors.\n";
+
+struct parse_opts {
+	int json;
+	int userspace;
+	long segment;
+};
+
+struct segment_packet {
+	struct ethhdr eth;
+	struct iphdr ip;
+	struct tcphdr tcp;
+	__u8 payload[PARSE_SEGMENT_MAX];
+} __attribute__((packed));
+
+static int reset_test_state(struct tagger_bpf *skel)
+{
+	static struct ts_reasm empty_reasm;
+	struct ts_tag empty_tag = {};
+	__u32 zero = 0;
+
+	if (bpf_map__update_elem(skel->maps.test_reasm, &zero, sizeof(zero), &empty_reasm,
+				 sizeof(empty_reasm), BPF_ANY) ||
+	    bpf_map__update_elem(skel->maps.test_tag, &zero, sizeof(zero), &empty_tag,
+				 sizeof(empty_tag), BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+/* One TCP segment carrying bytes at stream offset `off` (the sequence number). */
+static int run_segment(int prog_fd, const __u8 *data, size_t off, size_t len, int fin)
+{
+	static struct segment_packet pkt;
+	LIBBPF_OPTS(bpf_test_run_opts, opts);
+	size_t l3 = sizeof(pkt.ip) + sizeof(pkt.tcp) + len;
+
+	memset(&pkt, 0, sizeof(pkt));
+	pkt.eth.h_proto = htons(ETH_P_IP);
+	pkt.ip.version = 4;
+	pkt.ip.ihl = sizeof(pkt.ip) / 4;
+	pkt.ip.tot_len = htons((__u16)l3);
+	pkt.ip.ttl = 64;
+	pkt.ip.protocol = IPPROTO_TCP;
+	pkt.ip.saddr = htonl(0x7f000001);
+	pkt.ip.daddr = htonl(0x7f000001);
+	pkt.tcp.source = htons(40000);
+	pkt.tcp.dest = htons(443);
+	pkt.tcp.seq = htonl((__u32)off);
+	pkt.tcp.doff = sizeof(pkt.tcp) / 4;
+	pkt.tcp.ack = 1;
+	pkt.tcp.fin = fin;
+	memcpy(pkt.payload, data + off, len);
+	opts.data_in = &pkt;
+	opts.data_size_in = sizeof(pkt.eth) + l3;
+	return bpf_prog_test_run_opts(prog_fd, &opts) ? -errno : 0;
+}
+
+static int parse_in_kernel(struct tagger_bpf *skel, const __u8 *data, size_t len, size_t seg,
+			   struct ts_tag *tag)
+{
+	int prog_fd = bpf_program__fd(skel->progs.ts_parse_test), err;
+	__u32 zero = 0;
+	size_t off = 0;
+
+	err = reset_test_state(skel);
+	do {
+		size_t n = len - off < seg ? len - off : seg;
+
+		if (!err)
+			err = run_segment(prog_fd, data, off, n, off + n == len);
+		if (!err)
+			err = bpf_map__lookup_elem(skel->maps.test_tag, &zero, sizeof(zero), tag,
+						   sizeof(*tag), 0) ? -errno : 0;
+		off += n;
+	} while (!err && off < len && tag->status == TS_STATUS_PENDING);
+	return err;
+}
+
+static void print_alpn_name(const uint8_t *name, size_t len, void *arg)
+{
+	int *first = arg;
+
+	if (!*first)
+		putchar(',');
+	*first = 0;
+	ts_json_string(stdout, name, len);
+}
+
+static void print_tag(const char *file, const struct ts_tag *t, int json)
+{
+	int first = 1;
+
+	if (!json) {
+		printf("%s: %s sni=%s records=%u bytes=%u alpn=[", file, ts_status_name(t->status),
+		       t->sni_len ? t->sni : "-", t->records, t->bytes);
+		ts_alpn_each(t, print_alpn_name, &first);
+		puts("]");
+		return;
+	}
+	printf("{\"file\":");
+	ts_json_string(stdout, file, strlen(file));
+	printf(",\"status\":\"%s\",\"sni\":", ts_status_name(t->status));
+	if (t->sni_len)
+		ts_json_string(stdout, t->sni, t->sni_len);
+	else
+		printf("null");
+	printf(",\"alpn\":[");
+	ts_alpn_each(t, print_alpn_name, &first);
+	printf("],\"records\":%u,\"bytes\":%u}\n", t->records, t->bytes);
+}
+
+static int read_file(const char *path, __u8 *buf, size_t cap, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		return -errno;
+	*len = fread(buf, 1, cap, f);
+	if (ferror(f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct parse_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "userspace", no_argument, NULL, 'u' },
+		{ "segment", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int c;
+
+	o->segment = PARSE_SEGMENT_DEFAULT;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'j') {
+			o->json = 1;
+		} else if (c == 'u') {
+			o->userspace = 1;
+		} else if (c == 's') {
+			o->segment = ts_cli_number(optarg, 1, PARSE_SEGMENT_MAX);
+			if (o->segment < 0)
+				return ts_usage_error("invalid segment size '%s' (1-%d)", optarg,
+						      PARSE_SEGMENT_MAX);
+		} else if (c == 'h') {
+			fputs(parse_help, stdout);
+			return -1;
+		} else {
+			return TS_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc)
+		return ts_usage_error("parse needs at least one FILE");
+	return 0;
+}
+
+static struct tagger_bpf *open_parser(void)
+{
+	struct tagger_bpf *skel = tagger_bpf__open();
+
+	if (!skel)
+		return NULL;
+	bpf_program__set_autoload(skel->progs.ts_tagger, false);
+	if (tagger_bpf__load(skel)) {
+		tagger_bpf__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+int ts_cmd_parse(int argc, char **argv)
+{
+	static __u8 data[PARSE_FILE_MAX];
+	struct tagger_bpf *skel = NULL;
+	struct parse_opts o = {};
+	int err = parse_opts(argc, argv, &o), rc = 0;
+
+	if (err)
+		return err < 0 ? 0 : err;
+	if (!o.userspace) {
+		libbpf_set_print(NULL);
+		skel = open_parser();
+		if (!skel)
+			return ts_fail("cannot load the BPF parser: %s (needs root and BTF; "
+				       "--userspace works without)", strerror(errno));
+	}
+	for (int i = optind; i < argc; i++) {
+		struct ts_tag tag = {};
+		size_t len = 0;
+
+		err = read_file(argv[i], data, sizeof(data), &len);
+		if (err) {
+			rc = ts_fail("cannot read %s: %s", argv[i], strerror(-err));
+			continue;
+		}
+		if (o.userspace)
+			ts_hello_parse_bytes(data, len, &tag);
+		else if ((err = parse_in_kernel(skel, data, len, (size_t)o.segment, &tag))) {
+			rc = ts_fail("BPF_PROG_TEST_RUN failed on %s: %s", argv[i], strerror(-err));
+			continue;
+		}
+		print_tag(argv[i], &tag, o.json);
+	}
+	tagger_bpf__destroy(skel);
+	return rc;
+}

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* `tagshake stats`: the tagger's per-CPU counters, summed. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "config.h"
+#include "names.h"
+#include "pins.h"
+
+static const char stats_help[] =
+	"usage: tagshake stats [--json] [--pin-dir DIR]\n"
+	"\n"
+	"Prints the tagger's counters: final tags by status, decisions by action,\n"
+	"data segments inspected, segments that arrived ahead of a gap, and\n"
+	"sockets whose storage could not be allocated.\n";
+
+static int read_counters(const char *dir, __u64 totals[TS_CTR_COUNT])
+{
+	int fd = ts_pin_open(dir, TS_PIN_COUNTERS), ncpu = libbpf_num_possible_cpus();
+	__u64 *percpu;
+	int err = 0;
+
+	if (fd < 0)
+		return fd;
+	if (ncpu <= 0) {
+		close(fd);
+		return -EINVAL;
+	}
+	percpu = calloc(ncpu, sizeof(*percpu));
+	if (!percpu) {
+		close(fd);
+		return -ENOMEM;
+	}
+	for (__u32 i = 0; i < TS_CTR_COUNT && !err; i++) {
+		totals[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, percpu) != 0)
+			err = -errno;
+		for (int c = 0; c < ncpu && !err; c++)
+			totals[i] += percpu[c];
+	}
+	free(percpu);
+	close(fd);
+	return err;
+}
+
+static const char *counter_name(__u32 i, char *buf, size_t len)
+{
+	if (i < TS_CTR_ACTION)
+		snprintf(buf, len, "status.%s", ts_status_name(i - TS_CTR_STATUS));
+	else if (i < TS_CTR_SEGMENTS)
+		snprintf(buf, len, "action.%s", ts_action_name(i - TS_CTR_ACTION));
+	else if (i == TS_CTR_SEGMENTS)
+		snprintf(buf, len, "segments");
+	else if (i == TS_CTR_OUT_OF_ORDER)
+		snprintf(buf, len, "out_of_order");
+	else
+		snprintf(buf, len, "no_storage");
+	return buf;
+}
+
+int ts_cmd_stats(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "json", no_argument, NULL, 'j' }, { "pin-dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' }, { 0 },
+	};
+	__u64 totals[TS_CTR_COUNT];
+	const char *dir = NULL;
+	char name[64];
+	int c, json = 0, err;
+
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		if (c == 'j')
+			json = 1;
+		else if (c == 'd')
+			dir = optarg;
+		else if (c == 'h')
+			return fputs(stats_help, stdout), 0;
+		else
+			return TS_EXIT_USAGE;
+	}
+	if (optind < argc)
+		return ts_usage_error("unexpected argument '%s'", argv[optind]);
+	dir = ts_cli_pin_dir(dir);
+	err = read_counters(dir, totals);
+	if (err)
+		return ts_fail("cannot read counters at %s: %s (is the tagger loaded?)", dir,
+			       strerror(-err));
+	if (json)
+		putchar('{');
+	for (__u32 i = 0; i < TS_CTR_COUNT; i++) {
+		counter_name(i, name, sizeof(name));
+		if (json)
+			printf("%s\"%s\":%llu", i ? "," : "", name, (unsigned long long)totals[i]);
+		else
+			printf("%-22s %llu\n", name, (unsigned long long)totals[i]);
+	}
+	if (json)
+		puts("}");
+	return 0;
+}
