@@ -32,7 +32,8 @@ done
 # Raw mode: the host gets the command's bytes unchanged (no CR added).
 stty -F /dev/ttyS1 raw -echo
 cd "$TS_VM_ROOT" || echo "<3>tagshake-vm: no $TS_VM_ROOT" >/dev/kmsg
-/bin/sh /etc/tagshake-vm.cmd </dev/null >/dev/ttyS1 2>&1
+# bash: the file holds the arguments quoted by bash's printf %q.
+/bin/bash /etc/tagshake-vm.cmd </dev/null >/dev/ttyS1 2>&1
 rc=$?
 # stty sets the mode with TCSADRAIN: returns once ttyS1 has sent everything.
 stty -F /dev/ttyS1 raw -echo
