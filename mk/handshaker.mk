@@ -9,7 +9,8 @@ HS_HDRS   := $(wildcard include/*.h user/*.h bpf/*.h)
 # the hand-off and configuration: shared with `tagshake policy import` and proxies
 HS_COMMON := handoff config name
 # the daemon proper
-HS_DAEMON :=
+HS_DAEMON := tagshaked listener worker conn tls_server decision resume metadata relay \
+	     handoff_link stats
 
 HS_COMMON_OBJS := $(patsubst %,$(HS_OBJDIR)/%.o,$(HS_COMMON))
 HS_DAEMON_OBJS := $(patsubst %,$(HS_OBJDIR)/%.o,$(HS_DAEMON))
@@ -19,7 +20,16 @@ $(HS_OBJDIR)/%.o: user/%.c $(HS_HDRS)
 	$(CC) $(CFLAGS) -Iuser -c $< -o $@
 
 
+PROGRAMS  += $(BUILD)/tagshaked $(BUILD)/tests/handoff_sink
 TEST_BINS += $(BUILD)/tests/test_handoff $(BUILD)/tests/test_config
+
+$(BUILD)/tagshaked: $(HS_DAEMON_OBJS) $(HS_COMMON_OBJS)
+	$(CC) $(CFLAGS) $^ -o $@ $(HS_LIBS) -lpthread
+
+# a small proxy stand-in for the tests: receives hand-offs with the public API
+$(BUILD)/tests/handoff_sink: tests/handoff_sink.c $(HS_OBJDIR)/handoff.o $(HS_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< $(HS_OBJDIR)/handoff.o -o $@ -lpthread
 
 $(BUILD)/tests/test_handoff: tests/test_handoff.c $(HS_OBJDIR)/handoff.o $(HS_HDRS)
 	@mkdir -p $(@D)

@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * One connection from accept to hand-off:
+ *
+ *   WAIT_HELLO --readable, tag read--> HANDSHAKE --Finished--> HANDOFF --sent--> (kTLS: gone)
+ *       |  final reject tag: close            |  reject: close, no byte sent     (relay: RELAY)
+ *
+ * No OpenSSL object exists before the socket is readable and its tag has
+ * been read, so a reject tag costs an accept, a map lookup and a close.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <openssl/err.h>
+
+#include "worker.h"
+
+static void addr_of(const struct sockaddr_storage *ss, struct ts_addr *a)
+{
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		a->family = 4;
+		memcpy(a->addr, &in4->sin_addr, 4);
+		a->port = ntohs(in4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		a->family = 6;
+		memcpy(a->addr, &in6->sin6_addr, 16);
+		a->port = ntohs(in6->sin6_port);
+	}
+}
+
+static void conn_addrs(struct ts_conn *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getpeername(c->ep.fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_of(&ss, &c->peer);
+	len = sizeof(ss);
+	if (getsockname(c->ep.fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_of(&ss, &c->local);
+}
+
+static bool in_handshake(const struct ts_conn *c)
+{
+	return c->state == TS_CS_WAIT_HELLO || c->state == TS_CS_HANDSHAKE;
+}
+
+/* Leaves the "handshakes in flight" set; may resume accepting. */
+static void end_handshake(struct ts_conn *c)
+{
+	struct ts_worker *w = c->w;
+
+	ts_list_del(&c->link);
+	w->inflight--;
+	ts_gauge(&w->stats, TS_HG_INFLIGHT, -1);
+	if (!w->accepting && !w->stop && w->inflight < w->gen->cfg->max_inflight) {
+		int i;
+
+		w->accepting = true;
+		for (i = 0; i < w->nlisteners; i++)
+			ts_worker_set_events(w, &w->listeners[i], EPOLLIN);
+	}
+}
+
+/* Closes now; frees after the batch of events, which may still name it. */
+void ts_conn_close(struct ts_conn *c)
+{
+	struct ts_worker *w = c->w;
+
+	if (c->state == TS_CS_DEAD)
+		return;
+	if (in_handshake(c))
+		end_handshake(c);
+	else
+		ts_list_del(&c->link);
+	if (c->state == TS_CS_HANDOFF)
+		ts_gauge(&w->stats, TS_HG_HANDOFF_WAIT, -1);
+	if (c->state == TS_CS_RELAY)
+		ts_gauge(&w->stats, TS_HG_RELAYS, -1);
+	c->state = TS_CS_DEAD;
+	ts_list_add_tail(&w->dead, &c->link);
+	/* explicit removal: a descriptor also held by the proxy stays in epoll */
+	ts_worker_set_events(w, &c->ep, 0);
+	ts_worker_set_events(w, &c->pair, 0);
+	SSL_free(c->ssl);
+	c->ssl = NULL;
+	if (c->ep.fd >= 0)
+		close(c->ep.fd);
+	if (c->pair.fd >= 0)
+		close(c->pair.fd);
+	if (c->proxy_fd >= 0)
+		close(c->proxy_fd);
+	c->ep.fd = c->pair.fd = c->proxy_fd = -1;
+}
+
+void ts_conn_reap(struct ts_worker *w)
+{
+	while (!ts_list_empty(&w->dead)) {
+		struct ts_conn *c = (struct ts_conn *)w->dead.next;
+
+		ts_list_del(&c->link);
+		free(c->tlv);
+		free(c->relay);
+		ts_gen_put(c->gen);
+		free(c);
+	}
+}
+
+void ts_conn_accepted(struct ts_worker *w, int fd)
+{
+	struct ts_conn *c = calloc(1, sizeof(*c));
+	uint64_t now = ts_now_ms();
+
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->ep = (struct ts_ep){ .kind = TS_EP_CONN, .obj = c, .fd = fd };
+	c->pair = (struct ts_ep){ .kind = TS_EP_PAIR, .obj = c, .fd = -1 };
+	c->proxy_fd = -1;
+	c->w = w;
+	c->gen = ts_gen_get(w->gen);
+	c->state = TS_CS_WAIT_HELLO;
+	c->deadline_ms = now + c->gen->cfg->handshake_timeout_ms;
+	c->tag_err = -ENOENT;
+	ts_list_add_tail(&w->handshakes, &c->link);
+	w->inflight++;
+	ts_gauge(&w->stats, TS_HG_INFLIGHT, 1);
+	ts_count(&w->stats, TS_HC_ACCEPTED);
+	conn_addrs(c);
+	ts_worker_set_events(w, &c->ep, EPOLLIN);
+}
+
+/* mode: kTLS needs user/ktls.c (kernel with TLS ULP); this build relays. */
+static int start_handoff(struct ts_conn *c)
+{
+	int sp[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
+		return -errno;
+	c->pair.fd = sp[0];
+	c->proxy_fd = sp[1];
+	c->tlv_len = ts_metadata_build(c->ssl, c, TS_MODE_RELAY, &c->tlv);
+	if (c->tlv_len < 0)
+		return (int)c->tlv_len;
+	/* nothing to read until the proxy has its end; a HUP meanwhile must
+	 * not spin the loop, so the socket leaves epoll */
+	ts_worker_set_events(c->w, &c->ep, 0);
+	c->deadline_ms = ts_now_ms() + c->gen->cfg->handoff_timeout_ms;
+	ts_link_queue(c);
+	return 0;
+}
+
+void ts_conn_handed_off(struct ts_conn *c)
+{
+	ts_gauge(&c->w->stats, TS_HG_HANDOFF_WAIT, -1);
+	ts_count(&c->w->stats, TS_HC_HANDOFF_OK);
+	close(c->proxy_fd);
+	c->proxy_fd = -1;
+	free(c->tlv);
+	c->tlv = NULL;
+	ts_count(&c->w->stats, TS_HC_RELAY);
+	ts_list_del(&c->link);
+	ts_list_add_tail(&c->w->relays, &c->link);
+	c->state = TS_CS_RELAY;
+	ts_gauge(&c->w->stats, TS_HG_RELAYS, 1);
+	if (ts_relay_start(c) < 0) {
+		ts_count(&c->w->stats, TS_HC_RELAY_ERROR);
+		ts_conn_close(c);
+	}
+}
+
+static void handshake_done(struct ts_conn *c)
+{
+	struct ts_hs_stats *st = &c->w->stats;
+	int err;
+
+	ts_count(st, TS_HC_HANDSHAKES);
+	if (SSL_session_reused(c->ssl))
+		ts_count(st, TS_HC_RESUMED);
+	if (SSL_get0_peer_certificate(c->ssl) && SSL_get_verify_result(c->ssl) == X509_V_OK)
+		ts_count(st, TS_HC_CLIENT_CERTS);
+	end_handshake(c);
+	ts_list_add_tail(&c->w->handoffs, &c->link);
+	c->state = TS_CS_HANDOFF;
+	ts_gauge(st, TS_HG_HANDOFF_WAIT, 1);
+	err = start_handoff(c);
+	if (err) {
+		ts_count(st, TS_HC_HANDOFF_ERROR);
+		ts_conn_close(c);
+	}
+}
+
+static void handshake_step(struct ts_conn *c)
+{
+	int r = SSL_do_handshake(c->ssl);
+
+	if (r == 1) {
+		handshake_done(c);
+		return;
+	}
+	switch (SSL_get_error(c->ssl, r)) {
+	case SSL_ERROR_WANT_READ:
+		ts_worker_set_events(c->w, &c->ep, EPOLLIN);
+		return;
+	case SSL_ERROR_WANT_WRITE:
+		ts_worker_set_events(c->w, &c->ep, EPOLLOUT);
+		return;
+	case SSL_ERROR_WANT_CLIENT_HELLO_CB:
+		if (c->reject) {
+			/* decided in the ClientHello callback: nothing was sent */
+			ts_count(&c->w->stats, TS_HC_REJECT_POLICY);
+			ts_conn_close(c);
+			return;
+		}
+		/* no other reason to pause: a failure */
+		__attribute__((fallthrough));
+	default:
+		ts_count(&c->w->stats, TS_HC_HANDSHAKE_FAILED);
+		ERR_clear_error();
+		ts_conn_close(c);
+	}
+}
+
+static void first_bytes(struct ts_conn *c)
+{
+	c->tag_err = ts_tag_read(&c->w->maps, c->ep.fd, &c->tag, ts_now_ms());
+	if (!c->tag_err && c->tag.status != TS_STATUS_PENDING &&
+	    c->tag.action == TS_ACTION_REJECT) {
+		ts_count(&c->w->stats, TS_HC_DECIDE_REJECT);
+		ts_count(&c->w->stats, TS_HC_REJECT_TAG);
+		ts_conn_close(c);
+		return;
+	}
+	c->ssl = ts_tls_new(c->gen->tls);
+	if (!c->ssl || ts_tls_set_conn(c->ssl, c) || !SSL_set_fd(c->ssl, c->ep.fd)) {
+		ts_count(&c->w->stats, TS_HC_HANDSHAKE_FAILED);
+		ts_conn_close(c);
+		return;
+	}
+	SSL_set_accept_state(c->ssl);
+	c->state = TS_CS_HANDSHAKE;
+	handshake_step(c);
+}
+
+void ts_conn_event(struct ts_conn *c, uint32_t events)
+{
+	(void)events;
+	switch (c->state) {
+	case TS_CS_WAIT_HELLO:
+		first_bytes(c);
+		break;
+	case TS_CS_HANDSHAKE:
+		handshake_step(c);
+		break;
+	case TS_CS_HANDOFF:
+		break; /* not registered while waiting */
+	case TS_CS_RELAY:
+		ts_relay_event(c);
+		break;
+	case TS_CS_DEAD:
+		break; /* closed earlier in this batch */
+	}
+}
+
+void ts_conn_timeouts(struct ts_worker *w, uint64_t now)
+{
+	/* one timeout for all: the list is in deadline order */
+	while (!ts_list_empty(&w->handshakes)) {
+		/* link is the first member of struct ts_conn */
+		struct ts_conn *c = (struct ts_conn *)w->handshakes.next;
+
+		if (c->deadline_ms > now)
+			break;
+		ts_count(&w->stats, TS_HC_HANDSHAKE_TIMEOUT);
+		ts_conn_close(c);
+	}
+}

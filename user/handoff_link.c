@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Each worker's link to the proxy: one SOCK_SEQPACKET connection carrying
+ * one message per handed-off connection. Finished handshakes queue here in
+ * order; when the proxy is unreachable they wait at most handoff_timeout
+ * (the queue is in deadline order), then close and count. The link is
+ * reconnected on demand, at most every LINK_RETRY_MS.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+#define LINK_RETRY_MS 100
+
+static int link_connect(struct ts_worker *w, uint64_t now)
+{
+	const char *path = w->gen->cfg->handoff_path;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (w->link.fd >= 0)
+		return 0;
+	if (now < w->link_retry_ms)
+		return -EAGAIN;
+	w->link_retry_ms = now + LINK_RETRY_MS;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* a full backlog answers EAGAIN here: retried like a refusal */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	w->link.fd = fd;
+	w->link.events = 0;
+	ts_worker_set_events(w, &w->link, EPOLLIN);
+	return 0;
+}
+
+void ts_link_close(struct ts_worker *w)
+{
+	if (w->link.fd < 0)
+		return;
+	ts_worker_set_events(w, &w->link, 0);
+	close(w->link.fd);
+	w->link.fd = -1;
+}
+
+void ts_link_flush(struct ts_worker *w)
+{
+	uint64_t now = ts_now_ms();
+
+	while (!ts_list_empty(&w->handoffs)) {
+		/* link is the first member of struct ts_conn */
+		struct ts_conn *c = (struct ts_conn *)w->handoffs.next;
+		int fd = c->proxy_fd >= 0 ? c->proxy_fd : c->ep.fd, err;
+
+		if (link_connect(w, now))
+			return;
+		err = ts_handoff_send(w->link.fd, fd, c->tlv, (size_t)c->tlv_len);
+		if (err == -EAGAIN) {
+			ts_worker_set_events(w, &w->link, EPOLLIN | EPOLLOUT);
+			return;
+		}
+		if (err) {
+			/* proxy gone: the connection waits for the next link */
+			ts_link_close(w);
+			continue;
+		}
+		ts_conn_handed_off(c);
+	}
+	if (w->link.fd >= 0)
+		ts_worker_set_events(w, &w->link, EPOLLIN);
+}
+
+void ts_link_queue(struct ts_conn *c)
+{
+	ts_link_flush(c->w);
+}
+
+void ts_link_event(struct ts_worker *w, uint32_t events)
+{
+	char b;
+
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		/* the proxy never writes: readable means closed */
+		ssize_t n = recv(w->link.fd, &b, 1, MSG_DONTWAIT);
+
+		if (n == 0 || (n < 0 && errno != EAGAIN) || (events & (EPOLLHUP | EPOLLERR))) {
+			ts_link_close(w);
+			return;
+		}
+	}
+	if (events & EPOLLOUT)
+		ts_link_flush(w);
+}
+
+void ts_link_timeouts(struct ts_worker *w, uint64_t now)
+{
+	while (!ts_list_empty(&w->handoffs)) {
+		struct ts_conn *c = (struct ts_conn *)w->handoffs.next;
+
+		if (c->deadline_ms > now)
+			break;
+		ts_count(&w->stats, TS_HC_HANDOFF_TIMEOUT);
+		ts_conn_close(c);
+	}
+	if (!ts_list_empty(&w->handoffs) && w->link.fd < 0)
+		ts_link_flush(w);
+}

@@ -1,0 +1,145 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* The hand-off metadata of a finished handshake, as PROXY v2 TLVs
+ * (layout in include/ts_handoff.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/x509.h>
+
+#include "handshaker.h"
+#include "worker.h"
+
+/* No verify result: PP2 wants non-zero for "not verified". */
+#define TS_VERIFY_NO_CERT 1
+
+static void add_name(struct ts_tlv_buf *b, uint8_t type, const X509_NAME *name)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *p = NULL;
+	long len;
+
+	if (!bio)
+		return;
+	if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+		len = BIO_get_mem_data(bio, &p);
+		if (len > 0)
+			ts_tlv_add(b, type, p, (size_t)len);
+	}
+	BIO_free(bio);
+}
+
+static void add_serial(struct ts_tlv_buf *b, const X509 *x)
+{
+	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+	char *hex = bn ? BN_bn2hex(bn) : NULL;
+
+	if (hex)
+		ts_tlv_add_str(b, TS_PP2_TYPE_SERIAL, hex);
+	OPENSSL_free(hex);
+	BN_free(bn);
+}
+
+static void add_cert(struct ts_tlv_buf *b, X509 *x)
+{
+	unsigned char *der = NULL, fp[TS_FINGERPRINT_LEN];
+	unsigned int fplen = 0;
+	int len = i2d_X509(x, &der);
+
+	if (len > 0)
+		ts_tlv_add(b, TS_PP2_TYPE_CERT, der, (size_t)len);
+	OPENSSL_free(der);
+	if (X509_digest(x, EVP_sha256(), fp, &fplen) && fplen == sizeof(fp))
+		ts_tlv_add(b, TS_PP2_TYPE_FINGERPRINT, fp, sizeof(fp));
+	add_name(b, TS_PP2_TYPE_SUBJECT, X509_get_subject_name(x));
+	add_name(b, TS_PP2_TYPE_ISSUER, X509_get_issuer_name(x));
+	add_serial(b, x);
+}
+
+/* Key algorithm as HAProxy writes it: "RSA2048", "EC256". */
+static void add_key_alg(struct ts_tlv_buf *b, X509 *x)
+{
+	EVP_PKEY *k = X509_get0_pubkey(x);
+	char buf[32];
+	int id = k ? EVP_PKEY_get_base_id(k) : NID_undef;
+	const char *name = id == EVP_PKEY_RSA ? "RSA" : id == EVP_PKEY_EC ? "EC" : OBJ_nid2sn(id);
+
+	if (!k)
+		return;
+	snprintf(buf, sizeof(buf), "%s%d", name ? name : "?", EVP_PKEY_get_bits(k));
+	ts_tlv_add_str(b, PP2_SUBTYPE_SSL_KEY_ALG, buf);
+}
+
+static void add_ssl(struct ts_tlv_buf *b, SSL *ssl, X509 *peer)
+{
+	bool resumed = SSL_session_reused(ssl);
+	long vr = SSL_get_verify_result(ssl);
+	uint8_t client = PP2_CLIENT_SSL;
+	uint32_t verify = TS_VERIFY_NO_CERT;
+	size_t mark;
+	char cn[256];
+
+	if (peer) {
+		client |= PP2_CLIENT_CERT_SESS | (resumed ? 0 : PP2_CLIENT_CERT_CONN);
+		verify = (uint32_t)vr;
+	}
+	mark = ts_tlv_open_ssl(b, client, verify);
+	ts_tlv_add_str(b, PP2_SUBTYPE_SSL_VERSION, SSL_get_version(ssl));
+	if (peer && X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
+					      sizeof(cn)) > 0)
+		ts_tlv_add_str(b, PP2_SUBTYPE_SSL_CN, cn);
+	ts_tlv_add_str(b, PP2_SUBTYPE_SSL_CIPHER, SSL_get_cipher_name(ssl));
+	if (peer) {
+		ts_tlv_add_str(b, PP2_SUBTYPE_SSL_SIG_ALG,
+			       OBJ_nid2sn(X509_get_signature_nid(peer)));
+		add_key_alg(b, peer);
+	}
+	ts_tlv_close(b, mark);
+}
+
+long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode mode,
+		       uint8_t **out)
+{
+	uint8_t *mem = malloc(TS_HANDOFF_MAX);
+	X509 *peer = SSL_get0_peer_certificate(ssl);
+	const unsigned char *alpn = NULL;
+	unsigned int alpn_len = 0;
+	struct ts_tlv_buf b;
+	long len;
+
+	if (!mem)
+		return -ENOMEM;
+	/* only a verified certificate is an identity */
+	if (peer && SSL_get_verify_result(ssl) != X509_V_OK)
+		peer = NULL;
+	ts_tlv_init(&b, mem, TS_HANDOFF_MAX);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_MODE, (uint8_t)mode);
+	if (c->d.sni_len)
+		ts_tlv_add(&b, PP2_TYPE_AUTHORITY, c->d.sni, c->d.sni_len);
+	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+	if (alpn_len)
+		ts_tlv_add(&b, PP2_TYPE_ALPN, alpn, alpn_len);
+	add_ssl(&b, ssl, peer);
+	ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, c->d.policy);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, c->d.value.route_id);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, c->d.value.action);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_MATCH, (uint8_t)c->d.match);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_CERT_ID, c->d.value.cert_id);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_CA_ID, c->d.value.ca_id);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_RESUMED, SSL_session_reused(ssl) ? 1 : 0);
+	if (c->peer.family)
+		ts_tlv_add_addr(&b, TS_PP2_TYPE_PEER, &c->peer);
+	if (c->local.family)
+		ts_tlv_add_addr(&b, TS_PP2_TYPE_LOCAL, &c->local);
+	if (peer)
+		add_cert(&b, peer);
+	len = ts_tlv_finish(&b);
+	if (len < 0) {
+		free(mem);
+		return len;
+	}
+	*out = mem;
+	return len;
+}

@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Relay mode, where the kernel has no kTLS: the proxy got one end of a
+ * socketpair; this worker moves plaintext between it and the TLS session on
+ * the client's socket. One record-sized buffer per direction; each event
+ * pumps until nothing moves, then sets the interest of both sockets from
+ * what is blocked. Half-closes pass through: client close_notify/EOF →
+ * SHUT_WR on the pair; proxy EOF → close_notify and SHUT_WR to the client.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <openssl/err.h>
+
+#include "worker.h"
+
+enum pump { PUMP_IDLE, PUMP_MOVED, PUMP_FAIL };
+
+static enum pump tls_to_pair(struct ts_conn *c)
+{
+	struct ts_relay *r = c->relay;
+	enum pump res = PUMP_IDLE;
+	ssize_t n;
+
+	if (!r->client_eof && r->down_len == 0) {
+		int got = SSL_read(c->ssl, r->down, sizeof(r->down));
+
+		if (got > 0) {
+			r->down_len = (size_t)got;
+			r->down_off = 0;
+			res = PUMP_MOVED;
+		} else {
+			switch (SSL_get_error(c->ssl, got)) {
+			case SSL_ERROR_WANT_READ: break;
+			case SSL_ERROR_WANT_WRITE: r->tls_want_write = true; break;
+			case SSL_ERROR_ZERO_RETURN: r->client_eof = true; res = PUMP_MOVED; break;
+			default: return PUMP_FAIL;
+			}
+		}
+	}
+	if (r->down_off < r->down_len) {
+		n = write(c->pair.fd, r->down + r->down_off, r->down_len - r->down_off);
+		if (n < 0 && errno != EAGAIN)
+			return PUMP_FAIL;
+		if (n > 0) {
+			r->down_off += (size_t)n;
+			res = PUMP_MOVED;
+		}
+		if (r->down_off == r->down_len)
+			r->down_len = r->down_off = 0;
+	}
+	if (r->client_eof && r->down_len == 0 && !r->pair_shut) {
+		shutdown(c->pair.fd, SHUT_WR);
+		r->pair_shut = true;
+	}
+	return res;
+}
+
+static enum pump pair_to_tls(struct ts_conn *c)
+{
+	struct ts_relay *r = c->relay;
+	enum pump res = PUMP_IDLE;
+	ssize_t n;
+
+	if (!r->proxy_eof && r->up_len == 0) {
+		n = read(c->pair.fd, r->up, sizeof(r->up));
+		if (n < 0 && errno != EAGAIN)
+			return PUMP_FAIL;
+		if (n == 0)
+			r->proxy_eof = true;
+		if (n >= 0) {
+			r->up_len = (size_t)n;
+			r->up_off = 0;
+			res = PUMP_MOVED;
+		}
+	}
+	if (r->up_off < r->up_len) {
+		int put = SSL_write(c->ssl, r->up + r->up_off, (int)(r->up_len - r->up_off));
+
+		r->tls_want_write = false;
+		if (put > 0) {
+			r->up_off += (size_t)put;
+			res = PUMP_MOVED;
+		} else if (SSL_get_error(c->ssl, put) == SSL_ERROR_WANT_WRITE) {
+			r->tls_want_write = true;
+		} else if (SSL_get_error(c->ssl, put) != SSL_ERROR_WANT_READ) {
+			return PUMP_FAIL;
+		}
+		if (r->up_off == r->up_len)
+			r->up_len = r->up_off = 0;
+	}
+	if (r->proxy_eof && r->up_len == 0 && !r->shut_sent) {
+		SSL_shutdown(c->ssl); /* close_notify; the client's answer is not awaited */
+		shutdown(c->ep.fd, SHUT_WR);
+		r->shut_sent = true;
+	}
+	return res;
+}
+
+static void set_interest(struct ts_conn *c)
+{
+	struct ts_relay *r = c->relay;
+	uint32_t tcp = 0, pair = 0;
+
+	if (!r->client_eof && r->down_len == 0)
+		tcp |= EPOLLIN;
+	if (r->tls_want_write)
+		tcp |= EPOLLOUT;
+	if (!r->proxy_eof && r->up_len == 0)
+		pair |= EPOLLIN;
+	if (r->down_len)
+		pair |= EPOLLOUT;
+	ts_worker_set_events(c->w, &c->ep, tcp);
+	ts_worker_set_events(c->w, &c->pair, pair);
+}
+
+void ts_relay_event(struct ts_conn *c)
+{
+	struct ts_relay *r = c->relay;
+	struct ts_worker *w = c->w;
+	enum pump a, b;
+
+	do {
+		a = tls_to_pair(c);
+		b = a == PUMP_FAIL ? PUMP_FAIL : pair_to_tls(c);
+	} while (a == PUMP_MOVED || b == PUMP_MOVED);
+	if (a == PUMP_FAIL || b == PUMP_FAIL) {
+		ts_count(&w->stats, TS_HC_RELAY_ERROR);
+		ERR_clear_error();
+		ts_conn_close(c);
+		return;
+	}
+	if (r->client_eof && r->proxy_eof && !r->down_len && !r->up_len) {
+		ts_count(&w->stats, TS_HC_RELAY_CLOSED);
+		ts_conn_close(c);
+		return;
+	}
+	/* LRU: the list head is the longest idle */
+	c->deadline_ms = ts_now_ms() + c->gen->cfg->idle_timeout_ms;
+	ts_list_del(&c->link);
+	ts_list_add_tail(&w->relays, &c->link);
+	set_interest(c);
+}
+
+int ts_relay_start(struct ts_conn *c)
+{
+	c->relay = calloc(1, sizeof(*c->relay));
+	if (!c->relay)
+		return -ENOMEM;
+	ts_relay_event(c);
+	return 0;
+}
+
+void ts_relay_timeouts(struct ts_worker *w, uint64_t now)
+{
+	while (!ts_list_empty(&w->relays)) {
+		struct ts_conn *c = (struct ts_conn *)w->relays.next;
+
+		if (c->deadline_ms > now)
+			break;
+		ts_count(&w->stats, TS_HC_RELAY_IDLE);
+		ts_conn_close(c);
+	}
+}

@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Counters of the handshaker, summed over workers into a status file that
+ * tests and operators read ("name value" per line). */
+#include <errno.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handshaker.h"
+
+static const char *const counter_names[TS_HC_COUNT] = {
+	[TS_HC_ACCEPTED] = "accepted",
+	[TS_HC_REJECT_TAG] = "reject_tag",
+	[TS_HC_REJECT_POLICY] = "reject_policy",
+	[TS_HC_BAD_SNI] = "bad_sni",
+	[TS_HC_SNI_CHANGED] = "sni_changed",
+	[TS_HC_TAG_AGREE] = "tag_agree",
+	[TS_HC_TAG_MISSING] = "tag_missing",
+	[TS_HC_TAG_PENDING] = "tag_pending",
+	[TS_HC_TAG_DISAGREE] = "tag_disagree",
+	[TS_HC_DECIDE_NONE] = "decide_none",
+	[TS_HC_DECIDE_OPTIONAL] = "decide_optional",
+	[TS_HC_DECIDE_REQUIRE] = "decide_require",
+	[TS_HC_DECIDE_REJECT] = "decide_reject",
+	[TS_HC_CERT_REQUESTS] = "cert_requests",
+	[TS_HC_HANDSHAKES] = "handshakes",
+	[TS_HC_RESUMED] = "resumed",
+	[TS_HC_CLIENT_CERTS] = "client_certs",
+	[TS_HC_HANDSHAKE_FAILED] = "handshake_failed",
+	[TS_HC_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+	[TS_HC_OVERLOAD] = "overload",
+	[TS_HC_HANDOFF_OK] = "handoff_ok",
+	[TS_HC_HANDOFF_TIMEOUT] = "handoff_timeout",
+	[TS_HC_HANDOFF_ERROR] = "handoff_error",
+	[TS_HC_KTLS] = "ktls",
+	[TS_HC_RELAY] = "relay",
+	[TS_HC_RELAY_CLOSED] = "relay_closed",
+	[TS_HC_RELAY_IDLE] = "relay_idle",
+	[TS_HC_RELAY_ERROR] = "relay_error",
+};
+
+static const char *const gauge_names[TS_HG_COUNT] = {
+	[TS_HG_INFLIGHT] = "inflight",
+	[TS_HG_HANDOFF_WAIT] = "handoff_waiting",
+	[TS_HG_RELAYS] = "relays_open",
+};
+
+const char *ts_hs_counter_name(enum ts_hs_counter c)
+{
+	return counter_names[c];
+}
+
+const char *ts_hs_gauge_name(enum ts_hs_gauge g)
+{
+	return gauge_names[g];
+}
+
+uint64_t ts_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int ts_hs_stats_write(const char *path, const char *header, struct ts_hs_stats *const *workers,
+		      int nworkers)
+{
+	char tmp[4096];
+	FILE *f;
+	int i, w;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	fputs(header, f);
+	for (i = 0; i < TS_HC_COUNT; i++) {
+		uint64_t sum = 0;
+
+		for (w = 0; w < nworkers; w++)
+			sum += __atomic_load_n(&workers[w]->c[i], __ATOMIC_RELAXED);
+		fprintf(f, "%s %llu\n", counter_names[i], (unsigned long long)sum);
+	}
+	for (i = 0; i < TS_HG_COUNT; i++) {
+		int64_t sum = 0;
+
+		for (w = 0; w < nworkers; w++)
+			sum += __atomic_load_n(&workers[w]->g[i], __ATOMIC_RELAXED);
+		fprintf(f, "%s %lld\n", gauge_names[i], (long long)sum);
+	}
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		return -errno;
+	return 0;
+}

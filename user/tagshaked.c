@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tagshaked: the handshaker daemon. The main thread loads the configuration,
+ * opens the listeners, starts the workers, then only handles signals
+ * (SIGHUP reload, SIGTERM/SIGINT drain and exit) and writes the status file
+ * once a second.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+#define WORKERS_MAX 256
+#define LISTEN_BACKLOG 4096
+#define HEADER_SIZE 512
+
+struct daemon {
+	const char *config_path;
+	const char *status_path;
+	struct ts_gen *gen;
+	struct ts_worker *workers;
+	int nworkers;
+	bool ktls;
+	char mode_why[128];
+};
+
+struct ts_gen *ts_gen_get(struct ts_gen *g)
+{
+	__atomic_fetch_add(&g->refs, 1, __ATOMIC_RELAXED);
+	return g;
+}
+
+void ts_gen_put(struct ts_gen *g)
+{
+	if (!g || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	ts_tls_free(g->tls);
+	ts_config_free(g->cfg);
+	free(g);
+}
+
+static struct ts_gen *gen_load(const char *path, const struct ts_gen *prev, bool ktls)
+{
+	char err[TS_CFG_ERR_SIZE];
+	struct ts_gen *g = calloc(1, sizeof(*g));
+
+	if (!g)
+		return NULL;
+	if (ts_config_load(path, &g->cfg, err, sizeof(err))) {
+		fprintf(stderr, "tagshaked: %s\n", err);
+		free(g);
+		return NULL;
+	}
+	g->tls = ts_tls_build(g->cfg, prev ? prev->tls : NULL, ktls);
+	if (!g->tls) {
+		ts_config_free(g->cfg);
+		free(g);
+		return NULL;
+	}
+	g->refs = 1;
+	g->number = prev ? prev->number + 1 : 1;
+	return g;
+}
+
+/* kTLS needs the kernel's "tls" upper-layer protocol. This build relays in
+ * userspace in any case until kTLS installation lands (user/ktls.c). */
+static void detect_mode(struct daemon *d)
+{
+	char ulps[256] = "";
+	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r");
+
+	if (f) {
+		if (!fgets(ulps, sizeof(ulps), f))
+			ulps[0] = '\0';
+		fclose(f);
+	}
+	d->ktls = false;
+	snprintf(d->mode_why, sizeof(d->mode_why), "%s",
+		 strstr(ulps, "tls") ? "kTLS installation not built in"
+				     : "kernel has no kTLS (no tls ULP)");
+}
+
+static int worker_count(const struct ts_config *cfg)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int i, n = 1;
+
+	for (i = 0; i < cfg->nlisteners; i++) {
+		int want = cfg->listeners[i].workers ? cfg->listeners[i].workers : (int)ncpu;
+
+		if (want > n)
+			n = want;
+	}
+	return n > WORKERS_MAX ? WORKERS_MAX : n;
+}
+
+/* Listener i gets one SO_REUSEPORT socket in each of its first `workers`. */
+static int open_listeners(struct daemon *d)
+{
+	const struct ts_config *cfg = d->gen->cfg;
+	int i, k;
+
+	if (cfg->nlisteners == 0 || cfg->nlisteners > TS_LISTENERS_MAX) {
+		fprintf(stderr, "tagshaked: %s: need 1 to %d listeners\n", cfg->path,
+			TS_LISTENERS_MAX);
+		return -EINVAL;
+	}
+	for (i = 0; i < cfg->nlisteners; i++) {
+		const struct ts_cfg_listener *l = &cfg->listeners[i];
+		int n = l->workers ? l->workers : d->nworkers;
+
+		for (k = 0; k < n && k < d->nworkers; k++) {
+			struct ts_worker *w = &d->workers[k];
+			int fd = ts_listener_open(l->address, l->port, LISTEN_BACKLOG);
+
+			if (fd < 0) {
+				fprintf(stderr, "tagshaked: %s:%d: listen %s port %u: %s\n",
+					cfg->path, l->line, l->address, l->port, strerror(-fd));
+				return fd;
+			}
+			w->listeners[w->nlisteners++] =
+				(struct ts_ep){ .kind = TS_EP_LISTENER, .obj = w, .fd = fd };
+		}
+	}
+	return 0;
+}
+
+static void write_status(struct daemon *d)
+{
+	struct ts_hs_stats *st[WORKERS_MAX];
+	char header[HEADER_SIZE];
+	int i;
+
+	if (!d->status_path)
+		return;
+	for (i = 0; i < d->nworkers; i++)
+		st[i] = &d->workers[i].stats;
+	snprintf(header, sizeof(header),
+		 "mode %s\nmode_reason %s\ngeneration %u\nworkers %d\npid %d\n",
+		 d->ktls ? "ktls" : "relay", d->ktls ? "-" : d->mode_why, d->gen->number,
+		 d->nworkers, (int)getpid());
+	ts_hs_stats_write(d->status_path, header, st, d->nworkers);
+}
+
+static void wake(struct ts_worker *w)
+{
+	uint64_t one = 1;
+
+	if (write(w->wake.fd, &one, sizeof(one)) < 0)
+		fprintf(stderr, "tagshaked: wake worker %d: %s\n", w->id, strerror(errno));
+}
+
+static void reload(struct daemon *d)
+{
+	struct ts_gen *g = gen_load(d->config_path, d->gen, d->ktls);
+	int i;
+
+	if (!g) {
+		fprintf(stderr, "tagshaked: reload failed, keeping generation %u\n",
+			d->gen->number);
+		return;
+	}
+	if (g->cfg->nlisteners != d->gen->cfg->nlisteners)
+		fprintf(stderr, "tagshaked: listener changes need a restart\n");
+	for (i = 0; i < d->nworkers; i++) {
+		struct ts_gen *old = __atomic_exchange_n(&d->workers[i].next_gen, ts_gen_get(g),
+							 __ATOMIC_ACQ_REL);
+
+		ts_gen_put(old); /* a generation the worker never picked up */
+		wake(&d->workers[i]);
+	}
+	ts_gen_put(d->gen);
+	d->gen = g;
+	fprintf(stderr, "tagshaked: loaded generation %u from %s\n", g->number, d->config_path);
+}
+
+static int start_workers(struct daemon *d)
+{
+	int i, err;
+
+	d->workers = calloc((size_t)d->nworkers, sizeof(*d->workers));
+	if (!d->workers)
+		return -ENOMEM;
+	for (i = 0; i < d->nworkers; i++) {
+		d->workers[i].id = i;
+		d->workers[i].gen = ts_gen_get(d->gen);
+		d->workers[i].ktls = d->ktls;
+	}
+	err = open_listeners(d);
+	for (i = 0; !err && i < d->nworkers; i++)
+		err = ts_worker_start(&d->workers[i]);
+	return err;
+}
+
+static void stop_workers(struct daemon *d, int started)
+{
+	int i;
+
+	for (i = 0; i < started; i++) {
+		__atomic_store_n(&d->workers[i].stop, 1, __ATOMIC_RELEASE);
+		wake(&d->workers[i]);
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(d->workers[i].thread, NULL);
+		ts_maps_close(&d->workers[i].maps);
+		ts_gen_put(d->workers[i].gen);
+		ts_gen_put(d->workers[i].next_gen);
+	}
+}
+
+/* Signals arrive through a signalfd; the status file is rewritten every second. */
+static int main_loop(struct daemon *d, int sfd)
+{
+	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	struct itimerspec sec = { .it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 } };
+	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = tfd, .events = POLLIN } };
+
+	if (tfd < 0 || timerfd_settime(tfd, 0, &sec, NULL) < 0)
+		return -errno;
+	write_status(d);
+	for (;;) {
+		struct signalfd_siginfo si;
+		uint64_t ticks;
+
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		if ((p[1].revents & POLLIN) && read(tfd, &ticks, sizeof(ticks)) > 0)
+			write_status(d);
+		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGHUP) {
+			reload(d);
+			write_status(d);
+			continue;
+		}
+		break; /* SIGTERM, SIGINT */
+	}
+	close(tfd);
+	return 0;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tagshaked --config FILE [--status FILE]\n"
+		   "  --config FILE  the YAML configuration (docs/tagshake.example.yaml)\n"
+		   "  --status FILE  write counters and the active mode (ktls|relay) there\n"
+		   "                 every second\n"
+		   "  --help         this text\n"
+		   "Signals: SIGHUP reloads certificates and policy; SIGTERM drains and exits.\n");
+}
+
+static int parse_args(struct daemon *d, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "status", required_argument, NULL, 's' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c': d->config_path = optarg; break;
+		case 's': d->status_path = optarg; break;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -EINVAL;
+		}
+	}
+	if (!d->config_path || optind != argc) {
+		usage(stderr);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { 0 };
+	sigset_t set;
+	int sfd, err;
+
+	if (parse_args(&d, argc, argv))
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	/* blocked before any thread starts, so only the signalfd sees them */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	detect_mode(&d);
+	d.gen = gen_load(d.config_path, NULL, d.ktls);
+	if (sfd < 0 || !d.gen)
+		return 1;
+	d.nworkers = worker_count(d.gen->cfg);
+	err = start_workers(&d);
+	if (err) {
+		stop_workers(&d, 0);
+		return 1;
+	}
+	fprintf(stderr, "tagshaked: %d workers, mode %s (%s), hand-off %s\n", d.nworkers,
+		d.ktls ? "ktls" : "relay", d.mode_why, d.gen->cfg->handoff_path);
+	main_loop(&d, sfd);
+	stop_workers(&d, d.nworkers);
+	write_status(&d);
+	ts_gen_put(d.gen);
+	free(d.workers);
+	close(sfd);
+	return 0;
+}
