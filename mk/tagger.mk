@@ -19,3 +19,9 @@ $(BUILD)/tests/test_clienthello: tests/test_clienthello.c tests/hello_builder.c 
 
 $(BUILD)/tests/test_reasm: tests/test_reasm.c bpf/reasm.h | $(BUILD)/tests
 	$(CC) $(CFLAGS) tests/test_reasm.c -o $@ -lcmocka
+
+# Helper programs for the live suites (not suites themselves).
+PROGRAMS += $(BUILD)/tests/tag_probe
+
+$(BUILD)/tests/tag_probe: tests/tag_probe.c user/hello.c user/json.c user/names.c user/pins.c user/config.c user/name.c $(CLI_HDRS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Iuser $(filter %.c,$^) -o $@ $(LIBBPF_LIBS) -lyaml
