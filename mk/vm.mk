@@ -11,6 +11,12 @@ $(VM_OBJDIR)/ktls.o: user/ktls.c user/ktls.h
 # Not named test_*: the host runner must not run it (no kTLS on the host).
 TEST_BINS += $(BUILD)/tests/ktls_conformance
 
-$(BUILD)/tests/ktls_conformance: tests/ktls_conformance.c $(VM_OBJDIR)/ktls.o user/ktls.h
+$(BUILD)/tests/ktls_conformance: tests/ktls_conformance.c tests/tls_pair.c tests/tls_pair.h $(VM_OBJDIR)/ktls.o user/ktls.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iuser $< $(VM_OBJDIR)/ktls.o -o $@ -lssl -lcrypto -lpthread
+	$(CC) $(CFLAGS) -Iuser $< tests/tls_pair.c $(VM_OBJDIR)/ktls.o -o $@ -lssl -lcrypto -lpthread
+
+TEST_BINS += $(BUILD)/tests/test_ktls
+
+$(BUILD)/tests/test_ktls: tests/test_ktls.c tests/tls_pair.c tests/tls_pair.h $(VM_OBJDIR)/ktls.o user/ktls.h
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< tests/tls_pair.c $(VM_OBJDIR)/ktls.o -o $@ -lcmocka -lssl -lcrypto -lpthread

@@ -34,6 +34,7 @@
 #include <openssl/x509.h>
 
 #include "ktls.h"
+#include "tls_pair.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
@@ -145,76 +146,15 @@ static size_t first_diff(const uint8_t *a, const uint8_t *b, size_t n)
 	return n;
 }
 
-static int make_cert(void)
-{
-	X509_NAME *name;
-
-	pkey = EVP_EC_gen("P-256");
-	cert = X509_new();
-	if (!pkey || !cert)
-		return -1;
-	X509_set_version(cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	name = X509_get_subject_name(cert);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"ktls.test", -1, -1, 0);
-	X509_set_issuer_name(cert, name);
-	X509_set_pubkey(cert, pkey);
-	return X509_sign(cert, pkey, EVP_sha256()) > 0 ? 0 : -1;
-}
-
 static SSL_CTX *make_ctx(const struct suite *su, bool server, int tickets)
 {
-	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
-	int ok;
+	SSL_CTX *ctx = ts_test_ctx(server, su->version, su->cipher, pkey, cert, tickets);
 
-	if (!ctx)
-		return NULL;
-	ok = SSL_CTX_set_min_proto_version(ctx, su->version) && SSL_CTX_set_max_proto_version(ctx, su->version);
-	if (su->version == TLS1_3_VERSION)
-		ok = ok && SSL_CTX_set_ciphersuites(ctx, su->cipher);
-	else
-		ok = ok && SSL_CTX_set_cipher_list(ctx, su->cipher);
-	if (server)
-		ok = ok && SSL_CTX_use_certificate(ctx, cert) && SSL_CTX_use_PrivateKey(ctx, pkey) &&
-		     SSL_CTX_set_num_tickets(ctx, (size_t)tickets);
-	if (!ok || ts_ktls_ctx_init(ctx) < 0) {
+	if (ctx && ts_ktls_ctx_init(ctx) < 0) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
 	return ctx;
-}
-
-static int tcp_pair(int *cfd, int *sfd)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	struct timeval tv = { .tv_sec = IO_TIMEOUT_S };
-	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM, 0);
-
-	*cfd = socket(AF_INET, SOCK_STREAM, 0);
-	if (l < 0 || *cfd < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &len) || connect(*cfd, (struct sockaddr *)&a, sizeof(a)))
-		return -errno;
-	*sfd = accept(l, NULL, NULL);
-	close(l);
-	if (*sfd < 0)
-		return -errno;
-	for (int i = 0; i < 2; i++) {
-		int fd = i ? *sfd : *cfd;
-
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
-	return 0;
-}
-
-static void *accept_thread(void *arg)
-{
-	SSL *ssl = arg;
-
-	return (void *)(intptr_t)SSL_accept(ssl);
 }
 
 static void free_pair(struct pair *p)
@@ -236,25 +176,19 @@ static void free_pair(struct pair *p)
 static int open_pair(const struct suite *su, int tickets, struct pair *p)
 {
 	SSL_CTX *cctx = make_ctx(su, false, 0), *sctx = make_ctx(su, true, tickets);
-	pthread_t t;
-	void *srv_rc;
 	int rc;
 
 	memset(p, 0, sizeof(*p));
 	p->c.fd = p->s.fd = -1;
 	CHECK(cctx && sctx, "SSL_CTX setup failed");
-	CHECK(tcp_pair(&p->c.fd, &p->s.fd) == 0, "tcp pair: %s", strerror(errno));
+	rc = ts_test_tcp_pair(&p->c.fd, &p->s.fd, IO_TIMEOUT_S);
+	CHECK(rc == 0, "tcp pair: %s", strerror(-rc));
 	p->c.ssl = SSL_new(cctx);
 	p->s.ssl = SSL_new(sctx);
 	CHECK(p->c.ssl && p->s.ssl, "SSL_new failed");
 	SSL_set_fd(p->c.ssl, p->c.fd);
 	SSL_set_fd(p->s.ssl, p->s.fd);
-	CHECK(pthread_create(&t, NULL, accept_thread, p->s.ssl) == 0, "pthread_create");
-	rc = SSL_connect(p->c.ssl);
-	pthread_join(t, &srv_rc);
-	if (rc != 1 || (intptr_t)srv_rc != 1)
-		ERR_print_errors_fp(stdout);
-	CHECK(rc == 1 && (intptr_t)srv_rc == 1, "handshake: client %d server %d", rc, (int)(intptr_t)srv_rc);
+	CHECK(ts_test_handshake(p->c.ssl, p->s.ssl) == 0, "handshake failed");
 	CHECK(SSL_version(p->c.ssl) == su->version, "negotiated 0x%x", SSL_version(p->c.ssl));
 	rc = ts_ktls_install(p->c.ssl, p->c.fd, &p->c.st);
 	p->c.kernel = rc == 0;
@@ -615,7 +549,7 @@ int main(void)
 	long tx0 = tls_stat("TlsTxSw"), rx0 = tls_stat("TlsRxSw"), tx, rx;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (make_cert()) {
+	if (ts_test_cert(&pkey, &cert)) {
 		printf("not ok 1 - test certificate\n1..1\n");
 		return 1;
 	}
