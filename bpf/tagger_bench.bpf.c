@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Benchmark entries for the tagger (bench/tagger_parse.c), run with
+ * BPF_PROG_TEST_RUN and `repeat`. The whole tagger is included, so what is
+ * timed is the live program's own store, parse and decision code, not a
+ * copy. The kernel does not reset anything between repetitions, so each
+ * entry that times a parse first puts its state back to "no byte seen":
+ * without that, repetitions 2..N would only meet an already final tag.
+ */
+#include "tagger.bpf.c"
+
+/* Segment size the parse entries cut the packet's payload into. */
+__u32 bench_mss = 1460;
+/* Status of the last parse, for userspace to check it is the expected one. */
+__u32 bench_status;
+
+/* Most segments one packet is cut into (a test packet is below a page). */
+#define BENCH_SEGMENTS_MAX 64
+
+/*
+ * What a freshly created storage holds, as far as the parser can tell:
+ * bytes of buf above `have` and ext_seen entries are written before they
+ * are read, so only the header and the gap list need clearing.
+ */
+static __always_inline void bench_reasm_clear(struct ts_reasm *r)
+{
+	r->have = 0;
+	r->scan_pos = 0;
+	r->hs_len = 0;
+	r->segments = 0;
+	r->records = 0;
+	r->nranges = 0;
+	r->overflow = 0;
+	__builtin_memset(r->ahead, 0, sizeof(r->ahead));
+}
+
+/*
+ * Feeds the packet's TCP payload to ts_stream_step as segments of
+ * bench_mss bytes at stream offsets 0, mss, 2*mss... until the tag is
+ * final: the per-segment work of the live program for that hello.
+ */
+static __always_inline int bench_feed(struct __sk_buff *skb, struct ts_reasm *r, struct ts_tag *t)
+{
+	struct ts_segment whole = {}, seg = {};
+	__u32 mss = bench_mss, off = 0;
+	int st = TS_STATUS_PENDING;
+
+	if (ts_segment_read(skb, &whole) || mss == 0)
+		return -1;
+	for (int i = 0; i < BENCH_SEGMENTS_MAX && off < whole.len; i++) {
+		seg.payload = whole.payload + off;
+		seg.len = whole.len - off < mss ? whole.len - off : mss;
+		seg.fin = off + seg.len == whole.len;
+		st = ts_stream_step(skb, r, t, &seg, off);
+		if (st != TS_STATUS_PENDING)
+			break;
+		off += seg.len;
+	}
+	return st;
+}
+
+/* Parse with the state in the test array maps, cleared on every run. */
+SEC("cgroup_skb/ingress")
+int bench_parse(struct __sk_buff *skb)
+{
+	struct ts_reasm *r;
+	struct ts_tag *t;
+	__u32 zero = 0;
+
+	r = bpf_map_lookup_elem(&test_reasm, &zero);
+	t = bpf_map_lookup_elem(&test_tag, &zero);
+	if (!r || !t)
+		return SKB_PASS;
+	bench_reasm_clear(r);
+	__builtin_memset(t, 0, sizeof(*t));
+	bench_status = bench_feed(skb, r, t);
+	return SKB_PASS;
+}
+
+/*
+ * Parse with the state in socket storage of the test run's socket, as the
+ * live program keeps it: both storages are created on every run (zeroed by
+ * the kernel), the reassembly storage is deleted once the tag is final as
+ * ts_tagger does, and the tag storage too, which the live program leaves
+ * to the socket's destruction, so that the next run starts from nothing.
+ */
+SEC("cgroup_skb/ingress")
+int bench_parse_storage(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct ts_reasm *r;
+	struct ts_tag *t;
+
+	if (!sk)
+		return SKB_PASS;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return SKB_PASS;
+	t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	r = bpf_sk_storage_get(&reasm, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (t && r)
+		bench_status = bench_feed(skb, r, t);
+	bpf_sk_storage_delete(&reasm, sk);
+	bpf_sk_storage_delete(&tags, sk);
+	return SKB_PASS;
+}
+
+/*
+ * ts_tagger's path for a segment of a socket whose tag is final, on the
+ * test run's socket (whose protocol and port are not a TCP socket's, so
+ * ts_tagger itself would leave earlier): full socket, ports lookup, tag
+ * lookup. The first repetition creates the final tag.
+ */
+SEC("cgroup_skb/ingress")
+int bench_fast_path(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct ts_tag *t;
+	__u16 port;
+
+	if (!sk)
+		return SKB_PASS;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return SKB_PASS;
+	port = sk->src_port;
+	if (!bpf_map_lookup_elem(&ports, &port))
+		return SKB_PASS;
+	t = bpf_sk_storage_get(&tags, sk, 0, 0);
+	if (t && t->status != TS_STATUS_PENDING)
+		return SKB_PASS;
+	t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (t)
+		t->status = TS_STATUS_OK;
+	bench_status = t ? t->status : 0;
+	return SKB_PASS;
+}
+
+/* The floor: entering and leaving a program under BPF_PROG_TEST_RUN. */
+SEC("cgroup_skb/ingress")
+int bench_empty(struct __sk_buff *skb __attribute__((unused)))
+{
+	return SKB_PASS;
+}

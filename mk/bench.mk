@@ -1,0 +1,21 @@
+# Benchmarks (bench/): built with everything so they keep compiling, run
+# only by `make bench`, never by `make test`. `make bench` writes
+# bench/results.md.
+
+BENCH_DIR := $(BUILD)/bench
+BENCH_BINS := $(BENCH_DIR)/tagger_parse
+
+PROGRAMS += $(BENCH_BINS)
+
+# The bench object includes the whole tagger.
+$(BUILD)/tagger_bench.bpf.o: bpf/tagger.bpf.c
+
+$(BENCH_DIR):
+	mkdir -p $@
+
+$(BENCH_DIR)/tagger_parse: bench/tagger_parse.c user/hello.c user/names.c $(wildcard user/*.h include/*.h bpf/*.h) $(BUILD)/tagger_bench.skel.h | $(BENCH_DIR)
+	$(CC) $(CFLAGS) -Iuser bench/tagger_parse.c user/hello.c user/names.c -o $@ $(LIBBPF_LIBS)
+
+.PHONY: bench
+bench: $(BENCH_BINS) $(BUILD)/tagshake
+	bench/run.sh
