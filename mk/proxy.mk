@@ -27,3 +27,11 @@ PROGRAMS += $(BUILD)/tagshake-proxy
 
 $(BUILD)/tagshake-proxy: $(PX_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ -lpthread -lhttp_parser -lssl -lcrypto -lyaml
+
+# A stand-in handshaker (real OpenSSL, relay mode) for the proxy's tests.
+PX_FEEDER_OBJS := $(patsubst %,$(PX_OBJDIR)/%.o,handoff config name)
+TEST_BINS += $(BUILD)/tests/proxy_feeder
+
+$(BUILD)/tests/proxy_feeder: tests/proxy_feeder.c $(PX_FEEDER_OBJS) $(PX_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(PX_FEEDER_OBJS) -o $@ -lssl -lcrypto -lyaml

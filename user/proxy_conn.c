@@ -231,7 +231,8 @@ static void step(struct px_conn *c)
 		}
 		if (c->up.status && !c->local_status)
 			set_local(c, c->up.status);
-		down = px_dir_pump(&c->down, true);
+		/* the upstream socket is readable only once connected */
+		down = c->state == PX_RELAYING ? px_dir_pump(&c->down, true) : 0;
 		if (down < 0) {
 			px_conn_close(c, c->down.err_to ? PX_CLOSE_CLIENT_ERROR : PX_CLOSE_UPSTREAM_ERROR);
 			return;

@@ -138,6 +138,8 @@ static int fall_back_to_copy(struct px_dir *d)
 
 static ssize_t read_splice(struct px_dir *d)
 {
+	if (d->pipe_len == d->pipe_cap)
+		return 0; /* a zero-length splice would read as EOF */
 	ssize_t n = splice(d->from, NULL, d->pipe_wr, NULL, d->pipe_cap - d->pipe_len,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 

@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+"""Peers for the proxy suites: upstreams (a PROXY v2 decoder that checks
+every TLV against the certificate the test used, echo, greeter, holder),
+TLS clients, and a raw hand-off sender (SCM_RIGHTS + TLVs, as tagshaked
+sends them) for tests that need no TLS. Prints results; the shell suites
+assert on them."""
+import hashlib
+import json
+import socket
+import ssl
+import struct
+import sys
+import threading
+import time
+
+SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+NAMES = {0x01: "alpn", 0x02: "authority", 0x20: "ssl", 0xE0: "policy", 0xE1: "route",
+         0xE2: "action", 0xE3: "mode", 0xE4: "cert", 0xE5: "fingerprint", 0xE6: "subject",
+         0xE7: "issuer", 0xE8: "serial", 0xEB: "resumed", 0xEC: "peer", 0xED: "local",
+         0xEE: "match"}
+SSL_SUB = {0x21: "version", 0x22: "cn", 0x23: "cipher", 0x24: "sig_alg", 0x25: "key_alg"}
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        c = s.recv(n - len(b))
+        if not c:
+            raise EOFError("short read")
+        b += c
+    return b
+
+
+def tlvs(data):
+    out, i = [], 0
+    while i < len(data):
+        t, ln = data[i], struct.unpack(">H", data[i + 1:i + 3])[0]
+        out.append((t, data[i + 3:i + 3 + ln]))
+        i += 3 + ln
+    if i != len(data):
+        raise ValueError("TLV overrun")
+    return out
+
+
+def read_pp2(s):
+    fixed = recv_exact(s, 16)
+    if fixed[:12] != SIG:
+        raise ValueError("no PROXY v2 signature")
+    body = recv_exact(s, struct.unpack(">H", fixed[14:16])[0])
+    fam, addrs = fixed[13], {}
+    if fam == 0x11:
+        addrs = {"src": socket.inet_ntoa(body[0:4]), "dst": socket.inet_ntoa(body[4:8]),
+                 "sport": struct.unpack(">H", body[8:10])[0],
+                 "dport": struct.unpack(">H", body[10:12])[0]}
+        body = body[12:]
+    elif fam == 0x21:
+        body = body[36:]
+    return fixed[12], fam, addrs, tlvs(body)
+
+
+def addr_tlv(v):
+    fam = v[0]
+    ln = 4 if fam == 4 else 16
+    ip = socket.inet_ntop(socket.AF_INET if fam == 4 else socket.AF_INET6, v[1:1 + ln])
+    return "%s:%d" % (ip, struct.unpack(">H", v[1 + ln:3 + ln])[0])
+
+
+def decode(ts):
+    """TLV list → {name: python value}; SSL sub-TLVs flattened."""
+    d = {}
+    for t, v in ts:
+        name = NAMES.get(t, "0x%02x" % t)
+        if t == 0x20:
+            d["ssl_client"], d["ssl_verify"] = v[0], struct.unpack(">I", v[1:5])[0]
+            for st, sv in tlvs(v[5:]):
+                d[SSL_SUB.get(st, "0x%02x" % st)] = sv.decode()
+        elif t in (0xE1,):
+            d[name] = struct.unpack(">H", v)[0]
+        elif t in (0xE2, 0xE3, 0xEB, 0xEE):
+            d[name] = v[0]
+        elif t in (0xE4, 0xE5):
+            d[name] = v.hex()
+        elif t in (0xEC, 0xED):
+            d[name] = addr_tlv(v)
+        else:
+            d[name] = v.decode()
+    return d
+
+
+def tlv_server(path, expected_file):
+    """Each connection: the PROXY v2 header, then one JSON line from the
+    client with what only it knows; answers one line per checked value."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(16)
+    while True:
+        c, _ = srv.accept()
+        try:
+            ver, fam, addrs, ts = read_pp2(c)
+            got = decode(ts)
+            f = c.makefile("rb")
+            client = json.loads(f.readline())
+            want = json.load(open(expected_file))
+            want.update(client["tlv"])
+            lines = ["ver_cmd %s" % ("ok" if ver == 0x21 else "bad %#x" % ver),
+                     "family %s" % ("ok" if fam == 0x11 else "bad %#x" % fam)]
+            for k, v in sorted(client["addrs"].items()):
+                lines.append("addr_%s %s" % (k, "ok" if addrs.get(k) == v else
+                                             "bad got %r want %r" % (addrs.get(k), v)))
+            for k, v in sorted(want.items()):
+                lines.append("%s %s" % (k, "ok" if got.get(k) == v else
+                                        "bad got %r want %r" % (got.get(k), v)))
+            extra = sorted(set(got) - set(want))
+            lines.append("unexpected_tlvs %s" % ("ok" if not extra else "bad " + ",".join(extra)))
+            c.sendall(("\n".join(lines) + "\n").encode())
+            f.close()
+        except Exception as e:  # report, keep serving
+            c.sendall(("error %s\n" % e).encode())
+        c.close()
+
+
+def tls_client(port, sni, cafile, cert, key, payload_kind):
+    ctx = ssl.create_default_context(cafile=cafile)
+    if cert:
+        ctx.load_cert_chain(cert, key)
+    ctx.set_alpn_protocols(["http/1.1"])
+    raw = socket.create_connection(("127.0.0.1", int(port)))
+    s = ctx.wrap_socket(raw, server_hostname=sni)
+    if payload_kind == "tlv":
+        info = {"tlv": {"authority": sni, "alpn": s.selected_alpn_protocol(),
+                        "version": s.version(), "cipher": s.cipher()[0],
+                        "peer": "127.0.0.1:%d" % s.getsockname()[1],
+                        "local": "127.0.0.1:%d" % int(port)},
+                "addrs": {"src": "127.0.0.1", "sport": s.getsockname()[1],
+                          "dst": "127.0.0.1", "dport": int(port)}}
+        s.sendall((json.dumps(info) + "\n").encode())
+    else:  # bytes from argv (backslash escapes), e.g. pipelined HTTP requests
+        s.sendall(payload_kind.encode().decode("unicode_escape").encode("latin-1"))
+        # half-close under TLS: TCP FIN without close_notify, reading goes on
+        socket.socket.shutdown(s, socket.SHUT_WR)
+    out = b""
+    while True:
+        try:
+            b = s.recv(65536)
+        except (ssl.SSLError, ConnectionResetError):
+            break
+        if not b:
+            break
+        out += b
+    sys.stdout.write(out.decode("latin-1"))
+
+
+# --- hand-offs without TLS, for relay behaviour -------------------------
+
+def handoff(sock_path, route, authority=b"raw.test"):
+    def tlv(t, v):
+        return struct.pack(">BH", t, len(v)) + v
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    meta = tlv(0x02, authority) + tlv(0xE1, struct.pack(">H", route)) + tlv(0xE3, b"\x01")
+    u = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    u.connect(sock_path)
+    socket.send_fds(u, [meta], [b.fileno()])
+    b.close()
+    u.close()
+    return a
+
+
+def read_all(s):
+    out = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            return out
+        out += b
+
+
+def serve_unix(path, handler):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(64)
+    while True:
+        c, _ = srv.accept()
+        threading.Thread(target=handler, args=(c,), daemon=True).start()
+
+
+def echo_handler(c):
+    """Echoes as it reads; after the client's EOF sends 'bye' and closes."""
+    while True:
+        b = c.recv(65536)
+        if not b:
+            break
+        c.sendall(b)
+    c.sendall(b"bye")
+    c.close()
+
+
+def greeter_handler(c, log):
+    """Says hello and closes its write side first, then records what the
+    client still sends."""
+    c.sendall(b"hello")
+    c.shutdown(socket.SHUT_WR)
+    got = read_all(c)
+    with open(log, "ab") as f:
+        f.write(got + b"\n")
+    c.close()
+
+
+def holder(port, fill):
+    """Accepts nothing (fill>0: a full accept queue, SYNs dropped) or
+    accepts and stays silent."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", int(port)))
+    srv.listen(0)
+    held = []
+    if fill:
+        for _ in range(fill):
+            s = socket.socket()
+            s.setblocking(False)
+            try:
+                s.connect(("127.0.0.1", int(port)))
+            except BlockingIOError:
+                pass
+            held.append(s)
+        time.sleep(3600)
+    while True:
+        held.append(srv.accept()[0])
+
+
+def main():
+    cmd, args = sys.argv[1], sys.argv[2:]
+    if cmd == "tlv-server":
+        tlv_server(*args)
+    elif cmd == "tls-client":
+        tls_client(*args)
+    elif cmd == "echo-server":
+        serve_unix(args[0], echo_handler)
+    elif cmd == "greeter":
+        serve_unix(args[0], lambda c: greeter_handler(c, args[1]))
+    elif cmd == "holder":
+        holder(args[0], int(args[1]))
+    elif cmd == "half-close":  # SOCK ROUTE: client half-closes first
+        s = handoff(args[0], int(args[1]))
+        s.sendall(b"ping")
+        s.shutdown(socket.SHUT_WR)
+        print(read_all(s).decode())
+    elif cmd == "upstream-closes-first":  # SOCK ROUTE
+        s = handoff(args[0], int(args[1]))
+        got = read_all(s)
+        s.sendall(b"late data")
+        s.shutdown(socket.SHUT_WR)
+        print(got.decode(), read_all(s).decode() == "")
+    elif cmd == "bulk":  # SOCK ROUTE MB: streams MB both ways, prints digests + MB/s
+        s = handoff(args[0], int(args[1]))
+        total = int(args[2]) << 20
+        chunk = bytes(range(256)) * 256
+        sent = hashlib.sha256()
+
+        def send():
+            left = total
+            while left:
+                b = chunk[:min(left, len(chunk))]
+                s.sendall(b)
+                sent.update(b)
+                left -= len(b)
+            s.shutdown(socket.SHUT_WR)
+        t0 = time.monotonic()
+        th = threading.Thread(target=send)
+        th.start()
+        got = hashlib.sha256()
+        n = 0
+        while True:
+            b = s.recv(1 << 20)
+            if not b:
+                break
+            got.update(b)
+            n += len(b)
+        th.join()
+        dt = time.monotonic() - t0
+        ref = sent.copy()
+        ref.update(b"bye")  # the echo server's last word after EOF
+        print("match" if got.hexdigest() == ref.hexdigest() and n == total + 3 else "mismatch",
+              "%.0f" % (total / dt / 1e6))
+    elif cmd == "timed-eof":  # SOCK ROUTE: seconds until the proxy closes
+        s = handoff(args[0], int(args[1]))
+        t0 = time.monotonic()
+        s.settimeout(20)
+        data = read_all(s)
+        print("%.1f %d" % (time.monotonic() - t0, len(data)))
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+#!/bin/bash
+# tagshake-proxy, proxy-v2 and raw modes against real upstreams: nginx
+# (listen ... proxy_protocol), HAProxy (accept-proxy, fc_pp_authority), the
+# project's TLV decoder (every value checked against the client certificate);
+# half-close both ways, bulk data, upstream down, connect and idle timeouts.
+. "$(dirname "$0")/proxy_lib.sh"
+
+make_certs
+write_config
+start_peer tlv-server "$T/tlv.sock" "$T/expected.json"
+start_peer echo-server "$T/echo.sock"
+start_peer greeter "$T/greet.sock" "$T/greet.log"
+start_peer holder "$SLOW_PORT" 0
+start_peer holder "$BLACK_PORT" 3
+start_nginx
+start_haproxy
+start_proxy --idle-timeout 1000 --connect-timeout 1000
+start_handshaker
+wait_for "$T/tlv.sock"; wait_for "$T/echo.sock"; wait_for "$T/greet.sock"
+
+# --- nginx with proxy_protocol: the addresses of the client ---------------
+out=$(tls_curl pp.test / -w '%{local_port}')
+check "nginx proxy_protocol: client and server addresses from the PROXY v2 header" \
+	"client=127.0.0.1:${out#*$'\n'} server=127.0.0.1:$FEED_PORT" "${out%$'\n'*}"
+out=$(tls_curl pp.test / "${CLIENT_CERT[@]}" -o /dev/null -w '%{http_code}')
+check "nginx proxy_protocol: accepts the header with the certificate TLVs" 200 "$out"
+
+# --- HAProxy: fc_pp_authority is the SNI -----------------------------------
+out=$(tls_curl hap.test /)
+check "haproxy accept-proxy: fc_pp_authority in the response" "authority=hap.test" "$out"
+sleep 0.2
+check "haproxy log: fc_pp_authority equals the SNI" 1 "$(grep -c '^authority=hap.test client=127.0.0.1:' "$T/haproxy.log")"
+
+# --- every TLV against the client certificate -----------------------------
+crt=$T/pki/client.crt
+fp=$(openssl x509 -in "$crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
+cat >"$T/expected.json" <<JSON
+{
+  "ssl_client": 3, "ssl_verify": 0,
+  "cn": "client one",
+  "sig_alg": "$(openssl x509 -in "$crt" -noout -text | sed -n 's/^ *Signature Algorithm: //p' | head -1)",
+  "key_alg": "$(openssl x509 -in "$crt" -noout -text | sed -n 's/^ *Public Key Algorithm: //p' | head -1)",
+  "policy": "tlv.test", "route": $R_TLV, "action": 2, "mode": 1, "match": 1, "resumed": 0,
+  "cert": "$(openssl x509 -in "$crt" -outform DER | od -An -v -tx1 | tr -d ' \n')",
+  "fingerprint": "$fp",
+  "subject": $(openssl x509 -in "$crt" -noout -subject -nameopt RFC2253 | sed 's/^subject=//' | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))'),
+  "issuer": "$(openssl x509 -in "$crt" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')",
+  "serial": "$(openssl x509 -in "$crt" -noout -serial | sed 's/^serial=//')"
+}
+JSON
+res=$(peers tls-client "$FEED_PORT" tlv.test "$T/pki/server.crt" "$crt" "$T/pki/client.key" tlv)
+count=$(echo "$res" | grep -c .)
+check "TLV upstream: $count values decoded and compared" 0 "$(echo "$res" | grep -vc ' ok$')"
+echo "$res" | grep -v ' ok$' | sed 's/^/#   /'
+for want in authority alpn version cipher cn sig_alg key_alg cert fingerprint subject issuer serial peer local policy; do
+	check "TLV $want matches" "$want ok" "$(echo "$res" | grep "^$want ")"
+done
+
+# --- raw mode: half-close both ways, bulk data ------------------------------
+check "raw: client half-closes, upstream still answers after EOF" "pingbye" \
+	"$(peers half-close "$T/handoff.sock" $R_RAW)"
+check "raw: upstream half-closes first, client data still arrives" "hello True" \
+	"$(peers upstream-closes-first "$T/handoff.sock" $R_GREET)"
+sleep 0.2
+check "raw: greeter upstream received the late data" "late data" "$(cat "$T/greet.log")"
+out=$(peers bulk "$T/handoff.sock" $R_RAW 64)
+check "raw: 64 MiB both ways at once, byte for byte" match "${out% *}"
+echo "# bulk relay (splice): ${out#* } MB/s each way"
+check "raw through TLS: plaintext echoed, half-close carried through the relay" "hello-rawbye" \
+	"$(peers tls-client "$FEED_PORT" raw.test "$T/pki/server.crt" "" "" 'hello-raw')"
+
+# --- failures, each counted by reason ---------------------------------------
+before=$(stat close_upstream_down)
+out=$(tls_curl downraw.test / -o /dev/null -w '%{http_code}')
+check "raw, upstream refusing: client gets a clean close (no HTTP reply)" 000 "$out"
+out=$(tls_curl downpp.test / -o /dev/null -w '%{http_code}')
+check "proxy-v2, upstream refusing: clean close" 000 "$out"
+check "close_upstream_down counted twice" $((before + 2)) "$(stat close_upstream_down)"
+check "connect_refused counted" 2 "$(stat connect_refused)"
+out=$(peers timed-eof "$T/handoff.sock" $R_BLACKHOLE)
+check "connect timeout (1 s): closed after the timeout" "1" "$(echo "$out" | cut -d. -f1)"
+check "connect_timeout counted" 1 "$(stat connect_timeout)"
+out=$(peers timed-eof "$T/handoff.sock" $R_HOLD)
+check "idle timeout (1 s): closed after the timeout" "1" "$(echo "$out" | cut -d. -f1)"
+check "close_idle counted" 1 "$(stat close_idle)"
+check "splice used for relayed directions" yes "$([ "$(stat splice_dirs)" -gt 0 ] && echo yes)"
+check "no hand-off rejected" 0 "$(stat handoff_bad)"
+finish
