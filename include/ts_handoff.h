@@ -12,7 +12,8 @@
  *     kernel) it is one end of an AF_UNIX SOCK_STREAM socketpair whose other
  *     end the handshaker relays through userspace TLS: plaintext both ways,
  *     EOF when the client closes. getpeername() on a relay fd does not give
- *     the client address: use the TS_PP2_TYPE_PEER TLV.
+ *     the client address: use the TS_PP2_TYPE_PEER TLV. In both modes the
+ *     fd arrives non-blocking (O_NONBLOCK set).
  *   - payload: the metadata, a valid PROXY protocol v2 TLV sequence (the part
  *     of a PROXY v2 header that follows the addresses), at most
  *     TS_HANDOFF_MAX bytes and never empty (the MODE TLV is always present).

@@ -8,8 +8,10 @@
  *   handoff_sink PATH
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +69,8 @@ static void *serve(void *arg)
 	ssize_t n;
 	int len;
 
+	/* hand-offs arrive non-blocking; this thread wants plain blocking reads */
+	fcntl(h->fd, F_SETFL, fcntl(h->fd, F_GETFL) & ~O_NONBLOCK);
 	describe(h, line, sizeof(line));
 	pthread_mutex_lock(&out_lock);
 	printf("%s\n", line);
@@ -122,6 +126,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: handoff_sink PATH\n");
 		return 2;
 	}
+	signal(SIGPIPE, SIG_IGN); /* a client gone before the answer */
 	l = ts_handoff_listen(argv[1], 64);
 	if (l < 0) {
 		fprintf(stderr, "handoff_sink: listen %s: %s\n", argv[1], strerror(-l));
@@ -134,11 +139,15 @@ int main(int argc, char **argv)
 		for (i = 1; i < n; i++)
 			if (pf[i].fd >= 0 && pf[i].revents)
 				on_link(pf[i].fd, &pf[i]);
-		if ((pf[0].revents & POLLIN) && n <= MAX_LINKS) {
+		if (pf[0].revents & POLLIN) {
 			int c = accept4(l, NULL, NULL, SOCK_CLOEXEC);
 
-			if (c >= 0)
-				pf[n++] = (struct pollfd){ .fd = c, .events = POLLIN };
+			for (i = 1; i < n && pf[i].fd >= 0; i++)
+				;
+			if (c >= 0 && i < MAX_LINKS + 1)
+				pf[i] = (struct pollfd){ .fd = c, .events = POLLIN };
+			if (c >= 0 && i == n)
+				n++;
 		}
 	}
 }

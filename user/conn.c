@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <openssl/err.h>
 
+#include "ktls.h"
 #include "worker.h"
 
 static void addr_of(const struct sockaddr_storage *ss, struct ts_addr *a)
@@ -139,16 +140,29 @@ void ts_conn_accepted(struct ts_worker *w, int fd)
 	ts_worker_set_events(w, &c->ep, EPOLLIN);
 }
 
-/* mode: kTLS needs user/ktls.c (kernel with TLS ULP); this build relays. */
+/* kTLS when the kernel takes both directions (checked on the socket by
+ * ts_ktls_install); otherwise the userspace relay behind a socketpair. */
+static enum ts_handoff_mode choose_mode(struct ts_conn *c)
+{
+	struct ts_ktls_status st;
+
+	if (c->w->ktls && ts_ktls_install(c->ssl, c->ep.fd, &st) == 0)
+		return TS_MODE_KTLS;
+	return TS_MODE_RELAY;
+}
+
 static int start_handoff(struct ts_conn *c)
 {
+	enum ts_handoff_mode mode = choose_mode(c);
 	int sp[2];
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
-		return -errno;
-	c->pair.fd = sp[0];
-	c->proxy_fd = sp[1];
-	c->tlv_len = ts_metadata_build(c->ssl, c, TS_MODE_RELAY, &c->tlv);
+	if (mode == TS_MODE_RELAY) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
+			return -errno;
+		c->pair.fd = sp[0];
+		c->proxy_fd = sp[1];
+	}
+	c->tlv_len = ts_metadata_build(c->ssl, c, mode, &c->tlv);
 	if (c->tlv_len < 0)
 		return (int)c->tlv_len;
 	/* nothing to read until the proxy has its end; a HUP meanwhile must
@@ -161,19 +175,27 @@ static int start_handoff(struct ts_conn *c)
 
 void ts_conn_handed_off(struct ts_conn *c)
 {
-	ts_gauge(&c->w->stats, TS_HG_HANDOFF_WAIT, -1);
-	ts_count(&c->w->stats, TS_HC_HANDOFF_OK);
+	struct ts_hs_stats *st = &c->w->stats;
+
+	ts_count(st, TS_HC_HANDOFF_OK);
+	if (c->proxy_fd < 0) {
+		/* kTLS: the proxy owns the socket now; nothing stays here */
+		ts_count(st, TS_HC_KTLS);
+		ts_conn_close(c);
+		return;
+	}
+	ts_gauge(st, TS_HG_HANDOFF_WAIT, -1);
 	close(c->proxy_fd);
 	c->proxy_fd = -1;
 	free(c->tlv);
 	c->tlv = NULL;
-	ts_count(&c->w->stats, TS_HC_RELAY);
+	ts_count(st, TS_HC_RELAY);
 	ts_list_del(&c->link);
 	ts_list_add_tail(&c->w->relays, &c->link);
 	c->state = TS_CS_RELAY;
-	ts_gauge(&c->w->stats, TS_HG_RELAYS, 1);
+	ts_gauge(st, TS_HG_RELAYS, 1);
 	if (ts_relay_start(c) < 0) {
-		ts_count(&c->w->stats, TS_HC_RELAY_ERROR);
+		ts_count(st, TS_HC_RELAY_ERROR);
 		ts_conn_close(c);
 	}
 }

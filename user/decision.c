@@ -3,8 +3,8 @@
  * The decision (ARCHITECTURE.md, security invariants 1 and 2): the SNI that
  * OpenSSL parsed decides. The BPF tag is a fast path used only when its own
  * SNI is exactly that name; otherwise the same lookup runs in userspace on
- * the pinned policy map, or on the configuration when the tagger is not
- * loaded at all.
+ * the pinned policy set (ts_policy_decide(), the BPF program's own lookup),
+ * or on the configuration when the tagger is not loaded at all.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +13,7 @@
 #include <bpf/bpf.h>
 
 #include "handshaker.h"
+#include "policy.h"
 
 /* How often pinned maps are looked up again: the tagger may be loaded,
  * unloaded or replaced (new maps under the same pins) while we run. */
@@ -46,14 +47,9 @@ static __u32 map_id(int fd)
 	return info.id;
 }
 
-/* Keeps fd if the pin still names the same map, else swaps to the pin's. */
-static void refresh_one(int *fd, const char *pin_dir, const char *name)
+/* Keeps *fd if nfd is the same map, else swaps to nfd. */
+static void refresh_one(int *fd, int nfd)
 {
-	char path[192];
-	int nfd;
-
-	snprintf(path, sizeof(path), "%s/%s", pin_dir, name);
-	nfd = bpf_obj_get(path);
 	if (nfd >= 0 && *fd >= 0 && map_id(nfd) == map_id(*fd)) {
 		close(nfd);
 		return;
@@ -65,11 +61,15 @@ static void refresh_one(int *fd, const char *pin_dir, const char *name)
 
 static void maps_refresh(struct ts_maps *m, uint64_t now_ms)
 {
+	char path[192];
+
 	if (now_ms < m->retry_at_ms)
 		return;
 	m->retry_at_ms = now_ms + MAPS_REFRESH_MS;
-	refresh_one(&m->tags_fd, m->pin_dir, TS_PIN_TAGS);
-	refresh_one(&m->policy_fd, m->pin_dir, TS_PIN_POLICY);
+	snprintf(path, sizeof(path), "%s/%s", m->pin_dir, TS_PIN_TAGS);
+	refresh_one(&m->tags_fd, bpf_obj_get(path));
+	/* the set the program reads now: an import swaps it */
+	refresh_one(&m->policy_fd, ts_policy_open_active(m->pin_dir));
 }
 
 int ts_tag_read(struct ts_maps *m, int sock_fd, struct ts_tag *tag, uint64_t now_ms)
@@ -81,47 +81,6 @@ int ts_tag_read(struct ts_maps *m, int sock_fd, struct ts_tag *tag, uint64_t now
 	if (bpf_map_lookup_elem(m->tags_fd, &sock_fd, tag))
 		return -ENOENT;
 	return 0;
-}
-
-/* The lookup order on the pinned map: exact, "*.parent", @default;
- * @no-sni without a name. */
-static int map_get(int fd, const char *name, struct ts_policy_value *out)
-{
-	struct ts_policy_key key;
-
-	memset(&key, 0, sizeof(key));
-	snprintf(key.name, sizeof(key.name), "%s", name);
-	return bpf_map_lookup_elem(fd, &key, out);
-}
-
-static void map_decide(int fd, const char *sni, size_t len, struct ts_policy_value *out,
-		       enum ts_match *match)
-{
-	char key[TS_NAME_SIZE];
-	const char *dot = len ? memchr(sni, '.', len) : NULL;
-
-	if (len == 0) {
-		*match = TS_MATCH_NO_SNI;
-		if (!map_get(fd, TS_POLICY_NO_SNI, out))
-			return;
-		goto nothing;
-	}
-	snprintf(key, sizeof(key), "%.*s", (int)len, sni);
-	*match = TS_MATCH_EXACT;
-	if (!map_get(fd, key, out))
-		return;
-	*match = TS_MATCH_WILDCARD;
-	if (dot) {
-		snprintf(key, sizeof(key), "*.%.*s", (int)(sni + len - dot - 1), dot + 1);
-		if (!map_get(fd, key, out))
-			return;
-	}
-	*match = TS_MATCH_DEFAULT;
-	if (!map_get(fd, TS_POLICY_DEFAULT, out))
-		return;
-nothing:
-	*match = TS_MATCH_NOTHING;
-	memset(out, 0, sizeof(*out));
 }
 
 /* Whether the tag's own SNI is the one OpenSSL parsed; counts the case. */
@@ -179,6 +138,8 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 	       int tag_err, const char *sni, size_t sni_len, struct ts_decision *d,
 	       struct ts_hs_stats *st)
 {
+	int match;
+
 	memset(d, 0, sizeof(*d));
 	memcpy(d->sni, sni, sni_len);
 	d->sni_len = sni_len;
@@ -188,8 +149,9 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 		d->value.ca_id = tag->ca_id;
 		d->value.route_id = tag->route_id;
 		d->match = (enum ts_match)tag->match;
-	} else if (m->policy_fd >= 0) {
-		map_decide(m->policy_fd, sni, sni_len, &d->value, &d->match);
+	} else if (m->policy_fd >= 0 &&
+		   (match = ts_policy_decide(m->policy_fd, sni, sni_len, &d->value)) >= 0) {
+		d->match = (enum ts_match)match;
 	} else {
 		ts_config_decide(cfg, sni, sni_len, &d->value, &d->match);
 	}

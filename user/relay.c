@@ -127,7 +127,8 @@ void ts_relay_event(struct ts_conn *c)
 		b = a == PUMP_FAIL ? PUMP_FAIL : pair_to_tls(c);
 	} while (a == PUMP_MOVED || b == PUMP_MOVED);
 	if (a == PUMP_FAIL || b == PUMP_FAIL) {
-		ts_count(&w->stats, TS_HC_RELAY_ERROR);
+		/* after the client's EOF, a failed write is its reset: a close */
+		ts_count(&w->stats, r->client_eof ? TS_HC_RELAY_CLOSED : TS_HC_RELAY_ERROR);
 		ERR_clear_error();
 		ts_conn_close(c);
 		return;

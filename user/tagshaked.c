@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "worker.h"
@@ -70,22 +71,24 @@ static struct ts_gen *gen_load(const char *path, const struct ts_gen *prev, bool
 	return g;
 }
 
-/* kTLS needs the kernel's "tls" upper-layer protocol. This build relays in
- * userspace in any case until kTLS installation lands (user/ktls.c). */
+/* kTLS needs the kernel's "tls" upper-layer protocol, loaded or loadable;
+ * each connection still confirms it on its socket (ts_ktls_install). */
 static void detect_mode(struct daemon *d)
 {
-	char ulps[256] = "";
+	char ulps[256] = "", mod[320];
 	FILE *f = fopen("/proc/sys/net/ipv4/tcp_available_ulp", "r");
+	struct utsname u;
 
 	if (f) {
 		if (!fgets(ulps, sizeof(ulps), f))
 			ulps[0] = '\0';
 		fclose(f);
 	}
-	d->ktls = false;
+	uname(&u);
+	snprintf(mod, sizeof(mod), "/lib/modules/%s/kernel/net/tls", u.release);
+	d->ktls = strstr(ulps, "tls") || access(mod, F_OK) == 0;
 	snprintf(d->mode_why, sizeof(d->mode_why), "%s",
-		 strstr(ulps, "tls") ? "kTLS installation not built in"
-				     : "kernel has no kTLS (no tls ULP)");
+		 d->ktls ? "tls ULP available" : "kernel has no kTLS (no tls ULP)");
 }
 
 static int worker_count(const struct ts_config *cfg)
@@ -145,7 +148,7 @@ static void write_status(struct daemon *d)
 		st[i] = &d->workers[i].stats;
 	snprintf(header, sizeof(header),
 		 "mode %s\nmode_reason %s\ngeneration %u\nworkers %d\npid %d\n",
-		 d->ktls ? "ktls" : "relay", d->ktls ? "-" : d->mode_why, d->gen->number,
+		 d->ktls ? "ktls" : "relay", d->mode_why, d->gen->number,
 		 d->nworkers, (int)getpid());
 	ts_hs_stats_write(d->status_path, header, st, d->nworkers);
 }

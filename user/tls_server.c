@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "handshaker.h"
+#include "ktls.h"
 #include "name.h"
 #include "worker.h"
 
@@ -245,6 +246,12 @@ static SSL_CTX *ctx_new(bool ktls)
 	/* a second ClientHello after HRR runs the callback of the switched context */
 	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
+	/* every context: the keylog hook must see the secrets whichever
+	 * context the SSL has switched to */
+	if (ktls && ts_ktls_ctx_init(ctx)) {
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 
