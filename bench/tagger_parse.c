@@ -25,6 +25,7 @@
 #include "hello.h"
 #include "names.h"
 #include "reasm.h"
+#include "tagger_bench.h"
 #include "tagger_bench.skel.h"
 
 /* BPF_PROG_TEST_RUN takes somewhat less than a page of packet. */
@@ -109,6 +110,40 @@ static int run_entry(struct bench *b, struct bpf_program *prog, const struct hel
 static int measure_parse(struct bench *b, const struct hello *h, long mss, double *ns)
 {
 	return run_entry(b, b->skel->progs.bench_parse, h, mss, ns);
+}
+
+static int run_stages(struct bench *b, const struct hello *h, long mss, double *ns, __u32 stages)
+{
+	int err;
+
+	b->skel->bss->bench_stages = stages;
+	err = run_entry(b, b->skel->progs.bench_parse, h, mss, ns);
+	b->skel->bss->bench_stages = BENCH_ALL;
+	return err;
+}
+
+static int measure_store(struct bench *b, const struct hello *h, long mss, double *ns)
+{
+	return run_stages(b, h, mss, ns, BENCH_STORE);
+}
+
+static int measure_no_decision(struct bench *b, const struct hello *h, long mss, double *ns)
+{
+	return run_stages(b, h, mss, ns, BENCH_PARSE);
+}
+
+static int measure_storage(struct bench *b, const struct hello *h, long mss, double *ns)
+{
+	int err = run_entry(b, b->skel->progs.bench_storage, h, mss, ns);
+
+	return !err && b->skel->bss->bench_status != TS_STATUS_OK ? -ENOMEM : err;
+}
+
+static int measure_storage_tag(struct bench *b, const struct hello *h, long mss, double *ns)
+{
+	int err = run_entry(b, b->skel->progs.bench_storage_tag, h, mss, ns);
+
+	return !err && b->skel->bss->bench_status != TS_STATUS_OK ? -ENOMEM : err;
 }
 
 static int measure_parse_storage(struct bench *b, const struct hello *h, long mss, double *ns)
@@ -368,6 +403,8 @@ enum {
 	ROW_PARSE_WHOLE,
 	ROW_PARSE_1460,
 	ROW_PARSE_536,
+	ROW_STORE_WHOLE,
+	ROW_NO_DECISION_WHOLE,
 	ROW_STORAGE_WHOLE,
 	ROW_TEST_ENTRY_1460,
 	ROWS_PER_HELLO,
@@ -380,6 +417,9 @@ static int fill_rows(struct row *rows, const struct hello *h)
 		[ROW_PARSE_WHOLE] = { "BPF parse", measure_parse, MSS_WHOLE, .check = check_parse },
 		[ROW_PARSE_1460] = { "BPF parse", measure_parse, MSS_ETHERNET, .check = check_parse },
 		[ROW_PARSE_536] = { "BPF parse", measure_parse, MSS_576, .check = check_parse },
+		[ROW_STORE_WHOLE] = { "BPF copy into the buffer only", measure_store, MSS_WHOLE },
+		[ROW_NO_DECISION_WHOLE] = { "BPF copy + parse, no policy decision",
+					    measure_no_decision, MSS_WHOLE, .check = check_parse },
 		[ROW_STORAGE_WHOLE] = { "BPF parse + socket storage create/delete",
 					measure_parse_storage, MSS_WHOLE, .check = check_status },
 		[ROW_TEST_ENTRY_1460] = { "ts_parse_test, 1 test run per segment (upper bound)",
@@ -394,7 +434,8 @@ static int fill_rows(struct row *rows, const struct hello *h)
 }
 
 #define FILES_MAX 8
-#define ROWS_MAX (FILES_MAX * ROWS_PER_HELLO + 3)
+#define GLOBAL_ROWS 5
+#define ROWS_MAX (FILES_MAX * ROWS_PER_HELLO + GLOBAL_ROWS)
 
 static int run(struct bench *b, struct hello *hellos, int nh)
 {
@@ -407,6 +448,10 @@ static int run(struct bench *b, struct hello *hellos, int nh)
 				  .h = &hellos[0] };
 	rows[n++] = (struct row){ "fast path: ts_tagger's lookups on the test socket",
 				  measure_fast_path, 0, .h = &hellos[0] };
+	rows[n++] = (struct row){ "socket storage create + delete, tag and buffer, no parse",
+				  measure_storage, 0, .h = &hellos[0] };
+	rows[n++] = (struct row){ "socket storage create + delete, tag only", measure_storage_tag,
+				  0, .h = &hellos[0] };
 	rows[n++] = (struct row){ "empty program (test-run floor)", measure_empty, 0, .h = &hellos[0] };
 	err = run_rows(b, rows, n);
 	if (err)
@@ -422,7 +467,7 @@ static int run(struct bench *b, struct hello *hellos, int nh)
 			print_row(&hr[k], k == ROW_USER ? NULL : &hr[ROW_USER],
 				  k == ROW_USER ? NULL : &rows[n - 1]);
 	}
-	for (int i = n - 3; i < n; i++)
+	for (int i = n - GLOBAL_ROWS; i < n; i++)
 		print_row(&rows[i], NULL, i == n - 1 ? NULL : &rows[n - 1]);
 	return 0;
 }

@@ -8,11 +8,15 @@
  * without that, repetitions 2..N would only meet an already final tag.
  */
 #include "tagger.bpf.c"
+#include "../bench/tagger_bench.h"
 
 /* Segment size the parse entries cut the packet's payload into. */
 __u32 bench_mss = 1460;
 /* Status of the last parse, for userspace to check it is the expected one. */
 __u32 bench_status;
+
+/* enum bench_stages: how much of a segment's work the parse entries do. */
+__u32 bench_stages = BENCH_ALL;
 
 /* Most segments one packet is cut into (a test packet is below a page). */
 #define BENCH_SEGMENTS_MAX 64
@@ -34,6 +38,17 @@ static __always_inline void bench_reasm_clear(struct ts_reasm *r)
 	__builtin_memset(r->ahead, 0, sizeof(r->ahead));
 }
 
+/* A part of ts_stream_step, for the breakdown. */
+static __always_inline int bench_step_part(struct __sk_buff *skb, struct ts_reasm *r,
+					   struct ts_tag *t, const struct ts_segment *seg, __u32 off)
+{
+	if (ts_segment_store(skb, r, seg->payload, off, seg->len))
+		return TS_STATUS_PENDING;
+	if (bench_stages == BENCH_STORE)
+		return TS_STATUS_PENDING;
+	return ts_hello_advance(r, t);
+}
+
 /*
  * Feeds the packet's TCP payload to ts_stream_step as segments of
  * bench_mss bytes at stream offsets 0, mss, 2*mss... until the tag is
@@ -51,7 +66,10 @@ static __always_inline int bench_feed(struct __sk_buff *skb, struct ts_reasm *r,
 		seg.payload = whole.payload + off;
 		seg.len = whole.len - off < mss ? whole.len - off : mss;
 		seg.fin = off + seg.len == whole.len;
-		st = ts_stream_step(skb, r, t, &seg, off);
+		if (bench_stages == BENCH_ALL)
+			st = ts_stream_step(skb, r, t, &seg, off);
+		else
+			st = bench_step_part(skb, r, t, &seg, off);
 		if (st != TS_STATUS_PENDING)
 			break;
 		off += seg.len;
@@ -133,6 +151,45 @@ int bench_fast_path(struct __sk_buff *skb)
 	if (t)
 		t->status = TS_STATUS_OK;
 	bench_status = t ? t->status : 0;
+	return SKB_PASS;
+}
+
+/* Socket storage set-up alone: what bench_parse_storage adds to a parse. */
+SEC("cgroup_skb/ingress")
+int bench_storage(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct ts_reasm *r;
+	struct ts_tag *t;
+
+	if (!sk)
+		return SKB_PASS;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return SKB_PASS;
+	t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	r = bpf_sk_storage_get(&reasm, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	bench_status = t && r ? TS_STATUS_OK : TS_STATUS_PENDING;
+	bpf_sk_storage_delete(&reasm, sk);
+	bpf_sk_storage_delete(&tags, sk);
+	return SKB_PASS;
+}
+
+/* The tag's storage alone (the reassembly buffer is the big one). */
+SEC("cgroup_skb/ingress")
+int bench_storage_tag(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	struct ts_tag *t;
+
+	if (!sk)
+		return SKB_PASS;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return SKB_PASS;
+	t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	bench_status = t ? TS_STATUS_OK : TS_STATUS_PENDING;
+	bpf_sk_storage_delete(&tags, sk);
 	return SKB_PASS;
 }
 

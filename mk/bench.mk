@@ -3,18 +3,24 @@
 # bench/results.md.
 
 BENCH_DIR := $(BUILD)/bench
-BENCH_BINS := $(BENCH_DIR)/tagger_parse
+BENCH_BINS := $(BENCH_DIR)/tagger_parse $(BENCH_DIR)/conn_server $(BENCH_DIR)/conn_load
 
 PROGRAMS += $(BENCH_BINS)
 
 # The bench object includes the whole tagger.
-$(BUILD)/tagger_bench.bpf.o: bpf/tagger.bpf.c
+$(BUILD)/tagger_bench.bpf.o: bpf/tagger.bpf.c bench/tagger_bench.h
 
 $(BENCH_DIR):
 	mkdir -p $@
 
-$(BENCH_DIR)/tagger_parse: bench/tagger_parse.c user/hello.c user/names.c $(wildcard user/*.h include/*.h bpf/*.h) $(BUILD)/tagger_bench.skel.h | $(BENCH_DIR)
-	$(CC) $(CFLAGS) -Iuser bench/tagger_parse.c user/hello.c user/names.c -o $@ $(LIBBPF_LIBS)
+$(BENCH_DIR)/tagger_parse: bench/tagger_parse.c bench/tagger_bench.h user/hello.c user/names.c $(wildcard user/*.h include/*.h bpf/*.h) $(BUILD)/tagger_bench.skel.h | $(BENCH_DIR)
+	$(CC) $(CFLAGS) -Iuser -Ibench bench/tagger_parse.c user/hello.c user/names.c -o $@ $(LIBBPF_LIBS)
+
+$(BENCH_DIR)/conn_server: bench/conn_server.c include/tagshake.h | $(BENCH_DIR)
+	$(CC) $(CFLAGS) $< -o $@ $(LIBBPF_LIBS)
+
+$(BENCH_DIR)/conn_load: bench/conn_load.c | $(BENCH_DIR)
+	$(CC) $(CFLAGS) $< -o $@
 
 .PHONY: bench
 bench: $(BENCH_BINS) $(BUILD)/tagshake

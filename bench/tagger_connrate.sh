@@ -1,0 +1,180 @@
+#!/bin/bash
+# Connection + ClientHello rate with the tagger attached versus detached, in
+# the same run: a server and a load generator in two network namespaces
+# joined by a veth pair (created here, removed on exit), for each MTU,
+# alternating detached/attached phases over several rounds (ABBA order, so
+# drift does not favour one side). Prints a markdown table on stdout.
+#
+# usage: bench/tagger_connrate.sh [-r ROUNDS] [-d SECONDS] [-c PROCS] [-m "576 1500"] HELLO
+# Needs root. The tagger is attached to a cgroup created for the server
+# only, with its own pin directory, so nothing else on the machine is touched.
+set -eu
+cd "$(dirname "$0")/.."
+
+rounds=4
+seconds=3
+procs=2
+mtus="576 1500"
+while getopts "r:d:c:m:" opt; do
+	case $opt in
+	r) rounds=$OPTARG ;;
+	d) seconds=$OPTARG ;;
+	c) procs=$OPTARG ;;
+	m) mtus=$OPTARG ;;
+	*) exit 2 ;;
+	esac
+done
+shift $((OPTIND - 1))
+[ $# -eq 1 ] || { echo "usage: $0 [-r ROUNDS] [-d SECONDS] [-c PROCS] [-m MTUS] HELLO" >&2; exit 2; }
+hello=$1
+hello_bytes=$(stat -c %s "$hello")
+
+BUILD=${BUILD:-build}
+tagshake=$BUILD/tagshake
+server=$BUILD/bench/conn_server
+load=$BUILD/bench/conn_load
+port=8443
+tag=tsb$$
+srv=$tag-srv
+cli=$tag-cli
+cg=/sys/fs/cgroup/unified/tagshake-bench-$$
+pins=/sys/fs/bpf/tagshake-bench-$$
+srv_ip=10.201.$(($$ % 250)).1
+cli_ip=10.201.$(($$ % 250)).2
+work=$(mktemp -d)
+server_pid=
+stats_was=$(sysctl -n kernel.bpf_stats_enabled)
+
+cleanup() {
+	set +e
+	[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+	sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+	[ -e "$pins/link" ] && "$tagshake" unload --pin-dir "$pins" >/dev/null
+	rmdir "$pins" 2>/dev/null
+	rmdir "$cg" 2>/dev/null
+	ip netns del "$srv" 2>/dev/null
+	ip netns del "$cli" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+setup() {
+	ip netns add "$srv"
+	ip netns add "$cli"
+	ip link add "$tag-s" netns "$srv" type veth peer name "$tag-c" netns "$cli"
+	ip -n "$srv" addr add "$srv_ip/24" dev "$tag-s"
+	ip -n "$cli" addr add "$cli_ip/24" dev "$tag-c"
+	for ns in "$srv" "$cli"; do
+		ip -n "$ns" link set lo up
+	done
+	ip -n "$srv" link set "$tag-s" up
+	ip -n "$cli" link set "$tag-c" up
+	# Many short connections: every client port, server TIME_WAITs bounded.
+	ip netns exec "$cli" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
+	ip netns exec "$srv" sysctl -qw net.ipv4.tcp_max_tw_buckets=4096
+	ip netns exec "$srv" sysctl -qw net.core.somaxconn=4096
+	mkdir "$cg"
+}
+
+set_mtu() {
+	ip -n "$srv" link set "$tag-s" mtu "$1"
+	ip -n "$cli" link set "$tag-c" mtu "$1"
+}
+
+attach() { "$tagshake" load --cgroup "$cg" --port $port --pin-dir "$pins" >/dev/null; }
+detach() { "$tagshake" unload --pin-dir "$pins" >/dev/null; }
+
+# The server joins the bench cgroup before it creates its listening socket.
+# nsenter, not "ip netns exec", which mounts a new /sys without the bpffs
+# that holds the pinned tags map.
+start_server() {
+	local tags=()
+	[ -e "$pins/tags" ] && tags=(-t "$pins/tags")
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$cg" \
+		nsenter --net=/run/netns/"$srv" "$server" -p $port -n "$hello_bytes" "${tags[@]}" \
+		>"$work/server.out" &
+	server_pid=$!
+	for _ in $(seq 100); do
+		ip netns exec "$srv" ss -Hltn "sport = :$port" | grep -q . && return 0
+		sleep 0.05
+	done
+	echo "tagger_connrate: server did not start" >&2
+	return 1
+}
+
+# Leaves the server's last line in $work/server.out.
+stop_server() {
+	kill "$server_pid"
+	wait "$server_pid" || true
+	server_pid=
+}
+
+# One phase: prints "rate" and, attached, checks that sampled tags are ok.
+phase() {
+	local mode=$1 out srv_out rate sampled ok
+	start_server
+	out=$(ip netns exec "$cli" "$load" -a "$srv_ip" -p $port -f "$hello" -c "$procs" -d "$seconds")
+	stop_server
+	srv_out=$(cat "$work/server.out")
+	rate=$(echo "$out" | awk '{print $8}')
+	sampled=$(echo "$srv_out" | awk '{print $4}')
+	ok=$(echo "$srv_out" | awk '{print $6}')
+	echo "# mtu $mtu round $r $mode: $out; server: $srv_out" >&2
+	if [ "$mode" = attached ] && { [ "$sampled" -eq 0 ] || [ "$ok" -ne "$sampled" ]; }; then
+		echo "tagger_connrate: attached, but $ok of $sampled sampled tags are ok" >&2
+		exit 1
+	fi
+	echo "$rate"
+}
+
+# BPF time per connection, from the kernel's per-program run statistics,
+# in a phase of its own (the statistics cost time themselves).
+bpf_time() {
+	local prog before after runs ns conns
+	prog=$(bpftool link show pinned "$pins/link" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])')
+	sysctl -qw kernel.bpf_stats_enabled=1
+	before=$(bpftool prog show id "$prog" -j)
+	start_server
+	conns=$(ip netns exec "$cli" "$load" -a "$srv_ip" -p $port -f "$hello" -c "$procs" -d 1 | awk '{print $2}')
+	stop_server
+	after=$(bpftool prog show id "$prog" -j)
+	sysctl -qw kernel.bpf_stats_enabled="$stats_was"
+	python3 - "$before" "$after" "$conns" <<-'EOF'
+	import json, sys
+	b, a, conns = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3])
+	ns = a.get("run_time_ns", 0) - b.get("run_time_ns", 0)
+	runs = a.get("run_cnt", 0) - b.get("run_cnt", 0)
+	print(f"{ns / max(runs, 1):.0f} {runs / max(conns, 1):.1f} {ns / max(conns, 1):.0f}")
+	EOF
+}
+
+median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+
+setup
+echo "| MTU | hello bytes | detached conn/s | attached conn/s | attached/detached | BPF ns per run | runs per conn | BPF ns per conn |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+for mtu in $mtus; do
+	set_mtu "$mtu"
+	: >"$work/off"
+	: >"$work/on"
+	for r in $(seq "$rounds"); do
+		if [ $((r % 2)) -eq 1 ]; then order="off on"; else order="on off"; fi
+		for m in $order; do
+			if [ "$m" = on ]; then
+				attach
+				phase attached >>"$work/on"
+				detach
+			else
+				phase detached >>"$work/off"
+			fi
+		done
+	done
+	off=$(median <"$work/off")
+	on=$(median <"$work/on")
+	attach
+	bpf_time >"$work/bpf"
+	read -r per_run runs per_conn <"$work/bpf"
+	detach
+	ratio=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}')
+	echo "| $mtu | $hello_bytes | $off | $on | $ratio | $per_run | $runs | $per_conn |"
+done
