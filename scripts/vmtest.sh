@@ -20,7 +20,8 @@
 #
 # Environment: TAGSHAKE_CACHE, TAGSHAKE_VM_MEM (default 512M),
 # TAGSHAKE_VM_SMP (default 2), TAGSHAKE_VM_CONSOLE (keep the kernel console
-# log in this file), TAGSHAKE_VM_MODULES (extra modules to load).
+# log in this file), TAGSHAKE_VM_MODULES (extra modules to load),
+# TAGSHAKE_VM_TIMING=1 (print where the time went on stderr).
 set -euo pipefail
 
 readonly EXIT_TIMEOUT=124
@@ -73,10 +74,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit $EXIT_VM' INT TERM
 
+t0=$EPOCHREALTIME
 kdir=$(ts_kernel_dir "$kernel") || die_vm "cannot get kernel $kernel"
+tk=$EPOCHREALTIME
 kver=$(ls "$kdir/lib/modules")
 ts_initramfs "$tmp/root" "$tmp/initrd.cpio" "$kdir" "$kver" "$@" ||
 	die_vm "cannot build the initramfs"
+t1=$EPOCHREALTIME
 
 accel="-accel tcg,thread=multi -cpu max"
 if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -w /dev/kvm ]; then
@@ -106,6 +110,14 @@ exec 3<>"$tmp/out"
 exec 3>&-
 wait $cat_pid
 [ -n "${TAGSHAKE_VM_CONSOLE:-}" ] && cp "$console" "$TAGSHAKE_VM_CONSOLE"
+if [ -n "${TAGSHAKE_VM_TIMING:-}" ]; then
+	# The guest's own clock says when COMMAND started and ended.
+	awk -v t0="$t0" -v tk="$tk" -v t1="$t1" -v t2="$EPOCHREALTIME" -v sz="$(stat -c %s "$tmp/initrd.cpio")" \
+		-v start="$(sed -n 's/^\[ *\([0-9.]*\)\] TAGSHAKE_VM_START.*/\1/p' "$console")" \
+		-v end="$(sed -n 's/^\[ *\([0-9.]*\)\] TAGSHAKE_VM_EXIT.*/\1/p' "$console")" \
+		'BEGIN { printf "vmtest: timing: kernel %.2f s, initramfs %.2f s (%.0f MB), qemu %.2f s: boot %.2f s, command %.2f s\n",
+			tk - t0, t1 - tk, sz / 1048576, t2 - t1, start, end - start }' >&2
+fi
 
 if [ $qrc -eq 124 ] || [ $qrc -eq 137 ]; then
 	echo "vmtest: timeout after $timeout s (kernel $kernel)" >&2

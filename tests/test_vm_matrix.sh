@@ -13,7 +13,8 @@
 # without a failing line, prints no result, or never finishes counts as a
 # failure, and so does a VM that fails to boot or times out.
 #
-# Both VMs run at the same time, one vCPU each (TCG: one host core each).
+# Both VMs run at the same time, one vCPU each (TCG: one host core each);
+# one at a time they get two vCPUs.
 # Environment: TAGSHAKE_VM_KERNELS (default "6.1 6.12"), TAGSHAKE_VM_TIMEOUT
 # (seconds per VM, default 300), TAGSHAKE_VM_PARALLEL=0 to run one at a time.
 set -u
@@ -56,7 +57,7 @@ trap 'rm -rf "$out"' EXIT
 
 run_vm() { # KERNEL
 	local start=$SECONDS rc
-	TAGSHAKE_VM_SMP=1 scripts/vmtest.sh --kernel "$1" --timeout "$vm_timeout" \
+	TAGSHAKE_VM_SMP=$smp scripts/vmtest.sh --kernel "$1" --timeout "$vm_timeout" \
 		"$conformance" scripts/vm/run-suites.sh "${files[@]}" -- \
 		scripts/vm/run-suites.sh "$conformance" "${suites[@]}" >"$out/$1.log" 2>"$out/$1.err"
 	rc=$?
@@ -106,9 +107,11 @@ report() { # KERNEL
 }
 
 if [ "${TAGSHAKE_VM_PARALLEL:-1}" = 1 ]; then
+	smp=1
 	for k in $kernels; do run_vm "$k" & done
 	wait
 else
+	smp=2
 	for k in $kernels; do run_vm "$k"; done
 fi
 for k in $kernels; do report "$k"; done

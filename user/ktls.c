@@ -353,7 +353,9 @@ int ts_ktls_install(SSL *ssl, int fd, struct ts_ktls_status *st)
 
 	if (BIO_get_ktls_recv(SSL_get_rbio(ssl))) {
 		st->rx.by = TS_KTLS_BY_OPENSSL;
-	} else if (st->version == TLS_1_3_VERSION && st->cipher_type) {
+	} else if (st->version == TLS_1_3_VERSION && st->cipher_type && st->tx.by) {
+		/* Only next to kernel TX: with TX in userspace the caller keeps
+		 * SSL_read, which must not find plaintext on the socket. */
 		st->rx.err = tls13_install_rx(ssl, fd, st->cipher_type);
 		if (!st->rx.err)
 			st->rx.by = TS_KTLS_BY_TAGSHAKE;

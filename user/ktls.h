@@ -58,7 +58,10 @@ int ts_ktls_ctx_init(SSL_CTX *ctx);
  * directions are in the kernel, else the error of the first direction that
  * is off (-EOPNOTSUPP: the suite has no kernel cipher; -ENOENT: no tls
  * module or no crypto module for the cipher; -EBUSY: OpenSSL already holds
- * received bytes). The connection stays usable through SSL_* in every case.
+ * received bytes). The connection stays usable through SSL_* in every case:
+ * the TLS 1.3 receive key is installed only when OpenSSL sends with kTLS
+ * (OpenSSL 3.0 does not for TLS 1.3 AES-128-CCM), so a failure never leaves
+ * plaintext on the socket for SSL_read.
  */
 int ts_ktls_install(SSL *ssl, int fd, struct ts_ktls_status *st);
 

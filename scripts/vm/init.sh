@@ -31,6 +31,7 @@ done
 
 # Raw mode: the host gets the command's bytes unchanged (no CR added).
 stty -F /dev/ttyS1 raw -echo
+echo "<2>TAGSHAKE_VM_START" >/dev/kmsg
 cd "$TS_VM_ROOT" || echo "<3>tagshake-vm: no $TS_VM_ROOT" >/dev/kmsg
 # bash: the file holds the arguments quoted by bash's printf %q.
 /bin/bash /etc/tagshake-vm.cmd </dev/null >/dev/ttyS1 2>&1

@@ -74,6 +74,11 @@ ts_kernel_download() {
 ts_kernel_by_name() {
 	local name=$1 meta pkg ver dir
 	meta=$(ts_kernel_meta "$name") || return 1
+	# apt answers the same until its lists change: skip it (1-2 s) then.
+	if [ -f "$cache/kernels/$name/vmlinuz" ] && [ "$cache/kernels/$name.resolved" -nt /var/lib/apt/lists ]; then
+		readlink -f "$cache/kernels/$name"
+		return 0
+	fi
 	pkg=$(ts_kernel_pkg "$meta")
 	if [ -z "$pkg" ]; then
 		apt-get update -qq >&2 || true
@@ -92,6 +97,7 @@ ts_kernel_by_name() {
 	dir=$cache/kernels/${pkg}_$ver
 	[ -f "$dir/vmlinuz" ] || dir=$(ts_kernel_download "$pkg" "$ver") || return 1
 	ln -sfn "$(basename "$dir")" "$cache/kernels/$name"
+	touch "$cache/kernels/$name.resolved"
 	echo "$dir"
 }
 
