@@ -90,6 +90,7 @@ mkfifo "$tmp/out"
 cat "$tmp/out" &
 cat_pid=$!
 console=$tmp/console.log
+: >"$console"
 # shellcheck disable=SC2086 # $accel is a list of options
 timeout -k 5 "$timeout" qemu-system-x86_64 $accel \
 	-M pc -nodefaults -no-user-config -display none -no-reboot \
