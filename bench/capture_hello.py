@@ -8,6 +8,8 @@ TLS records until the ClientHello message is complete, writes exactly those
 bytes (record headers included) to OUT and closes the connection, which
 makes the client give up. Exits non-zero when no ClientHello arrives.
 """
+import os
+import signal
 import socket
 import struct
 import subprocess
@@ -62,7 +64,8 @@ def main():
         hello = read_hello(conn)
         conn.close()
     finally:
-        client.kill()
+        # The client leads its own session: end its helpers too (chromium's).
+        os.killpg(client.pid, signal.SIGKILL)
         client.wait()
     with open(out, "wb") as f:
         f.write(hello)

@@ -5,7 +5,9 @@
  * server's close, close. Counts the completed connections.
  *
  * usage: conn_load -a IPV4 -p PORT -f HELLO_FILE [-c PROCS] [-d SECONDS]
- * Prints "connections N failed F seconds D rate R" on stdout.
+ * Prints "connections N failed F seconds D rate R cpu_us C" on stdout, C
+ * being the CPU time of the workers (user + system, which includes the
+ * softirq work of the packets they send through the veth pair).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -25,6 +28,12 @@ struct counts {
 	long done;
 	long failed;
 };
+
+static double cpu_us(const struct rusage *ru)
+{
+	return (ru->ru_utime.tv_sec + ru->ru_stime.tv_sec) * 1e6 + ru->ru_utime.tv_usec +
+	       ru->ru_stime.tv_usec;
+}
 
 static double now_s(void)
 {
@@ -118,6 +127,7 @@ int main(int argc, char **argv)
 	static char hello[HELLO_MAX];
 	struct sockaddr_in to = { .sin_family = AF_INET };
 	struct counts total = { 0, 0 };
+	struct rusage ru;
 	const char *addr = NULL, *file = NULL;
 	long port = 0, procs = 2;
 	double seconds = 3;
@@ -152,7 +162,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "conn_load: %s: %s\n", file, strerror(-err));
 		return 1;
 	}
-	printf("connections %ld failed %ld seconds %.1f rate %.1f\n", total.done, total.failed,
-	       seconds, total.done / seconds);
+	getrusage(RUSAGE_CHILDREN, &ru);
+	printf("connections %ld failed %ld seconds %.1f rate %.1f cpu_us %.0f\n", total.done,
+	       total.failed, seconds, total.done / seconds, cpu_us(&ru));
 	return 0;
 }

@@ -6,8 +6,10 @@
 # drift does not favour one side). Prints a markdown table on stdout.
 #
 # usage: bench/tagger_connrate.sh [-r ROUNDS] [-d SECONDS] [-c PROCS] [-m "576 1500"] HELLO
-# Needs root. The tagger is attached to a cgroup created for the server
-# only, with its own pin directory, so nothing else on the machine is touched.
+# Needs root. The tagger is loaded once, with its own pin directory, and
+# attached to a cgroup "on" created for the bench; a sibling cgroup "off"
+# has no program. Each phase starts the server in one or the other, so
+# switching costs no program load and nothing else on the machine is touched.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -51,7 +53,7 @@ cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$stats_was"
 	[ -e "$pins/link" ] && "$tagshake" unload --pin-dir "$pins" >/dev/null
 	rmdir "$pins" 2>/dev/null
-	rmdir "$cg" 2>/dev/null
+	rmdir "$cg/on" "$cg/off" "$cg" 2>/dev/null
 	ip netns del "$srv" 2>/dev/null
 	ip netns del "$cli" 2>/dev/null
 	rm -rf "$work"
@@ -73,7 +75,7 @@ setup() {
 	ip netns exec "$cli" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
 	ip netns exec "$srv" sysctl -qw net.ipv4.tcp_max_tw_buckets=4096
 	ip netns exec "$srv" sysctl -qw net.core.somaxconn=4096
-	mkdir "$cg"
+	mkdir "$cg" "$cg/on" "$cg/off"
 }
 
 set_mtu() {
@@ -81,17 +83,16 @@ set_mtu() {
 	ip -n "$cli" link set "$tag-c" mtu "$1"
 }
 
-attach() { "$tagshake" load --cgroup "$cg" --port $port --pin-dir "$pins" >/dev/null; }
-detach() { "$tagshake" unload --pin-dir "$pins" >/dev/null; }
+attach() { "$tagshake" load --cgroup "$cg/on" --port $port --pin-dir "$pins" >/dev/null; }
 
 # The server joins the bench cgroup before it creates its listening socket.
 # nsenter, not "ip netns exec", which mounts a new /sys without the bpffs
 # that holds the pinned tags map.
 start_server() {
-	local tags=()
-	[ -e "$pins/tags" ] && tags=(-t "$pins/tags")
-	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$cg" \
-		nsenter --net=/run/netns/"$srv" "$server" -p $port -n "$hello_bytes" "${tags[@]}" \
+	local group=$cg/off
+	[ "$1" = attached ] && group=$cg/on
+	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$group" \
+		nsenter --net=/run/netns/"$srv" "$server" -p $port -n "$hello_bytes" -t "$pins/tags" \
 		>"$work/server.out" &
 	server_pid=$!
 	for _ in $(seq 100); do
@@ -109,22 +110,33 @@ stop_server() {
 	server_pid=
 }
 
-# One phase: prints "rate" and, attached, checks that sampled tags are ok.
+# One phase: prints the rate and the CPU microseconds per connection of the
+# load generator and the server together (system time includes the softirq
+# work, and so the tagger, of the packets each of them sends); checks that the sampled sockets' tags are all
+# ok when attached and that there are none when detached.
 phase() {
-	local mode=$1 out srv_out rate sampled ok
-	start_server
+	local mode=$1 out srv_out rate sampled ok conns cpu
+	start_server "$mode"
 	out=$(ip netns exec "$cli" "$load" -a "$srv_ip" -p $port -f "$hello" -c "$procs" -d "$seconds")
 	stop_server
 	srv_out=$(cat "$work/server.out")
 	rate=$(echo "$out" | awk '{print $8}')
+	conns=$(echo "$out" | awk '{print $2}')
+	cpu=$(echo "$out $srv_out" | awk -v n="$conns" '{printf "%.2f", ($10 + $18) / n}')
 	sampled=$(echo "$srv_out" | awk '{print $4}')
 	ok=$(echo "$srv_out" | awk '{print $6}')
 	echo "# mtu $mtu round $r $mode: $out; server: $srv_out" >&2
-	if [ "$mode" = attached ] && { [ "$sampled" -eq 0 ] || [ "$ok" -ne "$sampled" ]; }; then
+	if [ "$sampled" -eq 0 ]; then
+		echo "tagger_connrate: no connection sampled" >&2
+		exit 1
+	elif [ "$mode" = attached ] && [ "$ok" -ne "$sampled" ]; then
 		echo "tagger_connrate: attached, but $ok of $sampled sampled tags are ok" >&2
 		exit 1
+	elif [ "$mode" = detached ] && [ "$ok" -ne 0 ]; then
+		echo "tagger_connrate: detached, but $ok sockets were tagged" >&2
+		exit 1
 	fi
-	echo "$rate"
+	echo "$rate $cpu"
 }
 
 # BPF time per connection, from the kernel's per-program run statistics,
@@ -134,7 +146,7 @@ bpf_time() {
 	prog=$(bpftool link show pinned "$pins/link" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])')
 	sysctl -qw kernel.bpf_stats_enabled=1
 	before=$(bpftool prog show id "$prog" -j)
-	start_server
+	start_server attached
 	conns=$(ip netns exec "$cli" "$load" -a "$srv_ip" -p $port -f "$hello" -c "$procs" -d 1 | awk '{print $2}')
 	stop_server
 	after=$(bpftool prog show id "$prog" -j)
@@ -148,11 +160,13 @@ bpf_time() {
 	EOF
 }
 
-median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
+# Median of the numbers in column $1 of stdin.
+median() { awk -v c="${1:-1}" '{print $c}' | sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2]+v[NR/2+1])/2}'; }
 
 setup
-echo "| MTU | hello bytes | detached conn/s | attached conn/s | attached/detached | BPF ns per run | runs per conn | BPF ns per conn |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+attach
+echo "| MTU | hello bytes | conn/s detached | conn/s attached | rate attached/detached | CPU µs/conn detached | CPU µs/conn attached | CPU attached/detached | BPF ns/run | BPF runs/conn | BPF ns/conn |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for mtu in $mtus; do
 	set_mtu "$mtu"
 	: >"$work/off"
@@ -161,20 +175,23 @@ for mtu in $mtus; do
 		if [ $((r % 2)) -eq 1 ]; then order="off on"; else order="on off"; fi
 		for m in $order; do
 			if [ "$m" = on ]; then
-				attach
 				phase attached >>"$work/on"
-				detach
 			else
 				phase detached >>"$work/off"
 			fi
 		done
 	done
-	off=$(median <"$work/off")
-	on=$(median <"$work/on")
-	attach
+	off=$(median 1 <"$work/off")
+	on=$(median 1 <"$work/on")
+	cpu_off=$(median 2 <"$work/off")
+	cpu_on=$(median 2 <"$work/on")
 	bpf_time >"$work/bpf"
 	read -r per_run runs per_conn <"$work/bpf"
-	detach
-	ratio=$(awk -v a="$on" -v b="$off" 'BEGIN {printf "%.3f", a / b}')
-	echo "| $mtu | $hello_bytes | $off | $on | $ratio | $per_run | $runs | $per_conn |"
+	# Ratios are medians of each round's ratio: a round's two phases are
+	# adjacent in time, so load from elsewhere hits both alike.
+	rate_ratio=$(paste "$work/on" "$work/off" | awk '{print $1 / $3}' | median)
+	cpu_ratio=$(paste "$work/on" "$work/off" | awk '{print $2 / $4}' | median)
+	printf "| %s | %s | %.0f | %.0f | %.3f | %.1f | %.1f | %.3f | %s | %s | %s |\n" "$mtu" \
+		"$hello_bytes" "$off" "$on" "$rate_ratio" "$cpu_off" "$cpu_on" "$cpu_ratio" \
+		"$per_run" "$runs" "$per_conn"
 done

@@ -383,10 +383,18 @@ static struct tagger_bench_bpf *bench_open(void)
 static void print_row(const struct row *row, const struct row *user, const struct row *floor)
 {
 	const struct hello *h = row->h;
+	const char *name = strrchr(h->file, '/') ? strrchr(h->file, '/') + 1 : h->file;
+	char mss[16] = "-";
 
-	printf("| %s | %s | %zu | %s | %.0f |", row->what, h ? h->file : "-", h ? h->len : 0,
-	       row->mss == MSS_WHOLE ? "whole" : row->mss ? (row->mss == MSS_ETHERNET ? "1460" : "536") : "-",
-	       row->median);
+	if (row->mss == MSS_WHOLE)
+		snprintf(mss, sizeof(mss), "1 (whole)");
+	else if (row->mss)
+		snprintf(mss, sizeof(mss), "%zu of %ld", (h->len + (size_t)row->mss - 1) / (size_t)row->mss,
+			 row->mss);
+	if (row->fn == measure_userspace || row->mss)
+		printf("| %s | %s | %zu | %s | %.0f |", row->what, name, h->len, mss, row->median);
+	else
+		printf("| %s | - | - | - | %.0f |", row->what, row->median);
 	if (user)
 		printf(" %.2f |", row->median / user->median);
 	else
@@ -458,7 +466,7 @@ static int run(struct bench *b, struct hello *hellos, int nh)
 		return err;
 	printf("BPF_PROG_TEST_RUN, repeat %ld, median of %d rounds; ns per hello (per packet for "
 	       "the fast path and the floor).\n\n", b->repeat, b->rounds);
-	printf("| what | hello | bytes | segments of | ns | ratio to userspace | ns above floor |\n");
+	printf("| what | hello | bytes | segments | ns | ratio to userspace | ns above floor |\n");
 	printf("|---|---|---:|---|---:|---:|---:|\n");
 	for (int i = 0; i < nh; i++) {
 		struct row *hr = &rows[i * ROWS_PER_HELLO];
