@@ -251,8 +251,13 @@ int ts_tagger(struct __sk_buff *skb)
 	t = bpf_sk_storage_get(&tags, sk, 0, 0);
 	if (t && t->status != TS_STATUS_PENDING)
 		return SKB_PASS; /* the common case after the hello: one lookup */
-	if (sk->state == BPF_TCP_LISTEN || ts_segment_read(skb, &seg) || seg.len == 0)
+	if (ts_segment_read(skb, &seg) || seg.len == 0)
 		return SKB_PASS;
+	if (sk->state == BPF_TCP_LISTEN) {
+		/* Data that creates the child (TCP_DEFER_ACCEPT, Fast Open): no socket to tag. */
+		ts_count(TS_CTR_LISTENER_DATA);
+		return SKB_PASS;
+	}
 	tp = bpf_tcp_sock(sk);
 	if (!tp)
 		return SKB_PASS;

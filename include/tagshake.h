@@ -33,6 +33,7 @@
 #define TS_PIN_DIR_DEFAULT "/sys/fs/bpf/tagshake"
 #define TS_PIN_POLICY "policy"           /* the active policy set (hash) */
 #define TS_PIN_POLICY_SLOT "policy_slot" /* array-of-maps the program reads */
+#define TS_PIN_POLICY_NEXT "policy_next" /* an import pins here, then renames (bpffs names have no dots) */
 #define TS_PIN_TAGS "tags"
 #define TS_PIN_PORTS "ports"
 #define TS_PIN_COUNTERS "counters"
@@ -103,6 +104,7 @@ enum ts_counter {
 	TS_CTR_SEGMENTS = TS_CTR_ACTION + TS_ACTION_COUNT, /* data segments inspected */
 	TS_CTR_OUT_OF_ORDER, /* segments that arrived ahead of a gap */
 	TS_CTR_NO_STORAGE,   /* socket storage could not be allocated */
+	TS_CTR_LISTENER_DATA, /* data segments that reached a listener: their child is untagged */
 	TS_CTR_COUNT,
 };
 

@@ -4,7 +4,7 @@
 
 TS_CLIENTS="openssl-tls12 openssl-tls13 openssl-frag512 curl gnutls python3 chromium"
 
-# run_client CLIENT ADDR PORT NAME
+# run_client CLIENT ADDR PORT NAME (openssl-nosni ignores NAME)
 run_client() {
 	local client=$1 addr=$2 port=$3 name=$4
 	case $client in
@@ -14,6 +14,8 @@ run_client() {
 	openssl-tls13)
 		timeout 5 openssl s_client -connect "$addr:$port" -servername "$name" -tls1_3 \
 			-alpn h2 </dev/null ;;
+	openssl-nosni)
+		timeout 5 openssl s_client -connect "$addr:$port" -noservername -tls1_3 </dev/null ;;
 	openssl-frag512)
 		# an ffdhe8192 key share (1 KiB) makes the hello span three 512-byte records
 		timeout 5 openssl s_client -connect "$addr:$port" -servername "$name" -tls1_3 \

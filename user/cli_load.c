@@ -121,12 +121,18 @@ static int parse_load_opts(int argc, char **argv, struct load_opts *o)
 	return 0;
 }
 
+/* Removes the first n pins of pin_names, newest first, and DIR if empty. */
+static void unpin_first(const char *dir, size_t n)
+{
+	while (n-- > 0)
+		ts_pin_remove(dir, pin_names[n]);
+	rmdir(dir); /* fails, as it should, when anything else is in it */
+}
+
 static void unpin_all(const char *dir)
 {
-	for (int i = PIN_COUNT - 1; i >= 0; i--)
-		ts_pin_remove(dir, pin_names[i]);
-	ts_pin_remove(dir, TS_PIN_POLICY ".new");
-	rmdir(dir);
+	ts_pin_remove(dir, TS_PIN_POLICY_NEXT);
+	unpin_first(dir, PIN_COUNT);
 }
 
 static int pin_one(int fd, const char *dir, const char *name)
@@ -139,14 +145,24 @@ static int pin_one(int fd, const char *dir, const char *name)
 	return err;
 }
 
-static int pin_maps(struct tagger_bpf *skel, const char *dir)
+/*
+ * Pins the maps and the link in pin_names order. On failure removes only
+ * what it pinned itself, so a foreign pin in DIR is never touched.
+ */
+static int pin_all(struct tagger_bpf *skel, struct bpf_link *link, const char *dir)
 {
-	const struct bpf_map *maps[] = { skel->maps.tags, skel->maps.ports, skel->maps.counters,
-					 skel->maps.policy, skel->maps.policy_slot };
+	const int fds[PIN_COUNT] = {
+		bpf_map__fd(skel->maps.tags),	   bpf_map__fd(skel->maps.ports),
+		bpf_map__fd(skel->maps.counters), bpf_map__fd(skel->maps.policy),
+		bpf_map__fd(skel->maps.policy_slot), bpf_link__fd(link),
+	};
+	size_t i;
 	int err = 0;
 
-	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]) && !err; i++)
-		err = pin_one(bpf_map__fd(maps[i]), dir, pin_names[i]);
+	for (i = 0; i < PIN_COUNT && !err; i++)
+		err = pin_one(fds[i], dir, pin_names[i]);
+	if (err)
+		unpin_first(dir, i - 1);
 	return err;
 }
 
@@ -183,13 +199,9 @@ static int load_and_pin(const struct load_opts *o, int cgroup_fd)
 		err = link ? 0 : -errno;
 	}
 	if (!err)
-		err = pin_maps(skel, o->pin_dir);
-	if (!err)
-		err = pin_one(bpf_link__fd(link), o->pin_dir, TS_PIN_LINK);
-	if (err) {
+		err = pin_all(skel, link, o->pin_dir);
+	if (err)
 		ts_fail("load failed: %s; nothing left attached or pinned", strerror(-err));
-		unpin_all(o->pin_dir);
-	}
 out:
 	bpf_link__destroy(link); /* the pin, if any, keeps the attachment */
 	tagger_bpf__destroy(skel);

@@ -18,8 +18,9 @@ static const char stats_help[] =
 	"usage: tagshake stats [--json] [--pin-dir DIR]\n"
 	"\n"
 	"Prints the tagger's counters: final tags by status, decisions by action,\n"
-	"data segments inspected, segments that arrived ahead of a gap, and\n"
-	"sockets whose storage could not be allocated.\n";
+	"data segments inspected, segments that arrived ahead of a gap, sockets\n"
+	"whose storage could not be allocated, and data segments that reached a\n"
+	"listening socket (TCP_DEFER_ACCEPT, Fast Open: their connection is untagged).\n";
 
 static int read_counters(const char *dir, __u64 totals[TS_CTR_COUNT])
 {
@@ -60,8 +61,10 @@ static const char *counter_name(__u32 i, char *buf, size_t len)
 		snprintf(buf, len, "segments");
 	else if (i == TS_CTR_OUT_OF_ORDER)
 		snprintf(buf, len, "out_of_order");
-	else
+	else if (i == TS_CTR_NO_STORAGE)
 		snprintf(buf, len, "no_storage");
+	else
+		snprintf(buf, len, "listener_data");
 	return buf;
 }
 

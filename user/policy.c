@@ -96,7 +96,7 @@ static int policy_set_fill(int fd, const struct ts_policy_entry *entries, size_t
 static int policy_set_repin(const char *pin_dir, int fd)
 {
 	char tmp[PATH_MAX], path[PATH_MAX];
-	int err = ts_pin_path(pin_dir, TS_PIN_POLICY ".new", tmp, sizeof(tmp));
+	int err = ts_pin_path(pin_dir, TS_PIN_POLICY_NEXT, tmp, sizeof(tmp));
 
 	if (!err)
 		err = ts_pin_path(pin_dir, TS_PIN_POLICY, path, sizeof(path));

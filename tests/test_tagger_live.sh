@@ -1,0 +1,155 @@
+#!/bin/bash
+# The tagger on real traffic: a server namespace and a client namespace
+# joined by a veth pair with MTU 576, the program loaded and attached, real
+# clients sending real ClientHellos (nsenter, not "ip netns exec", which
+# hides /sys/fs/bpf behind a fresh /sys). tag_probe reads each socket's tag by fd
+# and the userspace parse of the same bytes; they must agree exactly.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+. tests/clients.sh
+need_root "the live tagger suite"
+
+id=$$
+srv=ts-srv-$id
+cli=ts-cli-$id
+pins=/sys/fs/bpf/tagshake-live-$id
+port=18601
+work=$(mktemp -d)
+cleanup() {
+	build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1
+	ip netns del "$srv" 2>/dev/null
+	ip netns del "$cli" 2>/dev/null
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+ip netns add "$srv" && ip netns add "$cli" &&
+	ip link add vs$id netns "$srv" mtu 576 type veth peer vc$id netns "$cli" mtu 576 &&
+	ip -n "$srv" addr add 10.201.0.1/24 dev vs$id && ip -n "$cli" addr add 10.201.0.2/24 dev vc$id &&
+	ip -n "$srv" link set vs$id up && ip -n "$cli" link set vc$id up &&
+	ip -n "$srv" link set lo up && ip -n "$cli" link set lo up
+check "namespaces joined by a veth pair with MTU 576" test $? -eq 0
+# veth passes a sender's TSO/GSO super-packets whole: switch segmentation
+# offloads off so a 2 KB hello really crosses the wire as MTU-sized segments.
+nsenter --net=/run/netns/"$cli" ethtool -K vc$id tso off gso off
+
+# Segments from the unowned 10.201.0.3 (the out-of-order client) go to vc.
+ip -n "$srv" neigh add 10.201.0.3 lladdr "$(cat /sys/class/net/lo/address 2>/dev/null;
+	ip -n "$cli" -br link show vc$id | awk '{print $3}')" dev vs$id 2>/dev/null ||
+	ip -n "$srv" neigh replace 10.201.0.3 lladdr "$(ip -n "$cli" -br link show vc$id | awk '{print $3}')" dev vs$id
+
+out=$(build/tagshake load --port "$port" --pin-dir "$pins" 2>&1)
+check "load: $out" test $? -eq 0
+build/tagshake policy add a.live.test require --cert 1 --ca 2 --route 3 --pin-dir "$pins"
+build/tagshake policy add '*.live.test' optional --cert 4 --pin-dir "$pins"
+build/tagshake policy add @default reject --pin-dir "$pins"
+build/tagshake policy add @no-sni none --cert 9 --pin-dir "$pins"
+
+# probe CLIENT NAME [probe options]: one connection, its JSON line in $probe_out.
+probe() {
+	local client=$1 name=$2
+	shift 2
+	nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" --pin-dir "$pins" "$@" \
+		>"$work/probe" 2>/dev/null &
+	local pid=$!
+	sleep 0.2
+	nsenter --net=/run/netns/"$cli" bash -c ". tests/lib.sh; . tests/clients.sh; run_client $client 10.201.0.1 $port $name" \
+		>/dev/null 2>&1
+	wait "$pid"
+	probe_out=$(cat "$work/probe")
+}
+
+# live and userspace views of the same bytes must be identical
+same_as_user() {
+	json_get "$probe_out" '[d["live"][k]==d["user"][k] for k in ("status","sni","alpn","records","bytes")]'
+}
+
+for c in $TS_CLIENTS; do
+	probe "$c" "b.live.test"
+	same "$(json_get "$probe_out" 'd["live"]["status"]+" "+d["live"]["sni"]')" "ok b.live.test" \
+		"$c: live tag is ok with the SNI"
+	same "$(same_as_user)" "[true,true,true,true,true]" "$c: live tag equals the userspace parse"
+	same "$(json_get "$probe_out" 'd["live"]["action"]+" "+d["live"]["match"]')" "optional wildcard" \
+		"$c: policy by wildcard"
+	if [ "$c" = chromium ]; then
+		segs=$(json_get "$probe_out" 'd["live"]["segments"]')
+		check "chromium: its $(json_get "$probe_out" 'd["live"]["bytes"]')-byte hello crossed $segs >= 4 segments" \
+			test "$segs" -ge 4
+	fi
+	[ "$c" = openssl-frag512 ] && same "$(json_get "$probe_out" 'd["live"]["records"]')" 3 \
+		"openssl -max_send_frag 512: three records live"
+done
+
+before=$(build/tagshake stats --json --pin-dir "$pins")
+probe openssl-tls13 a.live.test
+same "$(json_get "$probe_out" '"%s %s %d %d %d" % (d["live"]["action"], d["live"]["match"], d["live"]["cert"], d["live"]["ca"], d["live"]["route"])')" \
+	"require exact 1 2 3" "exact beats wildcard, ids carried"
+probe openssl-tls13 elsewhere.test
+same "$(json_get "$probe_out" 'd["live"]["action"]+" "+d["live"]["match"]')" "reject default" \
+	"no match: @default"
+probe openssl-nosni ""
+same "$(json_get "$probe_out" '"%s %s %s %d" % (d["live"]["status"], d["live"]["action"], d["live"]["match"], d["live"]["cert"])')" \
+	"no-sni none no-sni 9" "no SNI: @no-sni"
+after=$(build/tagshake stats --json --pin-dir "$pins")
+same "$(python3 -c '
+import json, sys
+b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+print(" ".join("%s=%d" % (k, a[k] - b[k]) for k in sorted(a) if a[k] != b[k] and k != "segments"))' "$before" "$after")" \
+	"action.none=1 action.reject=1 action.require=1 status.no-sni=1 status.ok=2" \
+	"counters: exact deltas by status and action for three connections"
+
+# Out-of-order: the hello's three segments sent last first.
+nsenter --net=/run/netns/"$cli" python3 tests/capture_hello.py --port 18699 --out "$work/hello.bin" &
+cap=$!
+sleep 0.3
+nsenter --net=/run/netns/"$cli" openssl s_client -connect 127.0.0.1:18699 -servername ooo.live.test </dev/null >/dev/null 2>&1
+wait $cap
+before=$(build/tagshake stats --json --pin-dir "$pins")
+nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" --pin-dir "$pins" >"$work/probe" 2>/dev/null &
+pid=$!
+sleep 0.2
+nsenter --net=/run/netns/"$cli" /usr/bin/python3 tests/ooo_client.py --src 10.201.0.3 --dst 10.201.0.1 --port "$port" \
+	--hello "$work/hello.bin" --segments 3
+wait $pid
+probe_out=$(cat "$work/probe")
+after=$(build/tagshake stats --json --pin-dir "$pins")
+same "$(json_get "$probe_out" 'd["live"]["status"]+" "+d["live"]["sni"]+" "+str(d["live"]["segments"])')" \
+	"ok ooo.live.test 3" "segments in reverse order: tag ok after 3 segments"
+same "$(( $(json_get "$after" 'd["out_of_order"]') - $(json_get "$before" 'd["out_of_order"]') ))" 2 \
+	"two segments counted as out of order"
+
+# Data that reaches the listener before the child socket exists: the hello
+# creates the child under TCP_DEFER_ACCEPT, so no tag; bytes that follow on
+# the child find bytes_received > 0 and tag it missed. Never a guess.
+before=$(build/tagshake stats --json --pin-dir "$pins")
+probe openssl-tls13 b.live.test --defer-accept --timeout-ms 500
+after=$(build/tagshake stats --json --pin-dir "$pins")
+same "$(json_get "$probe_out" 'd["tag_found"]')" "false" "TCP_DEFER_ACCEPT: no tag for a child made by data"
+same "$(( $(json_get "$after" 'd["listener_data"]') - $(json_get "$before" 'd["listener_data"]') ))" 1 \
+	"TCP_DEFER_ACCEPT: the segment is counted as listener data"
+nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" --pin-dir "$pins" --defer-accept \
+	>"$work/probe" 2>/dev/null &
+pid=$!
+sleep 0.2
+nsenter --net=/run/netns/"$cli" python3 -c '
+import socket, sys, time
+hello = open(sys.argv[1], "rb").read()
+s = socket.create_connection(("10.201.0.1", int(sys.argv[2])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.send(hello[:100]); time.sleep(0.3); s.send(hello[100:]); time.sleep(0.5)
+' "$work/hello.bin" "$port"
+wait $pid
+probe_out=$(cat "$work/probe")
+same "$(json_get "$probe_out" 'd["live"]["status"]')" "missed" "bytes after a missed start: tag says missed"
+
+dump=$(bpftool map dump pinned "$pins/policy")
+check "bpftool map dump shows policy fields by name" \
+	bash -c 'grep -q "\"name\": \"a.live.test\"" <<<"$1" && grep -q "\"route_id\": 3" <<<"$1"' _ "$dump"
+
+out=$(build/tagshake unload --pin-dir "$pins")
+check "unload" test $? -eq 0
+check "unload leaves nothing pinned" test ! -e "$pins"
+check "unload leaves nothing attached" \
+	bash -c '! bpftool cgroup show /sys/fs/cgroup/unified 2>/dev/null | grep -q ts_tagger || bpftool -j link show | python3 -c "import json,sys; sys.exit(any(l.get(\"type\")==\"cgroup\" and l.get(\"prog_id\") for l in json.load(sys.stdin)) and 0)"'
+tap_end
