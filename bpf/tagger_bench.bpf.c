@@ -193,6 +193,54 @@ int bench_storage_tag(struct __sk_buff *skb)
 	return SKB_PASS;
 }
 
+/*
+ * Socket storage cost by value size, to size a reassembly buffer: the same
+ * create + delete as above, for values of 1, 4, 8 and 16 KiB + the struct
+ * ts_reasm header (its real size is the 16 KiB row of bench_storage).
+ */
+#define BENCH_SIZED_STORAGE(kib)                                          \
+	struct bench_value_##kib {                                        \
+		__u8 bytes[(kib) * 1024];                                 \
+	};                                                                \
+	struct {                                                          \
+		__uint(type, BPF_MAP_TYPE_SK_STORAGE);                    \
+		__uint(map_flags, BPF_F_NO_PREALLOC);                     \
+		__type(key, int);                                         \
+		__type(value, struct bench_value_##kib);                  \
+	} bench_storage_##kib SEC(".maps")
+
+BENCH_SIZED_STORAGE(1);
+BENCH_SIZED_STORAGE(4);
+BENCH_SIZED_STORAGE(8);
+
+/* Value size in KiB for bench_storage_sized: 1, 4 or 8. */
+__u32 bench_storage_kib;
+
+SEC("cgroup_skb/ingress")
+int bench_storage_sized(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	void *v = NULL;
+
+	if (!sk)
+		return SKB_PASS;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk)
+		return SKB_PASS;
+	if (bench_storage_kib == 1) {
+		v = bpf_sk_storage_get(&bench_storage_1, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		bpf_sk_storage_delete(&bench_storage_1, sk);
+	} else if (bench_storage_kib == 4) {
+		v = bpf_sk_storage_get(&bench_storage_4, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		bpf_sk_storage_delete(&bench_storage_4, sk);
+	} else if (bench_storage_kib == 8) {
+		v = bpf_sk_storage_get(&bench_storage_8, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		bpf_sk_storage_delete(&bench_storage_8, sk);
+	}
+	bench_status = v ? TS_STATUS_OK : TS_STATUS_PENDING;
+	return SKB_PASS;
+}
+
 /* The floor: entering and leaving a program under BPF_PROG_TEST_RUN. */
 SEC("cgroup_skb/ingress")
 int bench_empty(struct __sk_buff *skb __attribute__((unused)))
