@@ -114,7 +114,7 @@ timeouts:
   handoff: 500ms
 bpf:
   pin_dir: ${PIN_DIR:-$T/no-bpf}
-$2
+${2:-}
 YAML
 }
 

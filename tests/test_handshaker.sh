@@ -1,0 +1,197 @@
+#!/bin/bash
+# tagshaked with real clients on loopback, without BPF maps (the userspace
+# decision path): every action, alerts, resumption across policies, the
+# hand-off end to end (tests/handoff_sink uses the public receive API),
+# proxy unreachable, handshake timeout, reload, bound on handshakes in flight,
+# clean shutdown.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+T=$(mktemp -d)
+. "$ROOT/tests/handshaker_lib.sh"
+trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
+PORT=$(free_port)
+PY="python3 $ROOT/tests/handshaker_client.py"
+CA="$T/server-ca.crt"
+
+sc() { # sc SNI [s_client args...]: one s_client run, request sent, output kept
+	local sni=$1
+	shift
+	printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 openssl s_client -connect "127.0.0.1:$PORT" \
+		-servername "$sni" -CAfile "$CA" -ign_eof "$@" 2>&1
+}
+cnt() { grep -c -- "$1" || true; }
+fds() { ls "/proc/$DAEMON/fd" | wc -l; }
+
+make_pki
+write_config "$PORT"
+
+# --- command line and configuration errors
+out=$("$ROOT/build/tagshaked" --help)
+check "--help prints the usage" grep -q 'usage: tagshaked --config FILE' <<<"$out"
+printf 'listeners:\n  - port: 0\n' > "$T/bad.yaml"
+err=$("$ROOT/build/tagshaked" --config "$T/bad.yaml" 2>&1)
+rc=$?
+eq "bad configuration: exit status" "$rc" 1
+eq "bad configuration: file, line and key" "$err" \
+	"tagshaked: $T/bad.yaml:2: listeners[0].port: port 0 is not a listening port"
+
+bail() { not_ok "$1"; cat "$T/daemon.err" >&2; echo "1..$n"; exit 1; }
+start_sink || bail "sink started"
+start_daemon || bail "daemon started"
+eq "status: relay mode on a kernel without kTLS" "$(stat_get mode)" relay
+base_fds=$(fds)
+
+# --- none: never a CertificateRequest
+o=$(sc open.test -msg)
+eq "none: s_client sees no CertificateRequest" "$(cnt CertificateRequest <<<"$o")" 0
+check "none: handshake verified and handed off" grep -q 'policy=open.test' <<<"$o"
+before=$(stat_now cert_requests)
+eq "none: 1000 handshakes (python ssl, TLS 1.3+1.2), 0 CertificateRequests" \
+	"$($PY certreq 127.0.0.1 "$PORT" open.test 1000 "$CA")" "handshakes=1000 failed=0 certreq=0"
+eq "none: daemon counted no CertificateRequest either" "$(stat_now cert_requests)" "$before"
+
+# --- optional: requested, none accepted, a valid one used
+o=$(sc opt.test -msg)
+eq "optional: one CertificateRequest" "$(cnt '<<< TLS 1.3, Handshake.*CertificateRequest' <<<"$o")" 1
+check "optional: no certificate accepted (verify=1 certlen=0)" \
+	grep -q 'action=1 .*verify=1 certlen=0 sni=opt.test' <<<"$o"
+o=$(curl -sS --cacert "$CA" --resolve "opt.test:$PORT:127.0.0.1" --cert "$T/client1.crt" \
+	--key "$T/client1.key" "https://opt.test:$PORT/")
+check "optional: curl with a valid certificate: verified identity" \
+	grep -q 'action=1 .*verify=0 .* cn=client1 ' <<<"$o"
+
+# --- require: fails without a valid certificate, with the right alert
+o=$(sc api.test -msg)
+check "require, TLS 1.3, no certificate: alert certificate_required (116)" \
+	grep -q 'alert certificate required.*alert number 116' <<<"$o"
+check "require: no hand-off without a certificate" bash -c "! grep -q '^handoff' <<<'$o'"
+o=$(sc api.test -tls1_2)
+check "require, TLS 1.2, no certificate: alert handshake_failure (40)" \
+	grep -q 'alert handshake failure.*alert number 40' <<<"$o"
+o=$(sc api.test -cert "$T/stranger.crt" -key "$T/stranger.key")
+check "require, certificate of another CA: alert unknown_ca (48)" \
+	grep -q 'alert unknown ca.*alert number 48' <<<"$o"
+o=$(sc api.test -cert "$T/oldclient.crt" -key "$T/oldclient.key")
+check "require, expired certificate: alert certificate_expired (45)" \
+	grep -q 'alert certificate expired.*alert number 45' <<<"$o"
+o=$(sc api.test -tls1_2 -cert "$T/oldclient.crt" -key "$T/oldclient.key")
+check "require, TLS 1.2, expired certificate: alert certificate_expired (45)" \
+	grep -q 'alert certificate expired.*alert number 45' <<<"$o"
+eq "require: python ssl without certificate fails 10 of 10" \
+	"$($PY certreq 127.0.0.1 "$PORT" api.test 10 "$CA")" "handshakes=0 failed=10 certreq=10"
+
+# --- require with a valid certificate: the hand-off carries the identity
+fp=$(openssl x509 -in "$T/client1.crt" -outform DER | sha256sum | cut -d' ' -f1)
+serial=$(openssl x509 -in "$T/client1.crt" -noout -serial | cut -d= -f2)
+o=$(curl -sS --cacert "$CA" --resolve "api.test:$PORT:127.0.0.1" --cert "$T/client1.crt" \
+	--key "$T/client1.key" "https://api.test:$PORT/")
+check "hand-off: relay mode, action require, route 1, exact match" \
+	grep -q '^handoff mode=relay action=2 route=1 match=1 resumed=0 ssl=1 client=7 verify=0 ' <<<"$o"
+check "hand-off: SNI, policy, ALPN http/1.1, TLSv1.3" \
+	grep -q ' sni=api.test policy=api.test alpn=http/1.1 version=TLSv1.3 ' <<<"$o"
+check "hand-off: CN, serial, key algorithm" grep -q " cn=client1 serial=$serial keyalg=EC256 " <<<"$o"
+check "hand-off: SHA-256 fingerprint of the client certificate" grep -q " fp=$fp " <<<"$o"
+check "hand-off: subject and issuer DNs" \
+	grep -q ' subject=CN=client1,O=tagshake test issuer=CN=partners-ca$' <<<"$o"
+der_len=$(openssl x509 -in "$T/client1.crt" -outform DER | wc -c)
+check "hand-off: client certificate DER ($der_len bytes)" grep -q " certlen=$der_len " <<<"$o"
+
+# --- wildcard policy with its own CA set
+o=$(sc x.wild.test -cert "$T/client1.crt" -key "$T/client1.key")
+check "*.wild.test requires its own CA set: partners certificate refused (48)" \
+	grep -q 'alert number 48' <<<"$o"
+o=$(sc x.wild.test -cert "$T/stranger.crt" -key "$T/stranger.key")
+check "*.wild.test: certificate of its CA accepted, policy *.wild.test" \
+	grep -q 'action=2 .*match=2 .*sni=x.wild.test policy=\*.wild.test .*cn=stranger' <<<"$o"
+o=$(sc a.b.wild.test)
+check "wildcards match one level: a.b.wild.test falls to @default" \
+	grep -q 'action=0 .*match=3 .*policy=@default ' <<<"$o"
+
+# --- reject: nothing sent back
+eq "reject: gone.test gets 0 bytes" "$($PY rawhello 127.0.0.1 "$PORT" gone.test)" bytes=0
+eq "reject: no SNI (@no-sni) gets 0 bytes" "$($PY rawhello 127.0.0.1 "$PORT")" bytes=0
+o=$(sc gone.test)
+check "reject: s_client read 0 bytes" grep -q 'SSL handshake has read 0 bytes' <<<"$o"
+eq "reject: counted as decided in the ClientHello callback" "$(stat_now reject_policy)" 3
+
+# --- resumption never crosses policies, keeps the identity within one
+for v in tls1_3 tls1_2; do
+	sc open.test "-$v" -sess_out "$T/open.sess" >/dev/null
+	o=$(sc open.test "-$v" -sess_in "$T/open.sess")
+	check "$v: a none session resumes on its own SNI" grep -q '^Reused' <<<"$o"
+	o=$(sc api.test "-$v" -sess_in "$T/open.sess" -msg)
+	check "$v: the none session on a require SNI: full handshake" grep -q '^New' <<<"$o"
+	eq "$v: ... with a CertificateRequest" "$(cnt 'Handshake.*CertificateRequest' <<<"$o")" 1
+	sc api.test "-$v" -cert "$T/client1.crt" -key "$T/client1.key" -sess_out "$T/api.sess" >/dev/null
+	o=$(sc api.test "-$v" -sess_in "$T/api.sess")
+	check "$v: require session resumes without resending the certificate" grep -q '^Reused' <<<"$o"
+	check "$v: resumed hand-off keeps the identity" \
+		grep -q "resumed=1 ssl=1 client=5 verify=0 certlen=$der_len .* cn=client1 .* fp=$fp " <<<"$o"
+	o=$(sc opt.test "-$v" -sess_in "$T/api.sess" -msg)
+	check "$v: the require session on an optional SNI (same CA set): full handshake" \
+		grep -q '^New' <<<"$o"
+done
+
+# --- certificate selection: ECDSA by default, RSA for RSA-only clients
+o=$(sc open.test)
+check "ECDSA P-256 certificate by default" grep -q 'Server public key is 256 bit' <<<"$o"
+o=$(sc open.test -sigalgs 'rsa_pss_rsae_sha256:rsa_pkcs1_sha256')
+check "RSA-2048 certificate for an RSA-only client" grep -q 'Server public key is 2048 bit' <<<"$o"
+
+# --- handshake timeout (2 s here)
+start=$(date +%s%N)
+exec 3<>"/dev/tcp/127.0.0.1/$PORT"
+timeout 5 cat <&3 >/dev/null
+exec 3<&-
+ms=$((($(date +%s%N) - start) / 1000000))
+check "idle connection closed by the handshake timeout (${ms} ms)" test "$ms" -ge 1900 -a "$ms" -lt 3500
+eq "handshake timeout counted" "$(stat_now handshake_timeout)" 1
+
+# --- proxy unreachable: bounded wait, close, count, no fd leak
+kill "$SINK" && wait "$SINK" 2>/dev/null
+SINK=
+o=$(curl -sS --max-time 5 --cacert "$CA" --resolve "open.test:$PORT:127.0.0.1" "https://open.test:$PORT/" 2>&1)
+check "proxy gone: the client sees the connection closed" grep -qi 'empty reply\|closed\|reset' <<<"$o"
+eq "proxy gone: hand-off timeout counted" "$(stat_now handoff_timeout)" 1
+eq "proxy gone: no descriptor left behind" "$(fds)" "$base_fds"
+start_sink
+o=$(curl -sS --max-time 5 --cacert "$CA" --resolve "open.test:$PORT:127.0.0.1" "https://open.test:$PORT/")
+check "proxy back: hand-offs resume on a new link" grep -q 'policy=open.test' <<<"$o"
+
+# --- reload: a live connection survives, the new policy applies to new ones
+$PY hold 127.0.0.1 "$PORT" open.test "$CA" 2 > "$T/hold.out" &
+holder=$!
+for _ in $(seq 100); do grep -q connected "$T/hold.out" && break; sleep 0.05; done
+sed -i 's/{ sni: open.test, action: none, certificate: edge, route: app }/{ sni: open.test, action: require, certificate: edge, ca_set: partners, route: app }/' "$T/tagshake.yaml"
+kill -HUP "$DAEMON"
+sleep 0.3
+wait "$holder"
+eq "reload: a connection open across SIGHUP still gets its answer" "$(tail -1 "$T/hold.out")" "HTTP/1.1 200 OK"
+eq "reload: generation 2 in the status" "$(stat_now generation)" 2
+o=$(sc open.test -msg)
+check "reload: open.test now requires a certificate" grep -q 'alert number 116' <<<"$o"
+printf 'listeners: [\n' >> "$T/tagshake.yaml"
+kill -HUP "$DAEMON"
+eq "reload of a broken file keeps generation 2" "$(stat_now generation)" 2
+check "reload of a broken file is logged with its line" grep -q "tagshake.yaml:[0-9]*: (yaml)" "$T/daemon.err"
+eq "no descriptor left behind after the run" "$(fds)" "$base_fds"
+
+# --- clean shutdown
+kill -TERM "$DAEMON"
+wait "$DAEMON"
+eq "SIGTERM: exit status 0" "$?" 0
+DAEMON=
+
+# --- bound on handshakes in flight (one worker, at most 2)
+write_config "$PORT" 'limits:
+  handshakes_in_flight: 2'
+sed -i 's/workers: 2/workers: 1/' "$T/tagshake.yaml"
+start_daemon
+for i in 1 2 3 4; do exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"; held="${held:-} $fd"; done
+sleep 0.2
+eq "in-flight bound: 2 handshakes in flight for 4 idle connections" "$(stat_now inflight)" 2
+check "in-flight bound: accept paused and counted" test "$(stat_get overload)" -ge 1
+for fd in $held; do exec {fd}<&-; done
+
+echo "1..$n"
+[ "$failed" -eq 0 ]
