@@ -21,7 +21,7 @@ $(HS_OBJDIR)/%.o: user/%.c $(HS_HDRS)
 
 
 PROGRAMS  += $(BUILD)/tagshaked $(BUILD)/tests/handoff_sink
-TEST_BINS += $(BUILD)/tests/test_handoff $(BUILD)/tests/test_config
+TEST_BINS += $(BUILD)/tests/test_handoff $(BUILD)/tests/test_config $(BUILD)/tests/test_decision
 
 $(BUILD)/tagshaked: $(HS_DAEMON_OBJS) $(HS_COMMON_OBJS)
 	$(CC) $(CFLAGS) $^ -o $@ $(HS_LIBS) -lpthread
@@ -38,3 +38,9 @@ $(BUILD)/tests/test_handoff: tests/test_handoff.c $(HS_OBJDIR)/handoff.o $(HS_HD
 $(BUILD)/tests/test_config: tests/test_config.c $(HS_COMMON_OBJS) $(HS_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(HS_COMMON_OBJS) -o $@ -lcmocka $(HS_LIBS)
+
+$(BUILD)/tests/test_decision: tests/test_decision.c $(HS_OBJDIR)/decision.o $(HS_OBJDIR)/policy.o \
+			      $(HS_OBJDIR)/pins.o $(HS_COMMON_OBJS) $(HS_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(HS_OBJDIR)/decision.o $(HS_OBJDIR)/policy.o $(HS_OBJDIR)/pins.o \
+		$(HS_COMMON_OBJS) -o $@ -lcmocka $(HS_LIBS)

@@ -11,6 +11,12 @@
   rawhello HOST PORT SNI
       TLS 1.3 ClientHello via a memory BIO, then reads: prints
       "bytes=N" (N = bytes the server sent before closing).
+  hrr HOST PORT SNI1 SNI2
+      a hand-built TLS 1.3 ClientHello whose only key share is for a group
+      the server does not implement while x25519 is also supported, so the
+      server asks again
+      (HelloRetryRequest); the second ClientHello names SNI2. Prints
+      "hrr=1 alert=N" or "hrr=1 serverhello" (or "hrr=0 ..." without HRR).
 """
 import socket
 import ssl
@@ -92,11 +98,85 @@ def rawhello(host, port, sni):
     print(f"bytes={got}")
 
 
+# A group OpenSSL 3.0 does not implement: its key share is ignored, so the
+# server asks for x25519 with a HelloRetryRequest.
+UNKNOWN_GROUP = 0x6399
+
+# RFC 8446 4.1.3: the ServerHello.random of a HelloRetryRequest.
+HRR_RANDOM = bytes.fromhex(
+    "cf21ad74e59a6111be1d8c021e65b891c2a211167abb8c5e079e09e2c8a8339c")
+
+
+def u16(n):
+    return n.to_bytes(2, "big")
+
+
+def ext(typ, body):
+    return u16(typ) + u16(len(body)) + body
+
+
+def client_hello(sni, group, share, session_id, rnd):
+    name = sni.encode()
+    exts = ext(0, u16(len(name) + 3) + b"\x00" + u16(len(name)) + name)  # server_name
+    exts += ext(43, b"\x02\x03\x04")                           # supported_versions: 1.3
+    exts += ext(10, u16(4) + u16(UNKNOWN_GROUP) + u16(0x001d))    # groups: ?, x25519
+    exts += ext(13, u16(4) + u16(0x0403) + u16(0x0804))           # ecdsa_p256, rsa_pss
+    exts += ext(51, u16(len(share) + 4) + u16(group) + u16(len(share)) + share)
+    exts += ext(45, b"\x01\x01")                                 # psk_dhe_ke
+    body = b"\x03\x03" + rnd + bytes([len(session_id)]) + session_id
+    body += u16(2) + u16(0x1301) + b"\x01\x00" + u16(len(exts)) + exts
+    hs = b"\x01" + len(body).to_bytes(3, "big") + body
+    return b"\x16\x03\x01" + u16(len(hs)) + hs
+
+
+def read_record(s):
+    head = b""
+    while len(head) < 5:
+        b = s.recv(5 - len(head))
+        if not b:
+            return None, b""
+        head += b
+    n = int.from_bytes(head[3:5], "big")
+    body = b""
+    while len(body) < n:
+        b = s.recv(n - len(body))
+        if not b:
+            break
+        body += b
+    return head[0], body
+
+
+def hrr(host, port, sni1, sni2):
+    import os
+    sid, rnd = os.urandom(32), os.urandom(32)
+    with socket.create_connection((host, port), timeout=5) as s:
+        s.sendall(client_hello(sni1, UNKNOWN_GROUP, os.urandom(32), sid, rnd))
+        typ, body = read_record(s)
+        got_hrr = typ == 22 and body[:1] == b"\x02" and body[6:38] == HRR_RANDOM
+        if not got_hrr:
+            print(f"hrr=0 type={typ}")
+            return
+        s.sendall(client_hello(sni2, 0x001d, os.urandom(32), sid, rnd))
+        while True:
+            typ, body = read_record(s)
+            if typ is None:
+                print("hrr=1 closed")
+                return
+            if typ == 21:
+                print(f"hrr=1 alert={body[1]}")
+                return
+            if typ == 22 and body[:1] == b"\x02":
+                print("hrr=1 serverhello")
+                return
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "certreq":
         certreq(args[0], int(args[1]), args[2], int(args[3]), *args[4:])
     elif cmd == "hold":
         hold(args[0], int(args[1]), args[2], args[3], args[4])
+    elif cmd == "hrr":
+        hrr(args[0], int(args[1]), args[2], args[3])
     elif cmd == "rawhello":
         rawhello(args[0], int(args[1]), args[2] if len(args) > 2 else "")

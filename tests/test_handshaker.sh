@@ -114,6 +114,13 @@ o=$(sc gone.test)
 check "reject: s_client read 0 bytes" grep -q 'SSL handshake has read 0 bytes' <<<"$o"
 eq "reject: counted as decided in the ClientHello callback" "$(stat_now reject_policy)" 3
 
+# --- a HelloRetryRequest's second ClientHello cannot change the SNI
+eq "HRR: same SNI twice proceeds to the ServerHello" \
+	"$($PY hrr 127.0.0.1 "$PORT" api.test api.test)" "hrr=1 serverhello"
+eq "HRR: none SNI then require SNI: alert illegal_parameter (47)" \
+	"$($PY hrr 127.0.0.1 "$PORT" open.test api.test)" "hrr=1 alert=47"
+eq "HRR: the change is counted" "$(stat_now sni_changed)" 1
+
 # --- resumption never crosses policies, keeps the identity within one
 for v in tls1_3 tls1_2; do
 	sc open.test "-$v" -sess_out "$T/open.sess" >/dev/null
