@@ -8,7 +8,8 @@
  *
  * usage: conn_server -p PORT -n HELLO_BYTES [-t TAGS_PIN [-s EVERY]]
  * Runs until SIGTERM or SIGINT, then prints
- * "accepted N sampled K tagged_ok M cpu_us C" on stdout (C: its CPU time).
+ * "accepted N sampled K tagged_ok M cpu_us C segments_per_tag S" on stdout
+ * (C: its CPU time; S: the mean segment count of the ok tags sampled).
  */
 #include <errno.h>
 #include <signal.h>
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
 {
 	struct sigaction sa = { .sa_handler = on_signal }; /* no SA_RESTART: accept returns */
 	struct rusage ru;
-	long port = 0, n = 0, every = 1000, accepted = 0, sampled = 0, ok = 0;
+	long port = 0, n = 0, every = 1000, accepted = 0, sampled = 0, ok = 0, segments = 0;
 	int c, lfd, tags = -1;
 
 	while ((c = getopt(argc, argv, "p:n:t:s:")) != -1) {
@@ -107,15 +108,19 @@ int main(int argc, char **argv)
 			struct ts_tag t;
 
 			sampled++;
-			if (bpf_map_lookup_elem(tags, &fd, &t) == 0 && t.status == TS_STATUS_OK)
+			if (bpf_map_lookup_elem(tags, &fd, &t) == 0 && t.status == TS_STATUS_OK) {
 				ok++;
+				segments += t.segments;
+			}
 		}
 		accepted++;
 		close(fd);
 	}
 	getrusage(RUSAGE_SELF, &ru);
-	printf("accepted %ld sampled %ld tagged_ok %ld cpu_us %.0f\n", accepted, sampled, ok,
+	printf("accepted %ld sampled %ld tagged_ok %ld cpu_us %.0f segments_per_tag %.1f\n",
+	       accepted, sampled, ok,
 	       (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 + ru.ru_utime.tv_usec +
-		       ru.ru_stime.tv_usec);
+		       ru.ru_stime.tv_usec,
+	       ok ? (double)segments / ok : 0.0);
 	return 0;
 }
