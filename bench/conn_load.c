@@ -46,14 +46,15 @@ static double now_s(void)
 /* One connection; 0 when the server read the hello and closed. */
 static int one_connection(const struct sockaddr_in *to, const char *hello, size_t len)
 {
-	char buf[256];
 	int fd = socket(AF_INET, SOCK_STREAM, 0), rc = -1;
-	ssize_t r;
 
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (const struct sockaddr *)to, sizeof(*to)) == 0 &&
 	    write(fd, hello, len) == (ssize_t)len) {
+		char buf[256];
+		ssize_t r;
+
 		while ((r = read(fd, buf, sizeof(buf))) > 0)
 			;
 		rc = r == 0 ? 0 : -1;
