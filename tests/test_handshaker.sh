@@ -65,6 +65,9 @@ o=$(curl -sS --cacert "$CA" --resolve "opt.test:$PORT:127.0.0.1" --cert "$T/clie
 check "optional: curl with a valid certificate: verified identity" \
 	grep -q 'action=1 .*verify=0 .* cn=client1 ' <<<"$o"
 
+o=$(sc opt.test -cert "$T/stranger.crt" -key "$T/stranger.key")
+check "optional: a certificate that is sent must verify (48)" grep -q 'alert number 48' <<<"$o"
+
 # --- require: fails without a valid certificate, with the right alert
 o=$(sc api.test -msg)
 check "require, TLS 1.3, no certificate: alert certificate_required (116)" \
