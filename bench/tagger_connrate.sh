@@ -2,14 +2,18 @@
 # Connection + ClientHello rate with the tagger attached versus detached, in
 # the same run: a server and a load generator in two network namespaces
 # joined by a veth pair (created here, removed on exit), for each MTU,
-# alternating detached/attached phases over several rounds (ABBA order, so
-# drift does not favour one side). Prints a markdown table on stdout.
+# alternating detached/attached phases over several rounds (the order
+# rotates every round, so drift does not favour one side). A third phase
+# runs bench_tag_only (bpf/tagger_bench.bpf.c): the floor of any design
+# that creates a tag per socket, without reassembly or parse. Prints a
+# markdown table on stdout.
 #
 # usage: bench/tagger_connrate.sh [-r ROUNDS] [-d SECONDS] [-c PROCS] [-m "576 1500"] HELLO
 # Needs root. The tagger is loaded once, with its own pin directory, and
-# attached to a cgroup "on" created for the bench; a sibling cgroup "off"
-# has no program. Each phase starts the server in one or the other, so
-# switching costs no program load and nothing else on the machine is touched.
+# attached to a cgroup "on" created for the bench; a sibling cgroup "floor"
+# has bench_tag_only and "off" has no program. Each phase starts the server
+# in one of them, so switching costs no program load and nothing else on
+# the machine is touched.
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -41,6 +45,8 @@ srv=$tag-srv
 cli=$tag-cli
 cg=/sys/fs/cgroup/unified/tagshake-bench-$$
 pins=/sys/fs/bpf/tagshake-bench-$$
+floor_pins=/sys/fs/bpf/tagshake-bench-floor-$$
+bench_obj=$BUILD/tagger_bench.bpf.o
 srv_ip=10.201.$(($$ % 250)).1
 cli_ip=10.201.$(($$ % 250)).2
 work=$(mktemp -d)
@@ -53,7 +59,10 @@ cleanup() {
 	sysctl -qw kernel.bpf_stats_enabled="$stats_was"
 	[ -e "$pins/link" ] && "$tagshake" unload --pin-dir "$pins" >/dev/null
 	rmdir "$pins" 2>/dev/null
-	rmdir "$cg/on" "$cg/off" "$cg" 2>/dev/null
+	[ -e "$floor_pins/progs/bench_tag_only" ] &&
+		bpftool cgroup detach "$cg/floor" cgroup_inet_ingress pinned "$floor_pins/progs/bench_tag_only"
+	rm -rf "$floor_pins"
+	rmdir "$cg/on" "$cg/off" "$cg/floor" "$cg" 2>/dev/null
 	ip netns del "$srv" 2>/dev/null
 	ip netns del "$cli" 2>/dev/null
 	rm -rf "$work"
@@ -79,7 +88,7 @@ setup() {
 	ip netns exec "$cli" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
 	ip netns exec "$srv" sysctl -qw net.ipv4.tcp_max_tw_buckets=4096
 	ip netns exec "$srv" sysctl -qw net.core.somaxconn=4096
-	mkdir "$cg" "$cg/on" "$cg/off"
+	mkdir "$cg" "$cg/on" "$cg/off" "$cg/floor"
 }
 
 set_mtu() {
@@ -89,14 +98,25 @@ set_mtu() {
 
 attach() { "$tagshake" load --cgroup "$cg/on" --port $port --pin-dir "$pins" >/dev/null; }
 
+# bench_tag_only with its own maps, watching the same port.
+attach_floor() {
+	mkdir -p "$floor_pins"
+	bpftool prog loadall "$bench_obj" "$floor_pins/progs" pinmaps "$floor_pins/maps"
+	bpftool map update pinned "$floor_pins/maps/ports" key $((port & 255)) $((port >> 8)) value 1
+	bpftool cgroup attach "$cg/floor" cgroup_inet_ingress pinned "$floor_pins/progs/bench_tag_only"
+}
+
 # The server joins the bench cgroup before it creates its listening socket.
 # nsenter, not "ip netns exec", which mounts a new /sys without the bpffs
 # that holds the pinned tags map.
 start_server() {
-	local group=$cg/off
-	[ "$1" = attached ] && group=$cg/on
+	local group=$cg/off tags=$pins/tags
+	case $1 in
+	attached) group=$cg/on ;;
+	floor) group=$cg/floor tags=$floor_pins/maps/tags ;;
+	esac
 	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$group" \
-		nsenter --net=/run/netns/"$srv" "$server" -p $port -n "$hello_bytes" -t "$pins/tags" \
+		nsenter --net=/run/netns/"$srv" "$server" -p $port -n "$hello_bytes" -t "$tags" \
 		>"$work/server.out" &
 	server_pid=$!
 	for _ in $(seq 100); do
@@ -134,8 +154,8 @@ phase() {
 	if [ "$sampled" -eq 0 ]; then
 		echo "tagger_connrate: no connection sampled" >&2
 		exit 1
-	elif [ "$mode" = attached ] && [ "$ok" -ne "$sampled" ]; then
-		echo "tagger_connrate: attached, but $ok of $sampled sampled tags are ok" >&2
+	elif [ "$mode" != detached ] && [ "$ok" -ne "$sampled" ]; then
+		echo "tagger_connrate: $mode, but $ok of $sampled sampled tags are ok" >&2
 		exit 1
 	elif [ "$mode" = detached ] && [ "$ok" -ne 0 ]; then
 		echo "tagger_connrate: detached, but $ok sockets were tagged" >&2
@@ -170,34 +190,33 @@ median() { awk -v c="${1:-1}" '{print $c}' | sort -n | awk '{v[NR]=$1} END {prin
 
 setup
 attach
-echo "| MTU | hello bytes | segments per hello | conn/s detached | conn/s attached | rate attached/detached | CPU µs/conn detached | CPU µs/conn attached | CPU attached/detached | BPF ns/run | BPF runs/conn | BPF ns/conn |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+attach_floor
+echo "| MTU | hello bytes | segments per hello | conn/s detached | conn/s attached | rate attached/detached | CPU µs/conn detached | CPU µs/conn attached | CPU attached/detached | BPF ns/run | BPF runs/conn | BPF ns/conn | tag-only floor: rate ratio | floor: CPU ratio |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+modes=(detached attached floor)
 for mtu in $mtus; do
 	set_mtu "$mtu"
-	: >"$work/off"
-	: >"$work/on"
+	for m in "${modes[@]}"; do : >"$work/$m"; done
 	for r in $(seq "$rounds"); do
-		if [ $((r % 2)) -eq 1 ]; then order="off on"; else order="on off"; fi
-		for m in $order; do
-			if [ "$m" = on ]; then
-				phase attached >>"$work/on"
-			else
-				phase detached >>"$work/off"
-			fi
+		for i in 0 1 2; do
+			m=${modes[$(((r + i) % 3))]}
+			phase "$m" >>"$work/$m"
 		done
 	done
-	off=$(median 1 <"$work/off")
-	on=$(median 1 <"$work/on")
-	cpu_off=$(median 2 <"$work/off")
-	cpu_on=$(median 2 <"$work/on")
-	segs=$(median 3 <"$work/on")
+	off=$(median 1 <"$work/detached")
+	on=$(median 1 <"$work/attached")
+	cpu_off=$(median 2 <"$work/detached")
+	cpu_on=$(median 2 <"$work/attached")
+	segs=$(median 3 <"$work/attached")
 	bpf_time >"$work/bpf"
 	read -r per_run runs per_conn <"$work/bpf"
-	# Ratios are medians of each round's ratio: a round's two phases are
-	# adjacent in time, so load from elsewhere hits both alike.
-	rate_ratio=$(paste "$work/on" "$work/off" | awk '{print $1 / $4}' | median)
-	cpu_ratio=$(paste "$work/on" "$work/off" | awk '{print $2 / $5}' | median)
-	printf "| %s | %s | %s | %.0f | %.0f | %.3f | %.1f | %.1f | %.3f | %s | %s | %s |\n" "$mtu" \
-		"$hello_bytes" "$segs" "$off" "$on" "$rate_ratio" "$cpu_off" "$cpu_on" "$cpu_ratio" \
-		"$per_run" "$runs" "$per_conn"
+	# Ratios are medians of each round's ratio: a round's phases are
+	# adjacent in time, so load from elsewhere hits them alike.
+	rate_ratio=$(paste "$work/attached" "$work/detached" | awk '{print $1 / $4}' | median)
+	cpu_ratio=$(paste "$work/attached" "$work/detached" | awk '{print $2 / $5}' | median)
+	floor_rate=$(paste "$work/floor" "$work/detached" | awk '{print $1 / $4}' | median)
+	floor_cpu=$(paste "$work/floor" "$work/detached" | awk '{print $2 / $5}' | median)
+	printf "| %s | %s | %s | %.0f | %.0f | %.3f | %.1f | %.1f | %.3f | %s | %s | %s | %.3f | %.3f |\n" \
+		"$mtu" "$hello_bytes" "$segs" "$off" "$on" "$rate_ratio" "$cpu_off" "$cpu_on" \
+		"$cpu_ratio" "$per_run" "$runs" "$per_conn" "$floor_rate" "$floor_cpu"
 done

@@ -241,6 +241,39 @@ int bench_storage_sized(struct __sk_buff *skb)
 	return SKB_PASS;
 }
 
+/*
+ * The floor of any design that tags sockets, for bench/tagger_connrate.sh:
+ * ts_tagger's checks, and on the first data segment a tag created and made
+ * final (status ok, no SNI) without reassembly, parse or decision. Run
+ * attached to a cgroup, next to the real tagger and to no program at all.
+ */
+SEC("cgroup_skb/ingress")
+int bench_tag_only(struct __sk_buff *skb)
+{
+	struct ts_segment seg = {};
+	struct bpf_sock *sk = skb->sk;
+	struct ts_tag *t;
+	__u16 port;
+
+	if (!sk)
+		return SKB_PASS;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP)
+		return SKB_PASS;
+	port = sk->src_port;
+	if (!bpf_map_lookup_elem(&ports, &port))
+		return SKB_PASS;
+	t = bpf_sk_storage_get(&tags, sk, 0, 0);
+	if (t && t->status != TS_STATUS_PENDING)
+		return SKB_PASS;
+	if (sk->state == BPF_TCP_LISTEN || ts_segment_read(skb, &seg) || seg.len == 0)
+		return SKB_PASS;
+	t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (t)
+		t->status = TS_STATUS_OK;
+	return SKB_PASS;
+}
+
 /* The floor: entering and leaving a program under BPF_PROG_TEST_RUN. */
 SEC("cgroup_skb/ingress")
 int bench_empty(struct __sk_buff *skb __attribute__((unused)))
