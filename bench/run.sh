@@ -14,7 +14,7 @@ out=${1:-bench/results.md}
 corpus=${TS_CORPUS:-../shared/corpus/clienthello}
 hellos=$BUILD/bench/hellos
 # Phases of the rate benchmark: rounds of one detached and one attached phase.
-rounds=${BENCH_ROUNDS:-10}
+rounds=${BENCH_ROUNDS:-8}
 seconds=${BENCH_SECONDS:-2}
 capture="python3 bench/capture_hello.py"
 sni=bench.example.com
@@ -72,10 +72,10 @@ cpu=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)
 	echo
 	echo "## Connection + ClientHello rate, tagger attached vs detached"
 	echo
-	echo "Two network namespaces on a veth pair; $rounds rounds of one detached and one attached phase of ${seconds} s each (ABBA order); rates are medians. The load generator opens a connection, sends the hello and waits for the server, which reads the hello and closes. BPF time per connection is from kernel.bpf_stats_enabled in an extra attached phase."
+	echo "Two network namespaces on a veth pair, segmentation offloads off at the client so the server receives MTU-sized segments (\"segments per hello\" is read from the tags). $rounds rounds of one phase each of ${seconds} s with the server's cgroup having no program (detached), the tagger (attached), and bench_tag_only (floor: the same checks and a tag per socket, no reassembly or parse), in rotating order. The load generator ($(nproc) processes) opens a connection, sends the hello and waits for the server, which reads the hello and closes. Rates and CPU time per connection (load generator + server, user + system, which includes the softirq work of the packets they send) are medians; the ratios are medians of each round's ratio. BPF time per connection is from kernel.bpf_stats_enabled in an extra attached phase. On a machine shared with other work the rate is the noisier figure; CPU per connection is the steadier one."
 	echo
-	"bench/tagger_connrate.sh" -r "$rounds" -d "$seconds" -m "576 1500" "$big"
-	"bench/tagger_connrate.sh" -r "$rounds" -d "$seconds" -m "1500" "$hellos/openssl-tls13.bin" | tail -1
+	"bench/tagger_connrate.sh" -r "$rounds" -d "$seconds" -c "$(nproc)" -m "576 1500" "$big"
+	"bench/tagger_connrate.sh" -r "$rounds" -d "$seconds" -c "$(nproc)" -m "1500" "$hellos/openssl-tls13.bin" | tail -1
 	echo
 	echo "- Load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 } >"$out.tmp"

@@ -23,5 +23,5 @@ $(BENCH_DIR)/conn_load: bench/conn_load.c | $(BENCH_DIR)
 	$(CC) $(CFLAGS) $< -o $@
 
 .PHONY: bench
-bench: $(BENCH_BINS) $(BUILD)/tagshake
+bench: $(BENCH_BINS) $(BUILD)/tagshake $(BUILD)/tagger_bench.bpf.o
 	bench/run.sh
