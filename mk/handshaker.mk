@@ -44,3 +44,9 @@ $(BUILD)/tests/test_decision: tests/test_decision.c $(HS_OBJDIR)/decision.o $(HS
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(HS_OBJDIR)/decision.o $(HS_OBJDIR)/policy.o $(HS_OBJDIR)/pins.o \
 		$(HS_COMMON_OBJS) -o $@ -lcmocka $(HS_LIBS)
+
+# load generator for the handshake measurements (tests/handshaker_bench.sh)
+PROGRAMS += $(BUILD)/tests/handshaker_load
+$(BUILD)/tests/handshaker_load: tests/handshaker_load.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ -lssl -lcrypto

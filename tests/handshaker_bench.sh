@@ -1,0 +1,47 @@
+#!/bin/bash
+# Server CPU per connection of tagshaked (relay mode, one worker pinned to
+# CPU 0, load generator and hand-off sink on CPU 1), TLS 1.3, X25519.
+# Not part of `make test`: run by hand, prints a markdown table.
+#   tests/handshaker_bench.sh [SECONDS]
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+T=$(mktemp -d)
+. "$ROOT/tests/handshaker_lib.sh"
+trap 'stop_all; rm -rf "$T"' EXIT
+SECS=${1:-5}
+PORT=$(free_port)
+LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"
+HZ=$(getconf CLK_TCK)
+
+make_pki
+write_config "$PORT"
+sed -i 's/workers: 2/workers: 1/' "$T/tagshake.yaml"
+start_sink
+taskset -p -c 1 "$SINK" >/dev/null
+"$ROOT/build/tagshaked" --config "$T/tagshake.yaml" --status "$T/status" 2>"$T/daemon.err" &
+DAEMON=$!
+taskset -a -p -c 0 "$DAEMON" >/dev/null
+sleep 0.5
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON/stat"; }
+
+row() { # row LABEL load-args...
+	local label=$1 t0 t1 out n f
+	shift
+	t0=$(cpu_ticks)
+	out=$($LOAD "$@")
+	t1=$(cpu_ticks)
+	n=$(sed 's/.*handshakes=\([0-9]*\).*/\1/' <<<"$out")
+	f=$(sed 's/.*failed=\([0-9]*\).*/\1/' <<<"$out")
+	[ "$n" -eq 0 ] && n=$f # rejected connections count as "failed" on the client
+	awk -v l="$label" -v o="$out" -v t=$((t1 - t0)) -v hz="$HZ" -v n="$n" -v s="$SECS" \
+		'BEGIN { printf "| %s | %s | %.0f | %.3f |\n", l, o, n / s, (t / hz) * 1000 / n }'
+}
+
+echo "| row | client result | conn/s | server CPU ms per connection |"
+echo "|---|---|---:|---:|"
+row "none, ECDSA P-256" open.test "$SECS"
+row "none, RSA-2048" open.test "$SECS" -R
+row "require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
+row "require, resumed (ticket)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
+row "reject (closed on the decision)" gone.test "$SECS"
