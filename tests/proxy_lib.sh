@@ -154,6 +154,18 @@ start_handshaker() {
 	wait_for "$FEED_PORT"
 }
 
+# check_stat "what" NAME EXPECTED: waits up to 2 s for the counter (closes
+# are counted when the client side has gone, just after it read the answer)
+check_stat() {
+	local v
+	for _ in $(seq 1 40); do
+		v=$(stat "$2")
+		[ "$v" == "$3" ] && break
+		sleep 0.05
+	done
+	check "$1" "$3" "$v"
+}
+
 # Counters from the proxy (SIGUSR1 prints them on stderr): stat NAME
 stat() {
 	local before
@@ -171,6 +183,7 @@ start_nginx() {
 	cat >"$T/nginx/nginx.conf" <<NGX
 daemon off;
 worker_processes 1;
+load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
 pid $T/nginx/nginx.pid;
 error_log $T/nginx/error.log info;
 events { worker_connections 256; }
@@ -193,8 +206,10 @@ http {
             return 200 "\$http_x_client_cert|\$http_x_client_cert_subject_dn|\$http_x_forwarded_client_cert|\$http_client_cert|\$http_client_cert_chain\n";
         }
         location /body {
+            # the echo module (nginx-light) reads the body: proves it arrived intact
             client_body_buffer_size 1m;
-            return 200 "len=\$content_length te=\$http_transfer_encoding subject=\$http_x_client_cert_subject_dn\n";
+            echo_read_request_body;
+            echo "te=\$http_transfer_encoding subject=\$http_x_client_cert_subject_dn body=\$request_body";
         }
     }
     server {
@@ -239,7 +254,7 @@ tls_curl() {
 }
 CLIENT_CERT=(--cert "$T/pki/client.crt" --key "$T/pki/client.key")
 
-peers() { python3 "$ROOT/tests/proxy_peers.py" "$@"; }
+peers() { timeout 30 python3 "$ROOT/tests/proxy_peers.py" "$@"; }
 start_peer() { # background python peer
 	python3 "$ROOT/tests/proxy_peers.py" "$@" 2>>"$T/peers.log" &
 	PIDS+=("$!")

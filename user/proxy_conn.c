@@ -37,6 +37,12 @@ static enum px_counter connect_counter(int err)
 	return PX_CONNECT_ERROR;
 }
 
+static void touch(struct px_conn *c)
+{
+	px_list_remove(c);
+	px_list_append(&c->w->idle, c, px_now_ms() + c->w->set->idle_timeout_ms);
+}
+
 static void drop_upstream(struct px_conn *c)
 {
 	if (c->upstream.fd >= 0) {
@@ -47,6 +53,11 @@ static void drop_upstream(struct px_conn *c)
 	c->down.read_eof = true;
 	c->up.read_eof = true;
 	c->up.shut = true;
+	if (c->state == PX_CONNECTING) {
+		/* nothing to wait for any more: from now on only the idle timeout */
+		c->state = PX_RELAYING;
+		touch(c);
+	}
 }
 
 /* The proxy answers this request itself: stop forwarding; what went
@@ -60,12 +71,6 @@ static void set_local(struct px_conn *c, int status)
 		drop_upstream(c);
 }
 
-static void touch(struct px_conn *c)
-{
-	px_list_remove(c);
-	px_list_append(&c->w->idle, c, px_now_ms() + c->w->set->idle_timeout_ms);
-}
-
 static void connect_failed(struct px_conn *c, int err)
 {
 	px_count(&c->w->stats, connect_counter(err), 1);
@@ -73,10 +78,8 @@ static void connect_failed(struct px_conn *c, int err)
 		px_conn_close(c, PX_CLOSE_UPSTREAM_DOWN);
 		return;
 	}
-	c->state = PX_RELAYING;
 	drop_upstream(c);
 	set_local(c, 502);
-	touch(c);
 	step(c);
 }
 
@@ -137,11 +140,12 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	px_count(&w->stats, reason, 1);
 	if (c->http)
 		px_count(&w->stats, PX_HTTP_REQUESTS, ts_http_inject_requests(c->http));
+	drop_upstream(c); /* before leaving the timer lists: it may touch() */
 	px_list_remove(c);
 	px_ep_update(w, &c->client, 0);
-	drop_upstream(c);
 	if (c->client.fd >= 0)
 		close(c->client.fd);
+	c->client.fd = -1;
 	px_dir_free(&c->up);
 	px_dir_free(&c->down);
 	ts_http_inject_free(c->http);

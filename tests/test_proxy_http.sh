@@ -1,0 +1,115 @@
+#!/bin/bash
+# tagshake-proxy, http mode, against Debian's nginx echoing the injected
+# headers: Kong, Envoy XFCC and RFC 9440 styles with a client certificate,
+# without one (optional policy), after resumption; spoofed headers stripped;
+# Host of another policy → 421; keep-alive, pipelining, chunked bodies;
+# upstream down → 502; each close counted by reason.
+. "$(dirname "$0")/proxy_lib.sh"
+
+make_certs
+write_config
+start_nginx
+start_proxy
+start_handshaker
+
+crt=$T/pki/client.crt
+urlenc() { python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(open(sys.argv[1]).read(), safe="-._~"))' "$1"; }
+pem_enc=$(urlenc "$crt")
+serial=$(openssl x509 -in "$crt" -noout -serial | sed 's/^serial=//')
+issuer=$(openssl x509 -in "$crt" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')
+subject=$(openssl x509 -in "$crt" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+sha1=$(openssl x509 -in "$crt" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g' | tr A-F a-f)
+sha256=$(openssl x509 -in "$crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
+b64=$(openssl x509 -in "$crt" -outform DER | base64 -w0)
+kong_expected="cert=$pem_enc
+serial=$serial
+issuer=$issuer
+subject=$subject
+fingerprint=$sha1"
+check "client subject DN has an escaped comma (test premise)" 'C=DE' "${subject##*,}"
+
+# --- the three styles with a client certificate ---------------------------
+check "kong: X-Client-Cert (URL-encoded PEM), serial, issuer DN, subject DN, SHA-1" \
+	"$kong_expected" "$(tls_curl kong.test /kong "${CLIENT_CERT[@]}")"
+xfcc_subject=${subject//\\/\\\\}
+check "xfcc: Hash, Cert, Subject, URI, DNS" \
+	"Hash=$sha256;Cert=\"$pem_enc\";Subject=\"$xfcc_subject\";URI=spiffe://tagshake.test/client;DNS=client.test;DNS=alt.client.test" \
+	"$(tls_curl xfcc.test /xfcc "${CLIENT_CERT[@]}")"
+check "rfc9440: Client-Cert as a byte sequence, no chain (the hand-off carries the leaf)" \
+	"cert=:$b64:
+chain=" "$(tls_curl rfc.test /rfc "${CLIENT_CERT[@]}")"
+
+# --- optional policy without a certificate: nothing injected --------------
+check "optional without certificate: no metadata header at all" "||||" "$(tls_curl opt.test /all)"
+check "optional with certificate: kong headers" "$kong_expected" "$(tls_curl opt.test /kong "${CLIENT_CERT[@]}")"
+
+# --- resumption keeps the identity ------------------------------------------
+req='GET /kong HTTP/1.1\r\nHost: kong.test\r\nConnection: close\r\n\r\n'
+printf "$req" | openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername kong.test \
+	-CAfile "$T/pki/server.crt" -cert "$crt" -key "$T/pki/client.key" -sess_out "$T/sess.pem" \
+	-ign_eof >/dev/null 2>&1
+out=$(printf "$req" | openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername kong.test \
+	-CAfile "$T/pki/server.crt" -sess_in "$T/sess.pem" -ign_eof 2>/dev/null)
+check "resumed session (no certificate sent this time)" 1 "$(echo "$out" | grep -c '^Reused, TLSv1.3')"
+check "resumed session: kong headers still carry the client identity" "subject=$subject" \
+	"$(echo "$out" | grep '^subject=' | tail -1 | tr -d '\r')"
+
+# --- spoofing -----------------------------------------------------------------
+before=$(stat close_http_421)
+code=$(tls_curl open.test /all -H 'Host: secure.test' -H 'X-Client-Cert: forged' \
+	-H "X-Client-Cert-Subject-DN: CN=admin" -o "$T/spoof.out" -w '%{http_code}')
+check "spoof: SNI of a none policy, Host of a require policy → 421" 421 "$code"
+check "spoof: 421 body" "Misdirected Request" "$(cat "$T/spoof.out")"
+check "spoof: nginx never saw the request" 0 "$(grep -c 'host=secure.test' "$T/nginx/access.log")"
+check_stat "close_http_421 counted" close_http_421 $((before + 1))
+check "spoof, same policy: client copies of every style's headers are stripped" "||||" \
+	"$(tls_curl open.test /all -H 'X-Client-Cert: forged' -H 'X-Client-Cert-Subject-DN: CN=admin' \
+		-H 'x-forwarded-client-cert: Hash=00' -H 'Client-Cert: :AAAA:' -H 'Client-Cert-Chain: :AAAA:')"
+check "spoof with a certificate: forged headers replaced by the real ones" "$kong_expected" \
+	"$(tls_curl kong.test /kong "${CLIENT_CERT[@]}" -H 'X-Client-Cert-Serial: 01' -H 'x-client-cert-subject-dn: CN=admin')"
+code=$(tls_curl open.test /all -H 'Host: kong.test' -o /dev/null -w '%{http_code}')
+check "Host of another policy with the same route → still 421" 421 "$code"
+code=$(tls_curl a.wild.test /all -H 'Host: b.wild.test:443' -o /dev/null -w '%{http_code}')
+check "Host and SNI under the same wildcard policy → 200" 200 "$code"
+code=$(tls_curl kong.test /all "${CLIENT_CERT[@]}" -H 'Host: KONG.test.' -o /dev/null -w '%{http_code}')
+check "Host normalised (case, trailing dot) like the SNI → 200" 200 "$code"
+
+# --- keep-alive, pipelining, chunked bodies ---------------------------------
+out=$(curl -s --cacert "$T/pki/server.crt" --resolve "kong.test:$FEED_PORT:127.0.0.1" "${CLIENT_CERT[@]}" \
+	-w '%{num_connects}\n' "https://kong.test:$FEED_PORT/kong" -o /dev/null \
+	"https://kong.test:$FEED_PORT/body" -o "$T/ka.out" -d 'abc')
+check "keep-alive: second request on the same connection" "1
+0" "$out"
+check "keep-alive: second request (POST) has the headers and its body" "te= subject=$subject body=abc" "$(cat "$T/ka.out")"
+pipe='GET /kong HTTP/1.1\r\nHost: kong.test\r\nX-Client-Cert: forged\r\n\r\n'
+pipe+='POST /body HTTP/1.1\r\nHost: kong.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n'
+pipe+='POST /body HTTP/1.1\r\nHost: kong.test\r\nContent-Length: 4\r\n\r\nbody'
+pipe+='GET /all HTTP/1.1\r\nHost: kong.test\r\nConnection: close\r\n\r\n'
+out=$(peers tls-client "$FEED_PORT" kong.test "$T/pki/server.crt" "$crt" "$T/pki/client.key" "$pipe" | tr -d '\r')
+check "pipelined: 4 responses, all 200" 4 "$(echo "$out" | grep -c '^HTTP/1.1 200 OK')"
+check "pipelined: first response has the real certificate, not the forged one" 1 "$(echo "$out" | grep -cFx "cert=$pem_enc")"
+check "pipelined: chunked body passed through unchanged, headers injected" 1 \
+	"$(echo "$out" | grep -cFx "te=chunked subject=$subject body=hello world")"
+check "pipelined: content-length body passed through" 1 "$(echo "$out" | grep -cFx "te= subject=$subject body=body")"
+check "pipelined: last response carries the real PEM" 1 "$(echo "$out" | grep -cFx -e "$pem_enc|$subject|||")"
+
+# --- 421 after pipelined requests: earlier answers first, then the 421 ------
+pipe='GET /all HTTP/1.1\r\nHost: open.test\r\n\r\nGET /all HTTP/1.1\r\nHost: secure.test\r\n\r\n'
+out=$(peers tls-client "$FEED_PORT" open.test "$T/pki/server.crt" "" "" "$pipe" | tr -d '\r' | grep '^HTTP/')
+check "pipelined 200 then 421, in order" "HTTP/1.1 200 OK
+HTTP/1.1 421 Misdirected Request" "$out"
+
+# --- upstream down → 502, bad requests → 400 ---------------------------------
+before=$(stat close_http_502)
+check "upstream refusing → 502" 502 "$(tls_curl down.test / -o /dev/null -w '%{http_code}')"
+check_stat "close_http_502 counted" close_http_502 $((before + 1))
+check "connect_refused counted" 1 "$(stat connect_refused)"
+out=$(peers tls-client "$FEED_PORT" kong.test "$T/pki/server.crt" "$crt" "$T/pki/client.key" 'GET / HTTP/1.1\r\n\r\n' | head -1 | tr -d '\r')
+check "HTTP/1.1 without Host → 400" "HTTP/1.1 400 Bad Request" "$out"
+out=$(peers tls-client "$FEED_PORT" kong.test "$T/pki/server.crt" "$crt" "$T/pki/client.key" \
+	'GET / HTTP/1.1\r\nHost: kong.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n' | head -1 | tr -d '\r')
+check "Upgrade → 501 (a tunnel would bypass the header rewriting)" "HTTP/1.1 501 Not Implemented" "$out"
+check "http mode relays client→upstream by copy (parsing), upstream→client by splice" yes \
+	"$([ "$(stat splice_dirs)" -gt 0 ] && [ "$(stat copy_dirs)" -gt 0 ] && echo yes)"
+check "no connection closed by an error" "0 0" "$(stat close_client_error) $(stat close_upstream_error)"
+finish
