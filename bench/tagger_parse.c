@@ -521,11 +521,14 @@ static int run(struct bench *b, struct hello *hellos, int nh)
 	err = run_rows(b, rows, n);
 	if (err)
 		return err;
-	printf("BPF_PROG_TEST_RUN, repeat %ld (%d for rows that create socket storage: its RCU-"
-	       "deferred frees pile up over long runs), ns per hello as the median and the least of %d rounds (per "
-	       "packet for the fast path and the floor). The userspace build runs as many times "
-	       "in a loop.\n\n", b->repeat, STORAGE_REPEAT_MAX, b->rounds);
-	printf("| what | hello | bytes | segments | ns (median) | ns (best) | ratio to userspace | ns above floor |\n");
+	printf("BPF_PROG_TEST_RUN, repeat %ld (%d for rows that create socket storage: its "
+	       "RCU-deferred frees pile up over long runs); ns per hello, the median and the "
+	       "least of %d rounds (per packet for the fast path and the floor). The userspace "
+	       "build runs as many times in a loop. Ratios and \"above floor\" use the "
+	       "medians.\n\n",
+	       b->repeat, STORAGE_REPEAT_MAX, b->rounds);
+	printf("| what | hello | bytes | segments | ns (median) | ns (best) | ratio to userspace "
+	       "| ns above floor |\n");
 	printf("|---|---|---:|---|---:|---:|---:|---:|\n");
 	for (int i = 0; i < nh; i++) {
 		struct row *hr = &rows[i * ROWS_PER_HELLO];
