@@ -526,7 +526,8 @@ static int run(struct bench *b, struct hello *hellos, int nh)
 	       "least of %d rounds (per packet for the fast path and the floor). The userspace "
 	       "build runs as many times in a loop. Ratios and \"above floor\" use the "
 	       "medians.\n\n",
-	       b->repeat, STORAGE_REPEAT_MAX, b->rounds);
+	       b->repeat, b->repeat < STORAGE_REPEAT_MAX ? (int)b->repeat : STORAGE_REPEAT_MAX,
+	       b->rounds);
 	printf("| what | hello | bytes | segments | ns (median) | ns (best) | ratio to userspace "
 	       "| ns above floor |\n");
 	printf("|---|---|---:|---|---:|---:|---:|---:|\n");
