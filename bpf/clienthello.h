@@ -124,19 +124,16 @@ static __always_inline int ts_handshake_state(const struct ts_reasm *r)
 	return r->hs_len == need ? TS_STATUS_OK : TS_STATUS_PENDING;
 }
 
+/* A loop callback's context: where to read, where its state lives. */
 struct ts_walk {
 	struct ts_reasm *r;
 	struct ts_tag *t;
-	__u32 off;     /* next byte to read */
-	__u32 end;     /* end of the block being walked */
-	__u32 found;   /* extensions: offset of server_name + 1, 0 when absent */
-	__u32 found_len;
-	int status;    /* result once the walk stops */
+	struct ts_walk_state *s;
 };
 
 static __always_inline long ts_walk_stop(struct ts_walk *w, int status)
 {
-	w->status = status;
+	w->s->status = status;
 	return 1;
 }
 
@@ -181,7 +178,7 @@ static long ts_record_step(__u64 i __attribute__((unused)), void *ctx)
  */
 TS_STAGE int ts_records_advance(struct ts_reasm *r)
 {
-	struct ts_walk w = { .r = r, .status = TS_STATUS_TOO_BIG };
+	struct ts_walk w = { .r = r };
 
 	if (!r)
 		return TS_STATUS_MALFORMED;
@@ -189,8 +186,10 @@ TS_STAGE int ts_records_advance(struct ts_reasm *r)
 		return TS_STATUS_NOT_TLS;
 	if (r->records >= TS_RECORDS_MAX)
 		return TS_STATUS_TOO_BIG;
+	w.s = &r->outer;
+	w.s->status = TS_STATUS_TOO_BIG; /* what remains if the records run out */
 	ts_loop(TS_RECORDS_MAX - r->records, ts_record_step, &w);
-	return w.status;
+	return w.s->status;
 }
 
 /* Returns 1 when `type` already appeared among the first n extensions. */
@@ -212,21 +211,22 @@ TS_STAGE int ts_ext_repeated(struct ts_reasm *r, __u32 type, __u32 n)
 static long ts_alpn_step(__u64 i __attribute__((unused)), void *ctx)
 {
 	struct ts_walk *w = ctx;
+	struct ts_walk_state *s = w->s;
 	__u32 n;
 
-	if (w->off == w->end)
+	if (s->off == s->end)
 		return ts_walk_stop(w, TS_STATUS_OK);
-	n = ts_u8(w->r, w->off);
-	if (n == 0 || w->off + 1 + n > w->end)
+	n = ts_u8(w->r, s->off);
+	if (n == 0 || s->off + 1 + n > s->end)
 		return ts_walk_stop(w, TS_STATUS_MALFORMED);
-	w->off += 1 + n;
+	s->off += 1 + n;
 	return 0;
 }
 
 /* Validates an ALPN extension body and keeps its protocol list in the tag. */
 TS_STAGE int ts_alpn_take(struct ts_reasm *r, struct ts_tag *t, __u32 off, __u32 len)
 {
-	struct ts_walk w = { .r = r, .t = t, .off = off + 2, .end = off + len };
+	struct ts_walk w = { .r = r, .t = t };
 	__u32 list;
 
 	if (!r || !t || len < 2)
@@ -234,44 +234,44 @@ TS_STAGE int ts_alpn_take(struct ts_reasm *r, struct ts_tag *t, __u32 off, __u32
 	list = ts_u16(r, off);
 	if (list + 2 != len || list < 2)
 		return TS_STATUS_MALFORMED;
-	w.status = TS_STATUS_TOO_BIG;
+	w.s = &r->inner;
+	w.s->off = off + 2;
+	w.s->end = off + len;
+	w.s->status = TS_STATUS_TOO_BIG;
 	ts_loop(TS_ALPN_NAMES_MAX + 1, ts_alpn_step, &w);
-	if (w.status != TS_STATUS_OK)
-		return w.status;
+	if (w.s->status != TS_STATUS_OK)
+		return w.s->status;
 	for (__u32 i = 0; i < TS_ALPN_SIZE && i < list; i++)
 		t->alpn[i] = ts_u8(r, off + 2 + i);
 	t->alpn_len = list;
 	return TS_STATUS_OK;
 }
 
-struct ts_sni_walk {
-	struct ts_reasm *r;
-	__u32 off;
-	struct ts_sni_check check;
-};
-
 static long ts_sni_step(__u64 i, void *ctx)
 {
-	struct ts_sni_walk *w = ctx;
+	struct ts_walk *w = ctx;
 
-	ts_sni_push(&w->check, ts_u8(w->r, w->off + i));
-	return w->check.bad;
+	ts_sni_push(&w->s->check, ts_u8(w->r, w->s->off + i));
+	return w->s->check.bad != 0; /* a callback returns 0 or 1 */
 }
 
 /* Normalises the host_name at off into the tag; OK or BAD_SNI. */
 TS_STAGE int ts_sni_take(struct ts_reasm *r, struct ts_tag *t, __u32 off, __u32 len)
 {
-	struct ts_sni_walk w = { .r = r, .off = off };
+	struct ts_walk w = { .r = r, .t = t };
 
 	if (!r || !t)
 		return TS_STATUS_MALFORMED;
+	w.s = &r->inner;
+	__builtin_memset(&w.s->check, 0, sizeof(w.s->check));
+	w.s->off = off;
 	if (len > 0 && ts_u8(r, off + len - 1) == '.')
 		len--; /* one trailing dot: the absolute form of the same name */
 	if (len == 0 || len > TS_SNI_MAX)
 		return TS_STATUS_BAD_SNI;
 	/* Validate first: a bad name never reaches the tag. */
 	ts_loop(len, ts_sni_step, &w);
-	if (!ts_sni_valid(&w.check))
+	if (!ts_sni_valid(&w.s->check))
 		return TS_STATUS_BAD_SNI;
 	for (__u32 i = 0; i < TS_SNI_MAX && i < len; i++)
 		t->sni[i] = ts_sni_lower(ts_u8(r, off + i));
@@ -318,43 +318,49 @@ static long ts_extension_step(__u64 i, void *ctx)
 {
 	struct ts_walk *w = ctx;
 	struct ts_reasm *r = w->r;
-	__u32 off = w->off, type, len;
+	struct ts_walk_state *s = w->s;
+	__u32 off = s->off, type, len;
 
-	if (off == w->end)
+	if (off == s->end)
 		return ts_walk_stop(w, TS_STATUS_OK);
-	if (off + 4 > w->end)
+	if (off + 4 > s->end)
 		return ts_walk_stop(w, TS_STATUS_MALFORMED);
 	type = ts_u16(r, off);
 	len = ts_u16(r, off + 2);
 	off += 4;
-	if (off + len > w->end || ts_ext_repeated(r, type, i))
+	if (off + len > s->end || ts_ext_repeated(r, type, i))
 		return ts_walk_stop(w, TS_STATUS_MALFORMED);
 	if (type == TLS_EXT_SERVER_NAME) {
-		w->found = off + 1;
-		w->found_len = len;
+		s->found = off + 1;
+		s->found_len = len;
 	} else if (type == TLS_EXT_ALPN) {
 		int st = ts_alpn_take(r, w->t, off, len);
 
 		if (st != TS_STATUS_OK)
 			return ts_walk_stop(w, st);
 	}
-	w->off = off + len;
+	s->off = off + len;
 	return 0;
 }
 
 /* Walks the extensions block [off, end): SNI, ALPN, duplicates. */
 TS_STAGE int ts_extensions_walk(struct ts_reasm *r, struct ts_tag *t, __u32 off, __u32 end)
 {
-	struct ts_walk w = { .r = r, .t = t, .off = off, .end = end };
+	struct ts_walk w = { .r = r, .t = t };
+	struct ts_walk_state *s;
 
 	if (!r || !t)
 		return TS_STATUS_MALFORMED;
+	s = w.s = &r->outer;
+	s->off = off;
+	s->end = end;
+	s->found = 0;
 	/* One extra step sees the end after TS_EXT_MAX extensions. */
-	w.status = TS_STATUS_TOO_BIG;
+	s->status = TS_STATUS_TOO_BIG;
 	ts_loop(TS_EXT_MAX + 1, ts_extension_step, &w);
-	if (w.status != TS_STATUS_OK)
-		return w.status;
-	return w.found ? ts_sni_find(r, t, w.found - 1, w.found_len) : TS_STATUS_NO_SNI;
+	if (s->status != TS_STATUS_OK)
+		return s->status;
+	return s->found ? ts_sni_find(r, t, s->found - 1, s->found_len) : TS_STATUS_NO_SNI;
 }
 
 /* Parses the gathered ClientHello body up to its extensions. */

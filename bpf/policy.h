@@ -27,19 +27,8 @@ static __always_inline void ts_key_reserved(struct ts_policy_key *k, int no_sni)
 struct ts_key_copy {
 	const struct ts_policy_key *name;
 	struct ts_policy_key *key;
-	__u32 len;
-	__u32 dot; /* index of the first dot, 0 when none */
+	__u32 dot; /* index of the first dot */
 };
-
-static long ts_key_find_dot(__u64 i, void *ctx)
-{
-	struct ts_key_copy *c = ctx;
-
-	if (c->name->name[i & (TS_NAME_SIZE - 1)] != '.')
-		return 0;
-	c->dot = i;
-	return 1;
-}
 
 /* key[1 + i] = name[dot + i]: the dot and everything after it. */
 static long ts_key_copy_byte(__u64 i, void *ctx)
@@ -53,21 +42,27 @@ static long ts_key_copy_byte(__u64 i, void *ctx)
 
 /*
  * Builds "*.parent" for a normalised name of `len` bytes. Returns 0 when the
- * name has a single label and so no parent.
+ * name has a single label and so no parent. The copy runs in ts_loop so that
+ * the verifier does not multiply it with every exit of the search loop.
  */
 static __always_inline int ts_key_wildcard(const struct ts_policy_key *name, __u32 len,
 					   struct ts_policy_key *k)
 {
-	struct ts_key_copy c = { .name = name, .key = k, .len = len };
+	struct ts_key_copy c = { .name = name, .key = k };
+	__u32 dot = 0;
 
-	if (len > TS_SNI_MAX)
+	for (__u32 i = 1; i < TS_SNI_MAX && i < len; i++) {
+		if (name->name[i] == '.') {
+			dot = i;
+			break;
+		}
+	}
+	if (dot == 0)
 		return 0;
-	ts_loop(len, ts_key_find_dot, &c);
-	if (c.dot == 0)
-		return 0;
+	c.dot = dot;
 	__builtin_memset(k, 0, sizeof(*k));
 	k->name[0] = '*';
-	ts_loop(len - c.dot, ts_key_copy_byte, &c);
+	ts_loop(len - dot, ts_key_copy_byte, &c);
 	return 1;
 }
 
@@ -85,7 +80,10 @@ static __always_inline int ts_policy_resolve(ts_policy_map_t map, const struct t
 			return TS_MATCH_NO_SNI;
 		goto nothing;
 	}
-	if (ts_policy_get(map, name, out) == 0)
+	/* Keys go through the scratch buffer: 6.1 takes map keys only from the
+	 * stack or a map value, not from memory passed to a global function. */
+	__builtin_memcpy(scratch, name, sizeof(*scratch));
+	if (ts_policy_get(map, scratch, out) == 0)
 		return TS_MATCH_EXACT;
 	if (ts_key_wildcard(name, len, scratch) && ts_policy_get(map, scratch, out) == 0)
 		return TS_MATCH_WILDCARD;

@@ -11,6 +11,7 @@
 #define TS_REASM_H
 
 #include "tagshake.h"
+#include "sni.h"
 #include "stage.h"
 
 /* Masked buffer offsets keep every access provably inside the buffer. */
@@ -27,6 +28,21 @@ struct ts_range {
 	__u32 end;
 };
 
+/*
+ * Loop state of a parsing stage. It lives in the reassembly state (map
+ * memory), not on the stack: 6.1's verifier does not see a bpf_loop
+ * callback's writes to its caller's stack, and would hard-wire the caller's
+ * branches on those values as if the loop had never run.
+ */
+struct ts_walk_state {
+	__u32 off;       /* next byte to read */
+	__u32 end;       /* end of the block being walked */
+	__u32 found;     /* extensions: offset of server_name + 1, 0 when absent */
+	__u32 found_len;
+	__s32 status;    /* result once the walk stops */
+	struct ts_sni_check check;
+};
+
 struct ts_reasm {
 	__u32 have;      /* contiguous stream bytes from offset 0 */
 	__u32 scan_pos;  /* stream offset of the next record header */
@@ -37,6 +53,8 @@ struct ts_reasm {
 	__u8 overflow;   /* a gap could not be remembered */
 	__u8 pad[3];
 	struct ts_range ahead[TS_GAPS_MAX];
+	struct ts_walk_state outer; /* records, then extensions */
+	struct ts_walk_state inner; /* ALPN names, SNI bytes */
 	__u16 ext_seen[TS_EXT_MAX]; /* scratch for duplicate extension checks */
 	__u8 buf[TS_HELLO_MAX + TS_COPY_CHUNK];
 };

@@ -76,6 +76,14 @@ struct {
 	.values = { [0] = &policy },
 };
 
+/* Per-CPU room to build lookup keys: 256 bytes are too many for the stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ts_policy_key);
+} key_scratch SEC(".maps");
+
 /* BPF_PROG_TEST_RUN state for `tagshake parse`: one stream at a time. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -172,10 +180,11 @@ __attribute__((noinline)) int ts_segment_store(struct __sk_buff *skb, struct ts_
 		n = end - at;
 		if (n > TS_COPY_CHUNK)
 			n = TS_COPY_CHUNK;
-		barrier_var(n); /* clang 14 may pass an unchecked copy of n */
-		n &= 2 * TS_COPY_CHUNK - 1;
-		if (n == 0 || bpf_skb_load_bytes(skb, payload + (at - off),
-						 &r->buf[at & TS_BUF_MASK], n))
+		/* Bound the very register passed: clang 14 may check a copy, and
+		 * 6.1 wants it provably non-zero. n is 1..TS_COPY_CHUNK here. */
+		barrier_var(n);
+		n = ((n - 1) & (TS_COPY_CHUNK - 1)) + 1;
+		if (bpf_skb_load_bytes(skb, payload + (at - off), &r->buf[at & TS_BUF_MASK], n))
 			return -1;
 	}
 	ts_reasm_note(r, start, end);
@@ -185,7 +194,7 @@ __attribute__((noinline)) int ts_segment_store(struct __sk_buff *skb, struct ts_
 /* Looks up the active policy set for a final tag and counts the outcome. */
 __attribute__((noinline)) int ts_tag_decide(struct ts_tag *t)
 {
-	struct ts_policy_key scratch;
+	struct ts_policy_key *scratch;
 	struct ts_policy_value v;
 	__u32 zero = 0;
 	void *set;
@@ -196,10 +205,11 @@ __attribute__((noinline)) int ts_tag_decide(struct ts_tag *t)
 	if (t->status != TS_STATUS_OK && t->status != TS_STATUS_NO_SNI)
 		return 0;
 	set = bpf_map_lookup_elem(&policy_slot, &zero);
-	if (!set)
+	scratch = bpf_map_lookup_elem(&key_scratch, &zero);
+	if (!set || !scratch)
 		return 0;
 	t->match = ts_policy_resolve(set, (const struct ts_policy_key *)t->sni,
-				     t->status == TS_STATUS_OK ? t->sni_len : 0, &scratch, &v);
+				     t->status == TS_STATUS_OK ? t->sni_len : 0, scratch, &v);
 	t->action = v.action < TS_ACTION_COUNT ? v.action : TS_ACTION_NONE;
 	t->cert_id = v.cert_id;
 	t->ca_id = v.ca_id;
