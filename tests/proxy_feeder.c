@@ -144,8 +144,10 @@ static long build_tlvs(SSL *ssl, int tcp, const struct decision *d, uint8_t *mem
 	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
 	if (alpn_len)
 		ts_tlv_add(&b, PP2_TYPE_ALPN, alpn, alpn_len);
+	/* HAProxy's meaning: CERT_SESS whenever the session has a certificate,
+	 * CERT_CONN when it was sent on this connection (not resumed) */
 	if (peer)
-		client |= PP2_CLIENT_CERT_CONN | (SSL_session_reused(ssl) ? PP2_CLIENT_CERT_SESS : 0);
+		client |= PP2_CLIENT_CERT_SESS | (SSL_session_reused(ssl) ? 0 : PP2_CLIENT_CERT_CONN);
 	size_t mark = ts_tlv_open_ssl(&b, client, peer ? (uint32_t)vr : 1);
 	ts_tlv_add_str(&b, PP2_SUBTYPE_SSL_VERSION, SSL_get_version(ssl));
 	if (peer && X509_NAME_get_text_by_NID(X509_get_subject_name(peer), NID_commonName, cn,
@@ -154,8 +156,11 @@ static long build_tlvs(SSL *ssl, int tcp, const struct decision *d, uint8_t *mem
 	ts_tlv_add_str(&b, PP2_SUBTYPE_SSL_CIPHER, SSL_get_cipher_name(ssl));
 	if (peer) {
 		ts_tlv_add_str(&b, PP2_SUBTYPE_SSL_SIG_ALG, OBJ_nid2sn(X509_get_signature_nid(peer)));
-		ts_tlv_add_str(&b, PP2_SUBTYPE_SSL_KEY_ALG,
-			       OBJ_nid2sn(EVP_PKEY_get_base_id(X509_get0_pubkey(peer))));
+		EVP_PKEY *pk = X509_get0_pubkey(peer);
+		char alg[32];
+		snprintf(alg, sizeof(alg), "%s%d", EVP_PKEY_get_base_id(pk) == EVP_PKEY_EC ? "EC" : "RSA",
+			 EVP_PKEY_get_bits(pk));
+		ts_tlv_add_str(&b, PP2_SUBTYPE_SSL_KEY_ALG, alg);
 	}
 	ts_tlv_close(&b, mark);
 	if (d->pol)
@@ -163,6 +168,8 @@ static long build_tlvs(SSL *ssl, int tcp, const struct decision *d, uint8_t *mem
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, d->v.route_id);
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, d->v.action);
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_MODE, TS_MODE_RELAY);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_CERT_ID, d->v.cert_id ? d->v.cert_id : 1);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_CA_ID, d->v.ca_id);
 	if (peer && vr == X509_V_OK)
 		add_cert_tlvs(&b, peer);
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_RESUMED, SSL_session_reused(ssl) ? 1 : 0);

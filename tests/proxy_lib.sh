@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Shared setup for the proxy suites (sourced): a temp dir with a CA, a
 # server certificate and client certificates made by openssl, a tagshake
-# configuration, the proxy, a stand-in handshaker (build/tests/proxy_feeder,
-# real OpenSSL in relay mode) or tagshaked when PROXY_TEST_HANDSHAKER=tagshaked,
+# configuration, the proxy, and the handshaker: build/tagshaked, or with
+# PROXY_TEST_HANDSHAKER=feeder a stand-in (build/tests/proxy_feeder: real
+# OpenSSL, relay mode, no tagger) that isolates the proxy from the daemon;
 # and helpers for TAP output. Every process started here is stopped by PID.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -144,7 +145,7 @@ start_proxy() { # extra args
 }
 
 start_handshaker() {
-	if [ "${PROXY_TEST_HANDSHAKER:-feeder}" = tagshaked ]; then
+	if [ "${PROXY_TEST_HANDSHAKER:-tagshaked}" = tagshaked ]; then
 		"$ROOT/build/tagshaked" --config "$T/tagshake.yaml" 2>"$T/handshaker.log" &
 	else
 		"$ROOT/build/tests/proxy_feeder" --config "$T/tagshake.yaml" --port "$FEED_PORT" \

@@ -33,13 +33,16 @@ check "haproxy log: fc_pp_authority equals the SNI" 1 "$(grep -c '^authority=hap
 
 # --- every TLV against the client certificate -----------------------------
 crt=$T/pki/client.crt
+# key algorithm as HAProxy names it: type and size ("EC256", "RSA2048")
+key_alg=$(openssl x509 -in "$crt" -noout -text | awk '/Public Key Algorithm:/ { t = ($NF == "id-ecPublicKey") ? "EC" : "RSA" }
+	/Public-Key: \(/ { gsub(/[^0-9]/, "", $0); b = $0 } END { print t b }')
 fp=$(openssl x509 -in "$crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
 cat >"$T/expected.json" <<JSON
 {
-  "ssl_client": 3, "ssl_verify": 0,
+  "ssl_client": 7, "ssl_verify": 0, "cert_id": 1, "ca_id": 1,
   "cn": "client one",
   "sig_alg": "$(openssl x509 -in "$crt" -noout -text | sed -n 's/^ *Signature Algorithm: //p' | head -1)",
-  "key_alg": "$(openssl x509 -in "$crt" -noout -text | sed -n 's/^ *Public Key Algorithm: //p' | head -1)",
+  "key_alg": "$key_alg",
   "policy": "tlv.test", "route": $R_TLV, "action": 2, "mode": 1, "match": 1, "resumed": 0,
   "cert": "$(openssl x509 -in "$crt" -outform DER | od -An -v -tx1 | tr -d ' \n')",
   "fingerprint": "$fp",
