@@ -99,6 +99,17 @@ out=$(peers tls-client "$FEED_PORT" open.test "$T/pki/server.crt" "" "" "$pipe" 
 check "pipelined 200 then 421, in order" "HTTP/1.1 200 OK
 HTTP/1.1 421 Misdirected Request" "$out"
 
+# --- a browser: chromium headless, ALPN h2+http/1.1 offered, http/1.1 used ---
+if command -v chromium >/dev/null; then
+	out=$(timeout 60 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
+		--ignore-certificate-errors --host-resolver-rules="MAP *.test 127.0.0.1" \
+		--dump-dom "https://open.test:$FEED_PORT/all?chromium" 2>"$T/chrome.log" | sed 's/<[^>]*>//g' | grep .)
+	check "chromium headless: page through tagshaked → proxy → nginx, no metadata for a none SNI" "||||" "$out"
+	check "chromium headless: nginx saw the request with its Host" 1 "$(grep -c 'host=open.test uri=/all?chromium$' "$T/nginx/access.log")"
+else
+	nok "chromium headless: chromium is not installed"
+fi
+
 # --- upstream down → 502, bad requests → 400 ---------------------------------
 before=$(stat close_http_502)
 check "upstream refusing → 502" 502 "$(tls_curl down.test / -o /dev/null -w '%{http_code}')"

@@ -88,4 +88,19 @@ check "idle timeout (1 s): closed after the timeout" "1" "$(echo "$out" | cut -d
 check "close_idle counted" 1 "$(stat close_idle)"
 check "splice used for relayed directions" yes "$([ "$(stat splice_dirs)" -gt 0 ] && echo yes)"
 check "no hand-off rejected" 0 "$(stat handoff_bad)"
+
+# --- the proxy restarting: the handshaker stays up, a queued hand-off goes to
+# the new proxy (only with tagshaked: the feeder connects per connection) ---
+kill -TERM "$PROXY_PID"
+wait "$PROXY_PID"
+check "proxy exits 0 on SIGTERM" 0 "$?"
+tls_curl hap.test / >"$T/queued.out" &
+curl_pid=$!
+sleep 0.5
+start_proxy
+wait "$curl_pid"
+if [ "${PROXY_TEST_HANDSHAKER:-tagshaked}" = tagshaked ]; then
+	check "a connection made while the proxy was down reaches the new proxy" "authority=hap.test" "$(cat "$T/queued.out")"
+fi
+check "after the restart: new connections flow" "authority=hap.test" "$(tls_curl hap.test /)"
 finish
