@@ -88,6 +88,9 @@ check "idle timeout (1 s): closed after the timeout" "1" "$(echo "$out" | cut -d
 check "close_idle counted" 1 "$(stat close_idle)"
 check "splice used for relayed directions" yes "$([ "$(stat splice_dirs)" -gt 0 ] && echo yes)"
 check "no hand-off rejected" 0 "$(stat handoff_bad)"
+ready_n=$(stat upstream_ready_n)
+check "upstream ready time measured for connected upstreams" yes "$([ "$ready_n" -ge 8 ] && echo yes)"
+echo "# hand-off received → upstream connected: $(( $(stat upstream_ready_us) / ready_n )) us mean over $ready_n"
 
 # --- the proxy restarting: the handshaker stays up, a queued hand-off goes to
 # the new proxy (only with tagshaked: the feeder connects per connection) ---

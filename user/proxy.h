@@ -65,6 +65,7 @@ struct px_conn {
 	bool client_eof;     /* input discarded after a local answer */
 	bool closed;         /* freed after the current epoll batch */
 	uint64_t deadline_ms;
+	uint64_t start_us; /* hand-off received */
 	struct px_list *list;
 	struct px_conn *prev, *next;
 };
@@ -82,6 +83,7 @@ struct px_worker {
 };
 
 uint64_t px_now_ms(void);
+uint64_t px_now_us(void);
 
 /* Registers ep with its wanted events (0: leaves epoll). */
 void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events);

@@ -103,6 +103,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 		return;
 	}
 	c->w = w;
+	c->start_us = px_now_us();
 	c->route = route;
 	c->policy = pol;
 	c->client = (struct px_ep){ .kind = PX_EP_CLIENT, .fd = h->fd, .owner = c };
@@ -266,6 +267,8 @@ void px_conn_event(struct px_conn *c, struct px_ep *ep, uint32_t events)
 			return;
 		}
 		c->state = PX_RELAYING;
+		px_count(&c->w->stats, PX_UPSTREAM_READY_US, px_now_us() - c->start_us);
+		px_count(&c->w->stats, PX_UPSTREAM_READY_N, 1);
 		touch(c);
 	}
 	step(c);

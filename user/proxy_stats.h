@@ -20,6 +20,8 @@ enum px_counter {
 	PX_CONNECT_REFUSED,   /* upstream connect failures, by kind */
 	PX_CONNECT_TIMEOUT,
 	PX_CONNECT_ERROR,
+	PX_UPSTREAM_READY_US, /* sum: hand-off received → upstream connected */
+	PX_UPSTREAM_READY_N,
 	/* close reasons: exactly one per connection */
 	PX_CLOSE_DONE,        /* both directions finished */
 	PX_CLOSE_IDLE,        /* idle timeout */

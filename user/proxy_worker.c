@@ -32,6 +32,14 @@ uint64_t px_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t px_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
 void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events)
 {
 	struct epoll_event ev = { .events = events, .data.ptr = ep };
