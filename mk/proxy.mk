@@ -35,3 +35,8 @@ TEST_BINS += $(BUILD)/tests/proxy_feeder
 $(BUILD)/tests/proxy_feeder: tests/proxy_feeder.c $(PX_FEEDER_OBJS) $(PX_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(PX_FEEDER_OBJS) -o $@ -lssl -lcrypto -lyaml
+
+# The proxy benchmark's client and upstream (bench/proxy_bench.sh).
+$(BUILD)/bench/proxy_load: bench/proxy_load.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ -lssl -lcrypto

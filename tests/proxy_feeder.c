@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -310,6 +311,8 @@ int main(int argc, char **argv)
 		int c = accept(lfd, NULL, NULL);
 		if (c < 0)
 			continue;
+		/* small relayed records must not wait for the client's delayed ACK */
+		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		if (fork() == 0) {
 			close(lfd);
 			serve(ctx, c, cfg->handoff_path);

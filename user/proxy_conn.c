@@ -11,6 +11,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +30,8 @@
 #define PX_DISCARD_BUF 4096
 
 static void step(struct px_conn *c);
+static bool connect_done(struct px_conn *c);
+static bool connected_now(int fd);
 
 static enum px_counter connect_counter(int err)
 {
@@ -93,7 +98,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	unsigned rid = h->meta.route_id ? h->meta.route_id : v.route_id;
 	const struct ts_cfg_route *route = ts_config_route(cfg, rid);
 	struct px_conn *c;
-	int ufd, rc;
+	int ufd, rc, one = 1;
 
 	px_count(&w->stats, PX_HANDOFFS, 1);
 	c = route ? calloc(1, sizeof(*c)) : NULL;
@@ -109,6 +114,9 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	c->client = (struct px_ep){ .kind = PX_EP_CLIENT, .fd = h->fd, .owner = c };
 	h->fd = -1;
 	fcntl(c->client.fd, F_SETFL, fcntl(c->client.fd, F_GETFL) | O_NONBLOCK);
+	/* kTLS mode hands over the TCP socket: small answers must not wait for
+	 * the client's delayed ACK (fails harmlessly on a relay socketpair) */
+	setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ufd = px_upstream_connect(&w->set->ups[rid - 1]);
 	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
 	w->conns++;
@@ -131,6 +139,8 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	}
 	c->state = PX_CONNECTING;
 	px_list_append(&w->connecting, c, px_now_ms() + w->set->connect_timeout_ms);
+	if (connected_now(ufd) && !connect_done(c))
+		return;
 	step(c);
 }
 
@@ -254,23 +264,40 @@ static void step(struct px_conn *c)
 	update_interest(c);
 }
 
+/* Ends the connecting state once the upstream answered. Returns false when
+ * the connection is gone (connect failed and was closed or answered). */
+static bool connect_done(struct px_conn *c)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(c->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	if (err) {
+		connect_failed(c, err);
+		return false;
+	}
+	c->state = PX_RELAYING;
+	px_count(&c->w->stats, PX_UPSTREAM_READY_US, px_now_us() - c->start_us);
+	px_count(&c->w->stats, PX_UPSTREAM_READY_N, 1);
+	touch(c);
+	return true;
+}
+
+/* A loopback or unix upstream has usually completed the connect before
+ * connect() returned: skip the epoll round trip then. */
+static bool connected_now(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && p.revents == POLLOUT;
+}
+
 void px_conn_event(struct px_conn *c, struct px_ep *ep, uint32_t events)
 {
 	(void)events;
-	if (c->state == PX_CONNECTING && ep == &c->upstream) {
-		int err = 0;
-		socklen_t len = sizeof(err);
-		if (getsockopt(ep->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-			err = errno;
-		if (err) {
-			connect_failed(c, err);
-			return;
-		}
-		c->state = PX_RELAYING;
-		px_count(&c->w->stats, PX_UPSTREAM_READY_US, px_now_us() - c->start_us);
-		px_count(&c->w->stats, PX_UPSTREAM_READY_N, 1);
-		touch(c);
-	}
+	if (c->state == PX_CONNECTING && ep == &c->upstream && !connect_done(c))
+		return;
 	step(c);
 }
 

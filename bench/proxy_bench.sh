@@ -1,0 +1,111 @@
+#!/bin/bash
+# The proxy benchmark: plaintext throughput (up and down) and per-connection
+# latency (TLS handshake done → first upstream byte at the client) through
+# tagshaked → tagshake-proxy (raw route) versus nginx's own TLS termination
+# (stream, ssl, proxy_pass) with the same certificate, the same OpenSSL and
+# the same upstream (bench/proxy_load.c). Servers are pinned to CPU 1, the
+# client and the upstream to CPU 0; server CPU time is read from /proc.
+# Prints a markdown table. Not part of `make test`:
+#   make build/bench/proxy_load && bench/proxy_bench.sh [MB] [CONNECTIONS]
+. "$(dirname "$0")/../tests/proxy_lib.sh"
+MB=${1:-512}
+CONNS=${2:-500}
+LOAD=$ROOT/build/bench/proxy_load
+UP_PORT=$NGX_PORT
+NGX_TLS_PORT=$NGX_PP_PORT
+
+make_certs
+cat >"$T/tagshake.yaml" <<YAML
+listeners:
+  - { address: 127.0.0.1, port: $FEED_PORT, workers: 1 }
+certificates:
+  - { name: edge, chain: pki/server.crt, key: pki/server.key }
+routes:
+  - { name: bench, upstream: 127.0.0.1:$UP_PORT, metadata: raw }
+policies:
+  - { sni: bench.test, action: none, route: bench }
+defaults:
+  default: { action: none, route: bench }
+handoff:
+  socket: $T/handoff.sock
+YAML
+mkdir -p "$T/ngx"
+cat >"$T/ngx/nginx.conf" <<NGX
+daemon off;
+worker_processes 1;
+pid $T/ngx/nginx.pid;
+error_log $T/ngx/error.log;
+load_module /usr/lib/nginx/modules/ngx_stream_module.so;
+events { worker_connections 1024; }
+stream {
+    server {
+        listen 127.0.0.1:$NGX_TLS_PORT ssl;
+        ssl_certificate $T/pki/server.crt;
+        ssl_certificate_key $T/pki/server.key;
+        proxy_pass 127.0.0.1:$UP_PORT;
+    }
+}
+NGX
+
+taskset -c 0 "$LOAD" upstream "$UP_PORT" &
+PIDS+=("$!")
+wait_for "$UP_PORT"
+taskset -c "${PROXY_CPU:-1}" "$ROOT/build/tagshake-proxy" --config "$T/tagshake.yaml" --workers 1 2>"$T/proxy.log" &
+PROXY_PID=$!
+PIDS+=("$PROXY_PID")
+wait_for "$T/handoff.sock"
+if [ "${PROXY_TEST_HANDSHAKER:-tagshaked}" = tagshaked ]; then
+	taskset -c 1 "$ROOT/build/tagshaked" --config "$T/tagshake.yaml" --status "$T/hs.status" 2>"$T/hs.log" &
+else
+	taskset -c 1 "$ROOT/build/tests/proxy_feeder" --config "$T/tagshake.yaml" --port "$FEED_PORT" 2>"$T/hs.log" &
+fi
+HS_PID=$!
+PIDS+=("$HS_PID")
+wait_for "$FEED_PORT"
+taskset -c 1 nginx -p "$T/ngx" -c "$T/ngx/nginx.conf" -e "$T/ngx/error.log" &
+PIDS+=("$!")
+wait_for "$NGX_TLS_PORT"
+NGX_WORKER=$(pgrep -P "$(cat "$T/ngx/nginx.pid")" | head -1)
+
+ticks() { # CPU ticks (user + system) of the given PIDs
+	local t=0 p
+	for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+	echo "$t"
+}
+HZ=$(getconf CLK_TCK)
+
+# run NAME PORT PIDS... -- proxy_load args: prints "result | server CPU s"
+run() {
+	local port=$1 pids=$2 what=$3
+	shift 3
+	local t0 t1 out
+	local p before=() i=0 cpu="" sum=0
+	for p in $pids; do before+=("$(ticks "$p")"); done
+	out=$(taskset -c 0 "$LOAD" "$what" 127.0.0.1 "$port" bench.test "$@")
+	for p in $pids; do
+		t=$(($(ticks "$p") - before[i]))
+		sum=$((sum + t))
+		cpu+="${cpu:+ + }$(awk -v t=$t -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')"
+		i=$((i + 1))
+	done
+	[ $i -gt 1 ] && cpu="$(awk -v t=$sum -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') ($cpu)"
+	echo "$out | $cpu"
+}
+
+echo "| path | upload ${MB} MiB | server CPU s (handshaker + proxy) | download ${MB} MiB | server CPU s | latency, $CONNS connections (µs) | server CPU s |"
+echo "|---|---|---|---|---|---|---|"
+for path in tagshake nginx; do
+	if [ $path = tagshake ]; then port=$FEED_PORT pids="$HS_PID $PROXY_PID"; else port=$NGX_TLS_PORT pids=$NGX_WORKER; fi
+	up=$(run "$port" "$pids" throughput "$MB" U)
+	down=$(run "$port" "$pids" throughput "$MB" D)
+	lat=$(run "$port" "$pids" latency "$CONNS")
+	echo "| $path | $up | $down | $lat |"
+done
+kill -USR1 "$PROXY_PID"
+sleep 0.2
+ready=$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n')
+us=$(echo "$ready" | sed -n 's/^upstream_ready_us=//p')
+n=$(echo "$ready" | sed -n 's/^upstream_ready_n=//p')
+echo
+echo "proxy: hand-off received → upstream connected, mean $((us / n)) µs over $n connections;" \
+	"tagshaked mode: $(sed -n 's/^mode //p' "$T/hs.status" 2>/dev/null | head -1)"
