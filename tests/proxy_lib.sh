@@ -36,7 +36,7 @@ check() {
 pick_ports() {
 	local base i
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
-		base=$((20000 + RANDOM % 30000))
+		base=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
 		for i in $(seq 0 9); do
 			ss -Htln "sport = :$((base + i))" | grep -q . && continue 2
 		done
