@@ -37,7 +37,7 @@ if ! $capture "$big" -- chromium --headless --no-sandbox --disable-gpu --disable
 	--disable-sync --user-data-dir="$profile" \
 	--host-resolver-rules="MAP $sni 127.0.0.1" "https://$sni:{port}/" >&2; then
 	big=$hellos/openssl-alpn-padded.bin
-	alpn=$(for i in $(seq 26); do printf 'bench-protocol-name-padding-the-hello-%02d-xxxxxxxxxxxx,' "$i"; done)
+	alpn=$(for i in $(seq 33); do printf 'bench-protocol-name-padding-the-hello-%02d-xxxxxxxxxxxx,' "$i"; done)
 	$capture "$big" -- openssl s_client -tls1_3 -servername $sni -alpn "${alpn%,}" \
 		-connect '127.0.0.1:{port}' >&2
 fi
