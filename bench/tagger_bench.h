@@ -7,6 +7,7 @@
 enum bench_stages {
 	BENCH_ALL = 0, /* ts_stream_step: store, parse, policy decision, counters */
 	BENCH_STORE,   /* ts_segment_store only: the copy into the buffer */
+	BENCH_RECORDS, /* store and ts_records_advance: the record layer, no hello parse */
 	BENCH_PARSE,   /* store and ts_hello_advance: no decision, no counters */
 };
 

@@ -136,6 +136,14 @@ static int measure_store(struct bench *b, const struct hello *h, long mss, doubl
 	return run_stages(b, h, mss, ns, BENCH_STORE);
 }
 
+static int measure_records(struct bench *b, const struct hello *h, long mss, double *ns)
+{
+	int err = run_stages(b, h, mss, ns, BENCH_RECORDS);
+
+	/* The record layer alone ends with the hello gathered: status ok. */
+	return !err && b->skel->bss->bench_status != TS_STATUS_OK ? -EPROTO : err;
+}
+
 static int measure_no_decision(struct bench *b, const struct hello *h, long mss, double *ns)
 {
 	return run_stages(b, h, mss, ns, BENCH_PARSE);
@@ -462,6 +470,7 @@ enum {
 	ROW_PARSE_1460,
 	ROW_PARSE_536,
 	ROW_STORE_WHOLE,
+	ROW_RECORDS_WHOLE,
 	ROW_NO_DECISION_WHOLE,
 	ROW_STORAGE_WHOLE,
 	ROW_TEST_ENTRY_1460,
@@ -476,6 +485,8 @@ static int fill_rows(struct row *rows, const struct hello *h)
 		[ROW_PARSE_1460] = { "BPF parse", measure_parse, MSS_ETHERNET, .check = check_parse },
 		[ROW_PARSE_536] = { "BPF parse", measure_parse, MSS_576, .check = check_parse },
 		[ROW_STORE_WHOLE] = { "BPF copy into the buffer only", measure_store, MSS_WHOLE },
+		[ROW_RECORDS_WHOLE] = { "BPF copy + TLS record layer only", measure_records,
+					MSS_WHOLE },
 		[ROW_NO_DECISION_WHOLE] = { "BPF copy + parse, no policy decision",
 					    measure_no_decision, MSS_WHOLE, .check = check_parse },
 		[ROW_STORAGE_WHOLE] = { "BPF parse + socket storage create/delete",

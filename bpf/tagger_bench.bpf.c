@@ -39,6 +39,8 @@ static __always_inline int bench_step_part(struct __sk_buff *skb, struct ts_reas
 		return TS_STATUS_PENDING;
 	if (bench_stages == BENCH_STORE)
 		return TS_STATUS_PENDING;
+	if (bench_stages == BENCH_RECORDS)
+		return ts_records_advance(r);
 	return ts_hello_advance(r, t);
 }
 
