@@ -134,10 +134,11 @@ stop_server() {
 	server_pid=
 }
 
-# One phase: prints the rate and the CPU microseconds per connection of the
+# One phase: prints the rate, the CPU microseconds per connection of the
 # load generator and the server together (system time includes the softirq
-# work, and so the tagger, of the packets each of them sends); checks that the sampled sockets' tags are all
-# ok when attached and that there are none when detached.
+# work, and so the tagger, of the packets each of them sends) and the
+# segments per hello. Checks that the sampled sockets' tags are all ok when
+# a program is attached and that there are none when detached.
 phase() {
 	local mode=$1 out srv_out rate sampled ok conns cpu segs
 	start_server "$mode"
@@ -165,7 +166,8 @@ phase() {
 }
 
 # BPF time per connection, from the kernel's per-program run statistics,
-# in a phase of its own (the statistics cost time themselves).
+# in a phase of its own (the statistics cost time themselves). The sysctl is
+# global: it is put back as it was found.
 bpf_time() {
 	local prog before after runs ns conns
 	prog=$(bpftool link show pinned "$pins/link" -j | python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])')
