@@ -62,13 +62,9 @@ static void end_handshake(struct ts_conn *c)
 	ts_list_del(&c->link);
 	w->inflight--;
 	ts_gauge(&w->stats, TS_HG_INFLIGHT, -1);
-	if (!w->accepting && !w->stop && w->inflight < w->gen->cfg->max_inflight) {
-		int i;
-
-		w->accepting = true;
-		for (i = 0; i < w->nlisteners; i++)
-			ts_worker_set_events(w, &w->listeners[i], EPOLLIN);
-	}
+	if (!w->accepting && !w->accept_retry && !w->stop &&
+	    w->inflight < w->gen->cfg->max_inflight)
+		ts_worker_resume_accepting(w);
 }
 
 /* Closes now; frees after the batch of events, which may still name it. */

@@ -185,22 +185,27 @@ static void reload(struct daemon *d)
 	fprintf(stderr, "tagshaked: loaded generation %u from %s\n", g->number, d->config_path);
 }
 
-static int start_workers(struct daemon *d)
+/* Returns the number of worker threads started; *err set on failure. */
+static int start_workers(struct daemon *d, int *err)
 {
-	int i, err;
+	int i;
 
+	*err = -ENOMEM;
 	d->workers = calloc((size_t)d->nworkers, sizeof(*d->workers));
 	if (!d->workers)
-		return -ENOMEM;
+		return 0;
 	for (i = 0; i < d->nworkers; i++) {
 		d->workers[i].id = i;
 		d->workers[i].gen = ts_gen_get(d->gen);
 		d->workers[i].ktls = d->ktls;
 	}
-	err = open_listeners(d);
-	for (i = 0; !err && i < d->nworkers; i++)
-		err = ts_worker_start(&d->workers[i]);
-	return err;
+	*err = open_listeners(d);
+	for (i = 0; !*err && i < d->nworkers; i++) {
+		*err = ts_worker_start(&d->workers[i]);
+		if (*err)
+			break;
+	}
+	return i;
 }
 
 static void stop_workers(struct daemon *d, int started)
@@ -289,7 +294,7 @@ int main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
 	sigset_t set;
-	int sfd, err;
+	int sfd, err, started;
 
 	if (parse_args(&d, argc, argv))
 		return 2;
@@ -306,9 +311,9 @@ int main(int argc, char **argv)
 	if (sfd < 0 || !d.gen)
 		return 1;
 	d.nworkers = worker_count(d.gen->cfg);
-	err = start_workers(&d);
+	started = start_workers(&d, &err);
 	if (err) {
-		stop_workers(&d, 0);
+		stop_workers(&d, started);
 		return 1;
 	}
 	fprintf(stderr, "tagshaked: %d workers, mode %s (%s), hand-off %s\n", d.nworkers,

@@ -34,6 +34,15 @@ void ts_worker_set_events(struct ts_worker *w, struct ts_ep *ep, uint32_t events
 	ep->events = events;
 }
 
+void ts_worker_resume_accepting(struct ts_worker *w)
+{
+	int i;
+
+	w->accepting = true;
+	for (i = 0; i < w->nlisteners; i++)
+		ts_worker_set_events(w, &w->listeners[i], EPOLLIN);
+}
+
 static void pause_accepting(struct ts_worker *w)
 {
 	int i;
@@ -57,8 +66,17 @@ void ts_worker_accept(struct ts_worker *w, int lfd)
 			return;
 		}
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			       errno == ENOMEM)) {
+			/* the listener stays readable: pause until the next tick
+			 * instead of spinning on it */
+			ts_count(&w->stats, TS_HC_OVERLOAD);
+			pause_accepting(w);
+			w->accept_retry = true;
+			return;
+		}
 		if (fd < 0)
-			return; /* EAGAIN, or EMFILE & co: retried on the next event */
+			return; /* EAGAIN, or a connection already gone */
 		ts_conn_accepted(w, fd);
 	}
 }
@@ -131,6 +149,10 @@ static void on_tick(struct ts_worker *w)
 	ts_conn_timeouts(w, now);
 	ts_link_timeouts(w, now);
 	ts_relay_timeouts(w, now);
+	if (w->accept_retry && !w->stop && w->inflight < w->gen->cfg->max_inflight) {
+		w->accept_retry = false;
+		ts_worker_resume_accepting(w);
+	}
 }
 
 static void dispatch(struct ts_worker *w, struct ts_ep *ep, uint32_t events)

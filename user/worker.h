@@ -102,6 +102,7 @@ struct ts_worker {
 	struct ts_ep listeners[TS_LISTENERS_MAX];
 	int nlisteners;
 	bool accepting;
+	bool accept_retry; /* accept failed for lack of resources: retry on the tick */
 	struct ts_gen *gen;
 	struct ts_gen *next_gen; /* atomic: handed over by the main thread */
 	int stop;                /* atomic: 1 = drain then exit */
@@ -122,6 +123,7 @@ struct ts_worker {
 int ts_worker_start(struct ts_worker *w);
 void ts_worker_set_events(struct ts_worker *w, struct ts_ep *ep, uint32_t events);
 void ts_worker_accept(struct ts_worker *w, int lfd);
+void ts_worker_resume_accepting(struct ts_worker *w);
 
 /* conn.c */
 void ts_conn_accepted(struct ts_worker *w, int fd);
