@@ -41,6 +41,11 @@ eq "bad configuration: exit status" "$rc" 1
 eq "bad configuration: file, line and key" "$err" \
 	"tagshaked: $T/bad.yaml:2: listeners[0].port: port 0 is not a listening port"
 
+sed 's/key: edge-rsa.key/key: edge-ec.key/' "$T/tagshake.yaml" > "$T/mismatch.yaml"
+err=$("$ROOT/build/tagshaked" --config "$T/mismatch.yaml" 2>&1)
+check "a key that does not match its certificate: refused, with file and line" \
+	grep -q "mismatch.yaml:6: certificates\[0\] (edge) not loaded" <<<"$err"
+
 bail() { not_ok "$1"; cat "$T/daemon.err" >&2; echo "1..$n"; exit 1; }
 start_sink || bail "sink started"
 start_daemon || bail "daemon started"

@@ -101,7 +101,7 @@ void ts_conn_close(struct ts_conn *c)
 void ts_conn_reap(struct ts_worker *w)
 {
 	while (!ts_list_empty(&w->dead)) {
-		struct ts_conn *c = (struct ts_conn *)w->dead.next;
+		struct ts_conn *c = ts_conn_first(&w->dead);
 
 		ts_list_del(&c->link);
 		free(c->tlv);
@@ -293,8 +293,7 @@ void ts_conn_timeouts(struct ts_worker *w, uint64_t now)
 {
 	/* one timeout for all: the list is in deadline order */
 	while (!ts_list_empty(&w->handshakes)) {
-		/* link is the first member of struct ts_conn */
-		struct ts_conn *c = (struct ts_conn *)w->handshakes.next;
+		struct ts_conn *c = ts_conn_first(&w->handshakes);
 
 		if (c->deadline_ms > now)
 			break;

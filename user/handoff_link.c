@@ -61,8 +61,7 @@ void ts_link_flush(struct ts_worker *w)
 	uint64_t now = ts_now_ms();
 
 	while (!ts_list_empty(&w->handoffs)) {
-		/* link is the first member of struct ts_conn */
-		struct ts_conn *c = (struct ts_conn *)w->handoffs.next;
+		struct ts_conn *c = ts_conn_first(&w->handoffs);
 		int fd = c->proxy_fd >= 0 ? c->proxy_fd : c->ep.fd, err;
 
 		if (link_connect(w, now))
@@ -108,7 +107,7 @@ void ts_link_event(struct ts_worker *w, uint32_t events)
 void ts_link_timeouts(struct ts_worker *w, uint64_t now)
 {
 	while (!ts_list_empty(&w->handoffs)) {
-		struct ts_conn *c = (struct ts_conn *)w->handoffs.next;
+		struct ts_conn *c = ts_conn_first(&w->handoffs);
 
 		if (c->deadline_ms > now)
 			break;

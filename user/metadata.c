@@ -140,6 +140,9 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 		free(mem);
 		return len;
 	}
-	*out = mem;
+	/* the block waits for the proxy: keep only what it uses */
+	*out = realloc(mem, (size_t)len);
+	if (!*out)
+		*out = mem;
 	return len;
 }

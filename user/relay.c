@@ -157,7 +157,7 @@ int ts_relay_start(struct ts_conn *c)
 void ts_relay_timeouts(struct ts_worker *w, uint64_t now)
 {
 	while (!ts_list_empty(&w->relays)) {
-		struct ts_conn *c = (struct ts_conn *)w->relays.next;
+		struct ts_conn *c = ts_conn_first(&w->relays);
 
 		if (c->deadline_ms > now)
 			break;

@@ -209,8 +209,10 @@ static int keypair_load(const struct ts_cfg_keypair *p, struct keypair *k)
 	X509 *x;
 
 	memset(k, 0, sizeof(*k));
-	if (!f)
-		return log_ssl("cannot open", p->chain), -errno;
+	if (!f) {
+		fprintf(stderr, "tagshaked: cannot open %s: %s\n", p->chain, strerror(errno));
+		return -ENOENT;
+	}
 	k->leaf = PEM_read_X509(f, NULL, NULL, NULL);
 	k->chain = sk_X509_new_null();
 	while (k->chain && (x = PEM_read_X509(f, NULL, NULL, NULL)))
@@ -222,10 +224,16 @@ static int keypair_load(const struct ts_cfg_keypair *p, struct keypair *k)
 		k->key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 		fclose(f);
 	}
-	if (!k->leaf || !k->chain)
-		return log_ssl("no certificate in", p->chain), keypair_free(k), -EINVAL;
-	if (!k->key || !X509_check_private_key(k->leaf, k->key))
-		return log_ssl("key does not load or match", p->key), keypair_free(k), -EINVAL;
+	if (!k->leaf || !k->chain) {
+		log_ssl("no certificate in", p->chain);
+		keypair_free(k);
+		return -EINVAL;
+	}
+	if (!k->key || !X509_check_private_key(k->leaf, k->key)) {
+		log_ssl("key does not load or does not match its certificate:", p->key);
+		keypair_free(k);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -266,8 +274,10 @@ static int ca_file_load(const char *file, struct ca_set *s, bool send_names, EVP
 	X509 *x;
 	int n = 0;
 
-	if (!f)
-		return log_ssl("cannot open", file), -errno;
+	if (!f) {
+		fprintf(stderr, "tagshaked: cannot open %s: %s\n", file, strerror(errno));
+		return -ENOENT;
+	}
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL))) {
 		unsigned char *der = NULL;
 		int len = i2d_X509(x, &der);
@@ -345,6 +355,9 @@ static int build_combos(struct ts_tls *t, const struct ts_config *cfg, struct ca
 
 		for (j = 0; !err && j < cc->npairs; j++, loaded++)
 			err = keypair_load(&cc->pairs[j], &kp[j]);
+		if (err)
+			fprintf(stderr, "tagshaked: %s:%d: certificates[%d] (%s) not loaded\n",
+				cfg->path, cc->line, i, cc->name);
 		for (j = 0; !err && j <= t->nca; j++) {
 			SSL_CTX **slot = &t->combo[i * (t->nca + 1) + j];
 
@@ -420,8 +433,12 @@ struct ts_tls *ts_tls_build(const struct ts_config *cfg, const struct ts_tls *pr
 	cas = calloc((size_t)t->nca + 1, sizeof(*cas));
 	if (!t->combo || !t->ca_digest || !cas)
 		err = -ENOMEM;
-	for (i = 0; !err && i < t->nca; i++)
+	for (i = 0; !err && i < t->nca; i++) {
 		err = ca_set_load(&cfg->ca_sets[i], &cas[i], t->ca_digest[i + 1]);
+		if (err)
+			fprintf(stderr, "tagshaked: %s:%d: ca_sets[%d] (%s) not loaded\n", cfg->path,
+				cfg->ca_sets[i].line, i, cfg->ca_sets[i].name);
+	}
 	if (!err)
 		err = build_combos(t, cfg, cas, ktls);
 	if (!err)

@@ -116,7 +116,7 @@ static void begin_drain(struct ts_worker *w)
 static void close_list(struct ts_list *l)
 {
 	while (!ts_list_empty(l))
-		ts_conn_close((struct ts_conn *)l->next);
+		ts_conn_close(ts_conn_first(l));
 }
 
 static bool drained(struct ts_worker *w, uint64_t now)

@@ -119,6 +119,12 @@ struct ts_worker {
 	uint64_t link_retry_ms;
 };
 
+/* The first connection of a list: `link` is the first member of ts_conn. */
+static inline struct ts_conn *ts_conn_first(const struct ts_list *head)
+{
+	return (struct ts_conn *)head->next;
+}
+
 /* worker.c */
 int ts_worker_start(struct ts_worker *w);
 void ts_worker_set_events(struct ts_worker *w, struct ts_ep *ep, uint32_t events);
