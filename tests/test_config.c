@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "name.h"
 
 static char dir[64];
 
@@ -370,13 +371,45 @@ static void test_example_parses(void **state)
 	ts_config_free(c);
 }
 
+/* The normalisation shared with the BPF parser (bpf/sni.h). */
+static void test_names(void **state)
+{
+	char out[TS_NAME_SIZE], label[80], longname[300];
+
+	(void)state;
+	assert_int_equal(ts_name_normalise("API.Example.COM.", 16, out), 15);
+	assert_string_equal(out, "api.example.com");
+	assert_int_equal(ts_name_normalise("a_b.c-d", 7, out), 7);
+	assert_int_equal(ts_name_normalise("-a.com", 6, out), -EINVAL);
+	assert_int_equal(ts_name_normalise("a-.com", 6, out), -EINVAL);
+	assert_int_equal(ts_name_normalise("a..com", 6, out), -EINVAL);
+	assert_int_equal(ts_name_normalise("a.com..", 7, out), -EINVAL);
+	assert_int_equal(ts_name_normalise("a com", 5, out), -EINVAL);
+	assert_int_equal(ts_name_normalise("a\0b", 3, out), -EINVAL);
+	assert_int_equal(ts_name_normalise(".", 1, out), -EINVAL);
+	memset(label, 'a', 63);
+	assert_int_equal(ts_name_normalise(label, 63, out), 63);
+	memset(label, 'a', 64);
+	assert_int_equal(ts_name_normalise(label, 64, out), -EINVAL);
+	/* 253 bytes: labels of 63 + dots */
+	memset(longname, 'b', sizeof(longname));
+	longname[63] = longname[127] = longname[191] = '.';
+	assert_int_equal(ts_name_normalise(longname, 253, out), 253);
+	assert_int_equal(ts_name_normalise(longname, 254, out), -EINVAL);
+	assert_int_equal(ts_name_normalise_key("*.Wild.Test", 11, out), 11);
+	assert_string_equal(out, "*.wild.test");
+	assert_int_equal(ts_name_normalise_key("*x.test", 7, out), -EINVAL);
+	assert_int_equal(ts_name_normalise_key("x.*.test", 8, out), -EINVAL);
+	assert_int_equal(ts_name_normalise_key("*.", 2, out), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_key),    cmocka_unit_test(test_policy_export),
 		cmocka_unit_test(test_decide_order), cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),       cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_example_parses),
+		cmocka_unit_test(test_example_parses), cmocka_unit_test(test_names),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

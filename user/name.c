@@ -1,30 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* SNI normalisation in userspace with the very rules of the BPF parser:
- * the byte-level check is bpf/sni.h, shared with the kernel side. */
+/* SNI normalisation in userspace: one byte at a time through the very
+ * functions the BPF parser uses (bpf/sni.h), so both sides agree on every
+ * name: lowercase, one trailing dot dropped, host-name syntax, at most
+ * TS_SNI_MAX bytes. */
 #include "name.h"
 
 #include <errno.h>
-#include <string.h>
+#include <linux/types.h>
 
-#include "tagshake.h"
 #include "sni.h"
 
 int ts_name_normalise(const char *in, size_t len, char *out)
 {
-	struct ts_sni_check check = {};
+	struct ts_sni_check s = { 0 };
+	size_t i;
 
 	if (len > 0 && in[len - 1] == '.')
 		len--;
 	if (len == 0 || len > TS_SNI_MAX)
 		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		ts_sni_push(&check, (__u8)in[i]);
+	for (i = 0; i < len; i++) {
+		ts_sni_push(&s, (__u8)in[i]);
 		out[i] = (char)ts_sni_lower((__u8)in[i]);
 	}
-	if (!ts_sni_valid(&check))
-		return -EINVAL;
 	out[len] = '\0';
-	return (int)len;
+	return ts_sni_valid(&s) ? (int)len : -EINVAL;
 }
 
 int ts_name_normalise_key(const char *in, size_t len, char *out)
