@@ -50,7 +50,7 @@ NGX
 taskset -c 0 "$LOAD" upstream "$UP_PORT" &
 PIDS+=("$!")
 wait_for "$UP_PORT"
-taskset -c "${PROXY_CPU:-1}" "$ROOT/build/tagshake-proxy" --config "$T/tagshake.yaml" --workers 1 2>"$T/proxy.log" &
+taskset -c "${PROXY_CPU:-1}" "$ROOT/build/tagshake-proxy" --config "$T/tagshake.yaml" --workers 1 ${PROXY_ARGS:-} 2>"$T/proxy.log" &
 PROXY_PID=$!
 PIDS+=("$PROXY_PID")
 wait_for "$T/handoff.sock"
@@ -107,5 +107,6 @@ ready=$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n')
 us=$(echo "$ready" | sed -n 's/^upstream_ready_us=//p')
 n=$(echo "$ready" | sed -n 's/^upstream_ready_n=//p')
 echo
-echo "proxy: hand-off received → upstream connected, mean $((us / n)) µs over $n connections;" \
-	"tagshaked mode: $(sed -n 's/^mode //p' "$T/hs.status" 2>/dev/null | head -1)"
+hist=$(echo "$ready" | sed -n 's/^ready_\(.*\)us=\(.*\)/\1 \2/p' | tr '\n' ' ')
+echo "proxy: hand-off received → upstream connected, mean $((us / n)) µs over $n connections" \
+	"(histogram, µs: $hist); tagshaked mode: $(sed -n 's/^mode //p' "$T/hs.status" 2>/dev/null | head -1)"

@@ -78,6 +78,7 @@ struct px_worker {
 	struct px_stats stats;
 	struct px_list connecting, idle;
 	struct px_conn *dead; /* closed in this batch, linked by next */
+	struct px_pipe_pool pipes;
 	unsigned long conns;
 	volatile int *stop;
 };

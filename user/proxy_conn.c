@@ -120,10 +120,11 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	ufd = px_upstream_connect(&w->set->ups[rid - 1]);
 	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
 	w->conns++;
+	struct px_pipe_pool *pipes = w->set->splice ? &w->pipes : NULL;
 	rc = px_dir_init(&c->up, c->client.fd, c->upstream.fd,
-			 w->set->splice && route->mode != TS_META_HTTP, PX_COPY_BUF);
+			 route->mode == TS_META_HTTP ? NULL : pipes, PX_COPY_BUF);
 	if (!rc)
-		rc = px_dir_init(&c->down, c->upstream.fd, c->client.fd, w->set->splice, PX_COPY_BUF);
+		rc = px_dir_init(&c->down, c->upstream.fd, c->client.fd, pipes, PX_COPY_BUF);
 	if (!rc)
 		rc = px_mode_setup(c, h);
 	ts_handoff_release(h);
@@ -157,8 +158,8 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	if (c->client.fd >= 0)
 		close(c->client.fd);
 	c->client.fd = -1;
-	px_dir_free(&c->up);
-	px_dir_free(&c->down);
+	px_dir_free(&c->up, &w->pipes);
+	px_dir_free(&c->down, &w->pipes);
 	ts_http_inject_free(c->http);
 	c->http = NULL;
 	w->conns--;
@@ -278,8 +279,7 @@ static bool connect_done(struct px_conn *c)
 		return false;
 	}
 	c->state = PX_RELAYING;
-	px_count(&c->w->stats, PX_UPSTREAM_READY_US, px_now_us() - c->start_us);
-	px_count(&c->w->stats, PX_UPSTREAM_READY_N, 1);
+	px_stats_ready(&c->w->stats, px_now_us() - c->start_us);
 	touch(c);
 	return true;
 }

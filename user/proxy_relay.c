@@ -10,24 +10,47 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int px_dir_init(struct px_dir *d, int from, int to, bool splice, size_t copy_cap)
+static bool take_pipe(struct px_dir *d, struct px_pipe_pool *pool)
 {
 	int p[2];
 
+	if (pool->n > 0) {
+		pool->n--;
+		d->pipe_rd = pool->rd[pool->n];
+		d->pipe_wr = pool->wr[pool->n];
+		d->pipe_cap = pool->cap[pool->n];
+		return true;
+	}
+	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+		return false;
+	int sz = fcntl(p[0], F_GETPIPE_SZ);
+	d->pipe_rd = p[0];
+	d->pipe_wr = p[1];
+	d->pipe_cap = sz > 0 ? (size_t)sz : 65536;
+	return true;
+}
+
+int px_dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool,
+		size_t copy_cap)
+{
 	memset(d, 0, sizeof(*d));
 	d->from = from;
 	d->to = to;
 	d->pipe_rd = d->pipe_wr = -1;
-	if (splice && pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0) {
-		int sz = fcntl(p[0], F_GETPIPE_SZ);
-		d->pipe_rd = p[0];
-		d->pipe_wr = p[1];
-		d->pipe_cap = sz > 0 ? (size_t)sz : 65536;
+	if (pool && take_pipe(d, pool))
 		return 0;
-	}
 	d->buf = malloc(copy_cap);
 	d->cap = copy_cap;
 	return d->buf ? 0 : -ENOMEM;
+}
+
+void px_pipe_pool_drain(struct px_pipe_pool *pool)
+{
+	while (pool->n > 0) {
+		pool->n--;
+		close(pool->rd[pool->n]);
+		close(pool->wr[pool->n]);
+	}
 }
 
 static void close_pipe(struct px_dir *d)
@@ -53,8 +76,16 @@ int px_dir_set_filter(struct px_dir *d, px_filter_fn fn, void *ctx, size_t in_ca
 	return d->buf && d->raw ? 0 : -ENOMEM;
 }
 
-void px_dir_free(struct px_dir *d)
+void px_dir_free(struct px_dir *d, struct px_pipe_pool *pool)
 {
+	/* only a pipe known to be empty can serve another connection */
+	if (pool && d->pipe_rd >= 0 && d->pipe_len == 0 && pool->n < PX_PIPE_POOL_MAX) {
+		pool->rd[pool->n] = d->pipe_rd;
+		pool->wr[pool->n] = d->pipe_wr;
+		pool->cap[pool->n] = d->pipe_cap;
+		pool->n++;
+		d->pipe_rd = d->pipe_wr = -1;
+	}
 	close_pipe(d);
 	free(d->buf);
 	free(d->raw);

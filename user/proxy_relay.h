@@ -18,6 +18,19 @@
 typedef int (*px_filter_fn)(void *ctx, const char *in, size_t in_len, char *out,
 			    size_t *out_len, size_t out_cap, size_t *consumed);
 
+/* Empty pipes kept from closed connections: creating a pipe pair costs
+ * more than the rest of a hand-off (HAProxy keeps a pool for the same
+ * reason). One per worker, no locking. */
+#define PX_PIPE_POOL_MAX 64
+
+struct px_pipe_pool {
+	int rd[PX_PIPE_POOL_MAX], wr[PX_PIPE_POOL_MAX];
+	size_t cap[PX_PIPE_POOL_MAX];
+	int n;
+};
+
+void px_pipe_pool_drain(struct px_pipe_pool *pool);
+
 struct px_dir {
 	int from, to;
 	int pipe_rd, pipe_wr; /* -1 when copying through buf */
@@ -36,13 +49,15 @@ struct px_dir {
 	uint64_t moved; /* bytes written to `to` */
 };
 
-/* copy_cap: buffer size in copy mode. Tries a pipe when `splice` is set.
- * Returns 0 or -ENOMEM. */
-int px_dir_init(struct px_dir *d, int from, int to, bool splice, size_t copy_cap);
+/* copy_cap: buffer size in copy mode. Takes a pipe from the pool (or makes
+ * one) when `pool` is set, else copies. Returns 0 or -ENOMEM. */
+int px_dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool,
+		size_t copy_cap);
 /* Adds a filter; its output buffer gets out_cap bytes, its input in_cap. */
 int px_dir_set_filter(struct px_dir *d, px_filter_fn fn, void *ctx, size_t in_cap,
 		      size_t out_cap);
-void px_dir_free(struct px_dir *d);
+/* Frees buffers; an empty pipe goes back to the pool (if any). */
+void px_dir_free(struct px_dir *d, struct px_pipe_pool *pool);
 /* Queues bytes to write to `to` ahead of everything not yet written. */
 int px_dir_queue(struct px_dir *d, const void *p, size_t n);
 /* Moves what it can without blocking; writes only when can_write. Returns

@@ -17,6 +17,12 @@ static const char *const names[PX_COUNTER_COUNT] = {
 	[PX_CONNECT_ERROR] = "connect_error",
 	[PX_UPSTREAM_READY_US] = "upstream_ready_us",
 	[PX_UPSTREAM_READY_N] = "upstream_ready_n",
+	[PX_READY_LE_16US] = "ready_le_16us",
+	[PX_READY_LE_32US] = "ready_le_32us",
+	[PX_READY_LE_64US] = "ready_le_64us",
+	[PX_READY_LE_128US] = "ready_le_128us",
+	[PX_READY_LE_256US] = "ready_le_256us",
+	[PX_READY_OVER_256US] = "ready_over_256us",
 	[PX_CLOSE_DONE] = "close_done",
 	[PX_CLOSE_IDLE] = "close_idle",
 	[PX_CLOSE_NO_ROUTE] = "close_no_route",
@@ -43,6 +49,17 @@ void px_stats_print(FILE *f, struct px_stats *const *workers, int n)
 	}
 	fputc('\n', f);
 	fflush(f);
+}
+
+void px_stats_ready(struct px_stats *s, uint64_t us)
+{
+	int b = PX_READY_LE_16US;
+
+	for (uint64_t lim = 16; us > lim && b < PX_READY_OVER_256US; lim *= 2)
+		b++;
+	px_count(s, PX_UPSTREAM_READY_US, us);
+	px_count(s, PX_UPSTREAM_READY_N, 1);
+	px_count(s, (enum px_counter)b, 1);
 }
 
 enum px_counter px_close_for_status(int status)

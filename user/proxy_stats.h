@@ -22,6 +22,13 @@ enum px_counter {
 	PX_CONNECT_ERROR,
 	PX_UPSTREAM_READY_US, /* sum: hand-off received → upstream connected */
 	PX_UPSTREAM_READY_N,
+	/* the same time as a histogram: ≤16, ≤32, ≤64, ≤128, ≤256, >256 µs */
+	PX_READY_LE_16US,
+	PX_READY_LE_32US,
+	PX_READY_LE_64US,
+	PX_READY_LE_128US,
+	PX_READY_LE_256US,
+	PX_READY_OVER_256US,
 	/* close reasons: exactly one per connection */
 	PX_CLOSE_DONE,        /* both directions finished */
 	PX_CLOSE_IDLE,        /* idle timeout */
@@ -47,6 +54,9 @@ static inline void px_count(struct px_stats *s, enum px_counter c, uint64_t n)
 {
 	__atomic_fetch_add(&s->v[c], n, __ATOMIC_RELAXED);
 }
+
+/* Counts one hand-off → upstream-connected time. */
+void px_stats_ready(struct px_stats *s, uint64_t us);
 
 /* Prints "name=value" for every counter summed over n workers, one line. */
 void px_stats_print(FILE *f, struct px_stats *const *workers, int n);

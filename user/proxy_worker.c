@@ -206,6 +206,7 @@ int px_worker_run(struct px_worker *w)
 	}
 	close_all(w);
 	free_dead(w);
+	px_pipe_pool_drain(&w->pipes);
 	close(w->epfd);
 	return 0;
 }
