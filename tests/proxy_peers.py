@@ -178,7 +178,7 @@ def read_all(s):
 def serve_unix(path, handler):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
-    srv.listen(64)
+    srv.listen(1024)  # the proxy connects without waiting: a full backlog is a refusal
     while True:
         c, _ = srv.accept()
         threading.Thread(target=handler, args=(c,), daemon=True).start()
@@ -282,6 +282,13 @@ def main():
         ref.update(b"bye")  # the echo server's last word after EOF
         print("match" if got.hexdigest() == ref.hexdigest() and n == total + 3 else "mismatch",
               "%.0f" % (total / dt / 1e6))
+    elif cmd == "many":  # SOCK ROUTE N: N connections open at once, each its own bytes
+        conns = [handoff(args[0], int(args[1])) for _ in range(int(args[2]))]
+        for i, c in enumerate(conns):
+            c.sendall(b"conn-%d;" % i)
+            c.shutdown(socket.SHUT_WR)
+        bad = sum(read_all(c) != b"conn-%d;bye" % i for i, c in enumerate(conns))
+        print("%d of %d wrong" % (bad, len(conns)))
     elif cmd == "timed-eof":  # SOCK ROUTE: seconds until the proxy closes
         s = handoff(args[0], int(args[1]))
         t0 = time.monotonic()

@@ -66,6 +66,8 @@ check "raw: upstream half-closes first, client data still arrives" "hello True" 
 	"$(peers upstream-closes-first "$T/handoff.sock" $R_GREET)"
 sleep 0.2
 check "raw: greeter upstream received the late data" "late data" "$(cat "$T/greet.log")"
+check "raw: 400 connections open at once, each gets its own bytes back" "0 of 400 wrong" \
+	"$(peers many "$T/handoff.sock" $R_RAW 400)"
 out=$(peers bulk "$T/handoff.sock" $R_RAW 64)
 check "raw: 64 MiB both ways at once, byte for byte" match "${out% *}"
 echo "# bulk relay (splice): ${out#* } MB/s each way"

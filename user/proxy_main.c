@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cert_headers.h"
@@ -130,6 +131,20 @@ static void serve_signals(struct px_stats **stats, int n)
 	}
 }
 
+/* A spliced connection holds six fds (two sockets, two pipes): the usual
+ * soft limit of 1024 would cap the proxy near 170 connections. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			fprintf(stderr, "tagshake-proxy: cannot raise the fd limit: %s\n",
+				strerror(errno));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -166,7 +181,11 @@ int main(int argc, char **argv)
 			strerror(-lfd));
 		return 1;
 	}
+	raise_fd_limit();
+	/* splice(2) into a socket the peer closed raises SIGPIPE: EPIPE is enough */
+	signal(SIGPIPE, SIG_IGN);
 	sigfillset(&all);
+	sigdelset(&all, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	struct px_worker *ws = calloc((size_t)o.workers, sizeof(*ws));
 	struct px_stats **stats = calloc((size_t)o.workers, sizeof(*stats));
