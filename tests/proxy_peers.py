@@ -289,6 +289,19 @@ def main():
             c.shutdown(socket.SHUT_WR)
         bad = sum(read_all(c) != b"conn-%d;bye" % i for i, c in enumerate(conns))
         print("%d of %d wrong" % (bad, len(conns)))
+    elif cmd == "drain":  # SOCK ROUTE PID: SIGTERM the proxy mid-connection
+        import os
+        import signal
+        s = handoff(args[0], int(args[1]))
+        s.sendall(b"a")
+        r1 = s.recv(10)
+        os.kill(int(args[2]), signal.SIGTERM)
+        time.sleep(0.3)
+        gone = not os.path.exists(args[0])
+        s.sendall(b"b")
+        r2 = s.recv(10)
+        s.shutdown(socket.SHUT_WR)
+        print(r1.decode(), r2.decode(), read_all(s).decode(), "socket-gone" if gone else "socket-kept")
     elif cmd == "timed-eof":  # SOCK ROUTE: seconds until the proxy closes
         s = handoff(args[0], int(args[1]))
         t0 = time.monotonic()

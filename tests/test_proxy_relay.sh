@@ -94,11 +94,16 @@ ready_n=$(stat upstream_ready_n)
 check "upstream ready time measured for connected upstreams" yes "$([ "$ready_n" -ge 8 ] && echo yes)"
 echo "# hand-off received → upstream connected: $(( $(stat upstream_ready_us) / ready_n )) us mean over $ready_n"
 
+# --- SIGTERM drains: the open connection goes on, the socket file goes ---
+check "drain: an open connection keeps working after SIGTERM; the socket file is removed" \
+	"a b bye socket-gone" "$(peers drain "$T/handoff.sock" $R_RAW "$PROXY_PID")"
+wait "$PROXY_PID"
+check "drain: the proxy exits 0 once its last connection closed" 0 "$?"
+check "drain: that connection counted as done, none cut" "0" \
+	"$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n 's/^close_shutdown=//p')"
+
 # --- the proxy restarting: the handshaker stays up, a queued hand-off goes to
 # the new proxy (only with tagshaked: the feeder connects per connection) ---
-kill -TERM "$PROXY_PID"
-wait "$PROXY_PID"
-check "proxy exits 0 on SIGTERM" 0 "$?"
 tls_curl hap.test / >"$T/queued.out" &
 curl_pid=$!
 sleep 0.5

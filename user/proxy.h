@@ -30,6 +30,7 @@ struct px_settings {
 	const char *const *strip;      /* header names removed in http mode */
 	unsigned connect_timeout_ms;
 	unsigned idle_timeout_ms;
+	unsigned drain_timeout_ms;
 	bool splice;
 };
 
@@ -38,6 +39,7 @@ enum px_ep_kind { PX_EP_LISTEN, PX_EP_HANDSHAKER, PX_EP_CLIENT, PX_EP_UPSTREAM }
 
 struct px_ep {
 	enum px_ep_kind kind;
+	struct px_ep *next_link; /* PX_EP_HANDSHAKER: the worker's links */
 	int fd;
 	uint32_t events;  /* registered interest */
 	bool registered;
@@ -70,6 +72,13 @@ struct px_conn {
 	struct px_conn *prev, *next;
 };
 
+/* What the main thread asks of the workers. */
+enum px_run {
+	PX_RUN = 0,
+	PX_DRAIN, /* take no new handshaker links, finish what is open */
+	PX_STOP,  /* close everything now */
+};
+
 struct px_worker {
 	int id;
 	int epfd;
@@ -80,7 +89,10 @@ struct px_worker {
 	struct px_conn *dead; /* closed in this batch, linked by next */
 	struct px_pipe_pool pipes;
 	unsigned long conns;
-	volatile int *stop;
+	int *run;             /* enum px_run, written by the main thread */
+	struct px_ep *links;  /* handshaker connections of this worker */
+	bool draining;
+	uint64_t drain_deadline_ms;
 };
 
 uint64_t px_now_ms(void);

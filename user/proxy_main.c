@@ -4,16 +4,19 @@
  * their plaintext to each route's upstream with the TLS metadata (PROXY v2,
  * HTTP headers, or nothing). The main thread loads the configuration,
  * starts the workers and handles signals: SIGUSR1 prints the counters,
- * SIGTERM/SIGINT stop.
+ * SIGTERM drains (no new hand-offs, open connections finish), SIGINT or a
+ * second SIGTERM stops at once.
  */
 #include <errno.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cert_headers.h"
@@ -25,12 +28,17 @@
 /* Header names stripped from requests: all styles' names (see cert_headers). */
 #define PX_STRIP_MAX 16
 
-static volatile int stop_flag;
+static int run_state; /* enum px_run */
+static int workers_done;
+/* Default bound on a drain: long enough for requests in flight. */
+#define PX_DRAIN_TIMEOUT_MS 30000
+/* How often the main thread checks whether the workers finished draining. */
+#define PX_SIGNAL_POLL_MS 100
 
 static void usage(FILE *f)
 {
 	fputs("usage: tagshake-proxy --config FILE [--workers N] [--connect-timeout MS]\n"
-	      "                      [--idle-timeout MS] [--no-splice]\n"
+	      "                      [--idle-timeout MS] [--drain-timeout MS] [--no-splice]\n"
 	      "Receives TLS connections handed off by tagshaked on the configuration's\n"
 	      "handoff.socket and forwards their plaintext to each route's upstream, with the\n"
 	      "TLS metadata as the route's mode says: proxy-v2 (PROXY v2 header + the\n"
@@ -41,8 +49,12 @@ static void usage(FILE *f)
 	      "  --connect-timeout MS  upstream connect timeout (default 5000)\n"
 	      "  --idle-timeout MS     close after MS without traffic (default: the\n"
 	      "                        configuration's idle_timeout_ms)\n"
+	      "  --drain-timeout MS    longest drain after SIGTERM (default 30000)\n"
 	      "  --no-splice           copy with read/write instead of splice\n"
-	      "Signals: SIGUSR1 prints the counters on stderr, SIGTERM/SIGINT stop (and print).\n",
+	      "Signals: SIGUSR1 prints the counters on stderr. SIGTERM drains: the hand-off\n"
+	      "socket goes away (handshakers reconnect to the next proxy), hand-offs already\n"
+	      "queued are taken, open connections finish; SIGINT or a second SIGTERM stops\n"
+	      "at once. The counters are printed at exit.\n",
 	      f);
 }
 
@@ -70,13 +82,14 @@ static void *worker_main(void *arg)
 
 	if (rc < 0)
 		fprintf(stderr, "tagshake-proxy: worker %d: %s\n", w->id, strerror(-rc));
+	__atomic_fetch_add(&workers_done, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
 
 struct options {
 	const char *config;
 	int workers;
-	unsigned connect_ms, idle_ms;
+	unsigned connect_ms, idle_ms, drain_ms;
 	bool splice;
 };
 
@@ -87,19 +100,22 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "workers", required_argument, NULL, 'w' },
 		{ "connect-timeout", required_argument, NULL, 'T' },
 		{ "idle-timeout", required_argument, NULL, 'I' },
+		{ "drain-timeout", required_argument, NULL, 'D' },
 		{ "no-splice", no_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	int opt;
 
-	*o = (struct options){ .connect_ms = PX_CONNECT_TIMEOUT_MS, .splice = true };
+	*o = (struct options){ .connect_ms = PX_CONNECT_TIMEOUT_MS, .drain_ms = PX_DRAIN_TIMEOUT_MS,
+			       .splice = true };
 	while ((opt = getopt_long(argc, argv, "c:w:h", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'c': o->config = optarg; break;
 		case 'w': o->workers = atoi(optarg); break;
 		case 'T': o->connect_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'I': o->idle_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'D': o->drain_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'S': o->splice = false; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
@@ -112,9 +128,22 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-/* Waits for signals on the main thread; workers block them all. */
-static void serve_signals(struct px_stats **stats, int n)
+/* The socket file, if it is still ours: a proxy started meanwhile has
+ * replaced it with its own, which must stay. */
+static void unlink_own(const char *path, const struct stat *own)
 {
+	struct stat now;
+
+	if (stat(path, &now) == 0 && now.st_ino == own->st_ino && now.st_dev == own->st_dev)
+		unlink(path);
+}
+
+/* Waits for signals on the main thread (the workers block them all) until
+ * the workers are done. */
+static void serve_signals(struct px_stats **stats, int n, const char *path,
+			  const struct stat *own)
+{
+	const struct timespec tick = { .tv_nsec = PX_SIGNAL_POLL_MS * 1000000L };
 	sigset_t set;
 	int sig;
 
@@ -122,12 +151,17 @@ static void serve_signals(struct px_stats **stats, int n)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
-	for (;;) {
-		if (sigwait(&set, &sig))
-			continue;
-		px_stats_print(stderr, stats, n);
-		if (sig != SIGUSR1)
-			break;
+	while (__atomic_load_n(&workers_done, __ATOMIC_RELAXED) < n) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGUSR1) {
+			px_stats_print(stderr, stats, n);
+		} else if (sig == SIGTERM && run_state == PX_RUN) {
+			fprintf(stderr, "tagshake-proxy: draining\n");
+			unlink_own(path, own);
+			__atomic_store_n(&run_state, PX_DRAIN, __ATOMIC_RELAXED);
+		} else if (sig == SIGTERM || sig == SIGINT) {
+			__atomic_store_n(&run_state, PX_STOP, __ATOMIC_RELAXED);
+		}
 	}
 }
 
@@ -173,12 +207,18 @@ int main(int argc, char **argv)
 		.strip = strip.ptrs,
 		.connect_timeout_ms = o.connect_ms,
 		.idle_timeout_ms = o.idle_ms ? o.idle_ms : cfg->idle_timeout_ms,
+		.drain_timeout_ms = o.drain_ms,
 		.splice = o.splice,
 	};
 	int lfd = ts_handoff_listen(cfg->handoff_path, PX_HANDOFF_BACKLOG);
 	if (lfd < 0) {
 		fprintf(stderr, "tagshake-proxy: listen on %s: %s\n", cfg->handoff_path,
 			strerror(-lfd));
+		return 1;
+	}
+	struct stat own;
+	if (stat(cfg->handoff_path, &own) < 0) {
+		fprintf(stderr, "tagshake-proxy: %s: %s\n", cfg->handoff_path, strerror(errno));
 		return 1;
 	}
 	raise_fd_limit();
@@ -193,7 +233,7 @@ int main(int argc, char **argv)
 	if (!ws || !stats || !tids)
 		return 1;
 	for (int i = 0; i < o.workers; i++) {
-		ws[i] = (struct px_worker){ .id = i, .set = &set, .stop = &stop_flag };
+		ws[i] = (struct px_worker){ .id = i, .set = &set, .run = &run_state };
 		ws[i].listen = (struct px_ep){ .kind = PX_EP_LISTEN, .fd = lfd };
 		stats[i] = &ws[i].stats;
 		if (pthread_create(&tids[i], NULL, worker_main, &ws[i])) {
@@ -203,13 +243,12 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "tagshake-proxy: %d workers on %s, %d routes, %s\n", o.workers,
 		cfg->handoff_path, cfg->nroutes, o.splice ? "splice" : "copy");
-	serve_signals(stats, o.workers);
-	__atomic_store_n(&stop_flag, 1, __ATOMIC_RELAXED);
+	serve_signals(stats, o.workers, cfg->handoff_path, &own);
 	for (int i = 0; i < o.workers; i++)
 		pthread_join(tids[i], NULL);
 	px_stats_print(stderr, stats, o.workers);
 	close(lfd);
-	unlink(cfg->handoff_path);
+	unlink_own(cfg->handoff_path, &own);
 	ts_config_free(cfg);
 	free(ups);
 	free(ws);

@@ -18,7 +18,7 @@
 
 /* Events taken from epoll per wait. */
 #define PX_EVENTS_MAX 64
-/* Longest sleep, so a stop request is seen quickly. */
+/* Longest sleep, so a drain or stop request is seen quickly. */
 #define PX_TICK_MS 200
 /* Hand-offs taken from one handshaker connection per event, so one busy
  * handshaker cannot starve the relays. */
@@ -90,6 +90,11 @@ void px_list_append(struct px_list *l, struct px_conn *c, uint64_t deadline_ms)
 
 static void handshaker_close(struct px_worker *w, struct px_ep *ep)
 {
+	for (struct px_ep **p = &w->links; *p; p = &(*p)->next_link)
+		if (*p == ep) {
+			*p = ep->next_link;
+			break;
+		}
 	px_ep_update(w, ep, 0);
 	close(ep->fd);
 	free(ep);
@@ -127,7 +132,8 @@ static void listener_readable(struct px_worker *w)
 		close(fd);
 		return;
 	}
-	*ep = (struct px_ep){ .kind = PX_EP_HANDSHAKER, .fd = fd };
+	*ep = (struct px_ep){ .kind = PX_EP_HANDSHAKER, .fd = fd, .next_link = w->links };
+	w->links = ep;
 	px_count(&w->stats, PX_HANDSHAKERS, 1);
 	px_ep_update(w, ep, EPOLLIN);
 }
@@ -183,6 +189,31 @@ static void close_all(struct px_worker *w)
 		px_conn_close(w->connecting.head, PX_CLOSE_SHUTDOWN);
 }
 
+/* Draining: no new handshaker links; each open link is shut for reading,
+ * so the handshaker's next send fails and it reconnects (to the next proxy),
+ * while the hand-offs already queued on it are still read here. */
+static void start_drain(struct px_worker *w)
+{
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen.fd, NULL);
+	for (struct px_ep *ep = w->links; ep; ep = ep->next_link)
+		shutdown(ep->fd, SHUT_RD);
+	w->draining = true;
+	w->drain_deadline_ms = px_now_ms() + w->set->drain_timeout_ms;
+}
+
+static bool keep_running(struct px_worker *w)
+{
+	int run = __atomic_load_n(w->run, __ATOMIC_RELAXED);
+
+	if (run == PX_STOP)
+		return false;
+	if (run == PX_DRAIN && !w->draining)
+		start_drain(w);
+	if (w->draining && ((w->conns == 0 && !w->links) || px_now_ms() >= w->drain_deadline_ms))
+		return false;
+	return true;
+}
+
 int px_worker_run(struct px_worker *w)
 {
 	struct epoll_event evs[PX_EVENTS_MAX];
@@ -193,7 +224,7 @@ int px_worker_run(struct px_worker *w)
 		return -errno;
 	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen.fd, &lev) < 0)
 		return -errno;
-	while (!__atomic_load_n(w->stop, __ATOMIC_RELAXED)) {
+	while (keep_running(w)) {
 		int n = epoll_wait(w->epfd, evs, PX_EVENTS_MAX, wait_ms(w, px_now_ms()));
 		if (n < 0 && errno != EINTR)
 			return -errno;
@@ -206,6 +237,8 @@ int px_worker_run(struct px_worker *w)
 	}
 	close_all(w);
 	free_dead(w);
+	while (w->links)
+		handshaker_close(w, w->links);
 	px_pipe_pool_drain(&w->pipes);
 	close(w->epfd);
 	return 0;
