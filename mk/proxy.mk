@@ -40,3 +40,9 @@ $(BUILD)/tests/proxy_feeder: tests/proxy_feeder.c $(PX_FEEDER_OBJS) $(PX_HDRS)
 $(BUILD)/bench/proxy_load: bench/proxy_load.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -o $@ -lssl -lcrypto
+
+TEST_BINS += $(BUILD)/tests/test_cert_headers
+
+$(BUILD)/tests/test_cert_headers: tests/test_cert_headers.c $(PX_OBJDIR)/cert_headers.o $(PX_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/cert_headers.o -o $@ -lcmocka -lssl -lcrypto

@@ -161,9 +161,43 @@ static int check_authority(struct ts_http_inject *h)
 	return h->check ? h->check(h->ctx, host, host_len) : 0;
 }
 
+static int field_is(const struct ts_http_inject *h, const struct field *f, const char *name)
+{
+	return f->name_len == strlen(name) && !strncasecmp(h->arena + f->name_off, name, f->name_len);
+}
+
+/*
+ * Message framing is re-stated from what the parser decided, never copied:
+ * the upstream then delimits each body exactly as the parser did, so no
+ * request can hide inside another one's body and pass the header stripping
+ * (request smuggling). A transfer coding other than plain "chunked" is not
+ * taken (501, RFC 9112 6.1).
+ */
+static int check_framing(struct ts_http_inject *h)
+{
+	for (unsigned i = 0; i < h->nfields; i++) {
+		const struct field *f = &h->fields[i];
+		if (field_is(h, f, "transfer-encoding") &&
+		    !(f->value_len == 7 && !strncasecmp(h->arena + f->value_off, "chunked", 7)))
+			return 501;
+	}
+	return 0;
+}
+
+static size_t framing(const struct ts_http_inject *h, char *o, size_t cap)
+{
+	if (h->parser.flags & F_CHUNKED)
+		return (size_t)snprintf(o, cap, "Transfer-Encoding: chunked\r\n");
+	if (h->parser.flags & F_CONTENTLENGTH)
+		return (size_t)snprintf(o, cap, "Content-Length: %llu\r\n",
+					(unsigned long long)h->parser.content_length);
+	return 0;
+}
+
 static int build_head(struct ts_http_inject *h)
 {
-	size_t cap = h->arena_len + 4 * h->nfields + h->inject_len + 64;
+	/* request line and field separators, one framing field, the end */
+	size_t cap = h->arena_len + 4 * h->nfields + h->inject_len + 128;
 	char *o = malloc(cap);
 	size_t n;
 
@@ -174,7 +208,8 @@ static int build_head(struct ts_http_inject *h)
 			     h->arena + h->url_off, h->parser.http_major, h->parser.http_minor);
 	for (unsigned i = 0; i < h->nfields; i++) {
 		const struct field *f = &h->fields[i];
-		if (is_stripped(h, f))
+		if (is_stripped(h, f) || field_is(h, f, "content-length") ||
+		    field_is(h, f, "transfer-encoding"))
 			continue;
 		memcpy(o + n, h->arena + f->name_off, f->name_len);
 		n += f->name_len;
@@ -184,6 +219,7 @@ static int build_head(struct ts_http_inject *h)
 		memcpy(o + n, "\r\n", 2);
 		n += 2;
 	}
+	n += framing(h, o + n, cap - n);
 	memcpy(o + n, h->inject, h->inject_len);
 	n += h->inject_len;
 	memcpy(o + n, "\r\n", 2);
@@ -201,7 +237,9 @@ static int on_headers_complete(http_parser *p)
 		h->status = 501;
 		return -1;
 	}
-	h->status = check_authority(h);
+	h->status = check_framing(h);
+	if (!h->status)
+		h->status = check_authority(h);
 	if (h->status)
 		return -1;
 	if (build_head(h)) {

@@ -129,7 +129,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 		rc = px_mode_setup(c, h);
 	ts_handoff_release(h);
 	if (rc) {
-		px_conn_close(c, PX_CLOSE_NOMEM);
+		px_conn_close(c, rc == -ENOMEM ? PX_CLOSE_NOMEM : PX_CLOSE_BAD_META);
 		return;
 	}
 	px_count(&w->stats, px_dir_spliced(&c->up) ? PX_SPLICE_DIRS : PX_COPY_DIRS, 1);

@@ -34,6 +34,7 @@ static const char *const names[PX_COUNTER_COUNT] = {
 	[PX_CLOSE_HTTP_431] = "close_http_431",
 	[PX_CLOSE_HTTP_501] = "close_http_501",
 	[PX_CLOSE_HTTP_502] = "close_http_502",
+	[PX_CLOSE_BAD_META] = "close_bad_meta",
 	[PX_CLOSE_NOMEM] = "close_nomem",
 	[PX_CLOSE_SHUTDOWN] = "close_shutdown",
 };

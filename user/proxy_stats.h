@@ -41,6 +41,7 @@ enum px_counter {
 	PX_CLOSE_HTTP_431,
 	PX_CLOSE_HTTP_501,
 	PX_CLOSE_HTTP_502,      /* connect failed in http mode */
+	PX_CLOSE_BAD_META,      /* metadata the mode cannot carry (e.g. a CTL in a DN) */
 	PX_CLOSE_NOMEM,
 	PX_CLOSE_SHUTDOWN,      /* open when the proxy stopped */
 	PX_COUNTER_COUNT,
