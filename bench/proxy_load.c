@@ -5,15 +5,16 @@
  *
  *   proxy_load upstream PORT
  *       accepts connections one at a time; writes "hello\n" at once, then
- *       reads one command byte: 'U' read bytes until EOF or the 8-byte
- *       big-endian count that follows, then "done\n"; 'D' write that many
- *       bytes; anything else: close.
+ *       reads one command byte and an 8-byte big-endian count: 'U' reads
+ *       that many bytes, all 'y', then answers "done\n" (or "bad!\n" when a
+ *       byte differs); 'D' writes that many 'x'; anything else: close.
  *   proxy_load latency HOST PORT SNI N
  *       N sequential connections: TLS handshake, then the time until the
  *       upstream's "hello" arrives (handshake done → first upstream byte).
  *       Prints "latency_us median=M p90=P mean=A n=N".
  *   proxy_load throughput HOST PORT SNI MB U|D
- *       one connection moving MB MiB up or down; prints "mbps=X seconds=S".
+ *       one connection moving MB MiB up or down, every byte checked; prints
+ *       "mbps=X seconds=S" (exit 1 on a short or corrupted transfer).
  *
  * The client does not verify the server (it measures, it does not test).
  */
@@ -65,13 +66,16 @@ static void serve_one(int c)
 	for (int i = 1; i < 9; i++)
 		n = n << 8 | cmd[i];
 	if (cmd[0] == 'U') {
+		int bad = 0;
 		while (n) {
 			ssize_t r = read(c, buf, n < sizeof(buf) ? n : sizeof(buf));
 			if (r <= 0)
 				return;
+			for (ssize_t i = 0; i < r; i++)
+				bad |= buf[i] != 'y';
 			n -= (uint64_t)r;
 		}
-		if (write(c, "done\n", 5) != 5)
+		if (write(c, bad ? "bad!\n" : "done\n", 5) != 5)
 			return;
 	} else if (cmd[0] == 'D') {
 		memset(buf, 'x', sizeof(buf));
@@ -177,7 +181,7 @@ static int throughput(SSL_CTX *ctx, const char *host, int port, const char *sni,
 		return 1;
 	t0 = now();
 	SSL_write(ssl, cmd, 9);
-	memset(buf, 'y', sizeof(buf));
+	memset(buf, 'y', sizeof(buf)); /* upload payload; downloads overwrite it */
 	while (left) {
 		int n = left < sizeof(buf) ? (int)left : (int)sizeof(buf);
 		n = dir == 'U' ? SSL_write(ssl, buf, n) : SSL_read(ssl, buf, n);
@@ -185,10 +189,17 @@ static int throughput(SSL_CTX *ctx, const char *host, int port, const char *sni,
 			fprintf(stderr, "transfer failed with %llu left\n", (unsigned long long)left);
 			return 1;
 		}
+		for (int i = 0; dir == 'D' && i < n; i++)
+			if (buf[i] != 'x') {
+				fprintf(stderr, "corrupted byte %llu\n", (unsigned long long)(total - left) + (unsigned)i);
+				return 1;
+			}
 		left -= (uint64_t)n;
 	}
-	if (dir == 'U' && SSL_read(ssl, buf, 5) != 5)
+	if (dir == 'U' && (SSL_read(ssl, buf, 5) != 5 || memcmp(buf, "done\n", 5))) {
+		fprintf(stderr, "upstream did not confirm the upload\n");
 		return 1;
+	}
 	double s = now() - t0;
 	printf("mbps=%.0f seconds=%.2f\n", (double)total / s / 1e6, s);
 	SSL_free(ssl);

@@ -36,7 +36,10 @@ $(BUILD)/tests/proxy_feeder: tests/proxy_feeder.c $(PX_FEEDER_OBJS) $(PX_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(PX_FEEDER_OBJS) -o $@ -lssl -lcrypto -lyaml
 
-# The proxy benchmark's client and upstream (bench/proxy_bench.sh).
+# The proxy benchmark's client and upstream (bench/proxy_bench.sh), built
+# with the tests because the kernel-matrix suite tests/proxy_vm_ktls.sh uses it.
+TEST_BINS += $(BUILD)/bench/proxy_load
+
 $(BUILD)/bench/proxy_load: bench/proxy_load.c
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -o $@ -lssl -lcrypto
