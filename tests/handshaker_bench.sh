@@ -44,4 +44,19 @@ row "none, ECDSA P-256" open.test "$SECS"
 row "none, RSA-2048" open.test "$SECS" -R
 row "require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
 row "require, resumed (ticket)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
-row "reject (closed on the decision)" gone.test "$SECS"
+row "reject, no tagger (closed in the ClientHello callback)" gone.test "$SECS"
+
+# with the tagger, reject closes on the tag before any OpenSSL object
+PIN_DIR=/sys/fs/bpf/tagshake-hs-bench-$$
+if [ "$(id -u)" -eq 0 ] && [ -x "$ROOT/build/tagshake" ] &&
+	"$ROOT/build/tagshake" load --pin-dir "$PIN_DIR" --port "$PORT" >/dev/null &&
+	"$ROOT/build/tagshake" policy import --pin-dir "$PIN_DIR" "$T/tagshake.yaml" >/dev/null; then
+	sed -i "s|pin_dir: .*|pin_dir: $PIN_DIR|" "$T/tagshake.yaml"
+	kill -HUP "$DAEMON"
+	sleep 0.5
+	row "none, ECDSA P-256, tagger loaded" open.test "$SECS"
+	before=$(stat_now handshakes)
+	row "reject, tagger loaded (closed on the tag)" gone.test "$SECS"
+	[ -n "${DEBUG:-}" ] && { echo "handshakes before $before"; sleep 1.1; cat "$T/status"; tail -3 "$T/sink.out"; }
+	"$ROOT/build/tagshake" unload --pin-dir "$PIN_DIR" >/dev/null
+fi

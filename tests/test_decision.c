@@ -138,6 +138,14 @@ static void test_pending_missing_garbled(void **state)
 	decide(f, &t, 0, "api.test", &d);
 	assert_int_equal(d.value.action, TS_ACTION_REJECT);
 	assert_int_equal(f->st.c[TS_HC_TAG_MISSING], 1);
+	/* "no entry at all" (an empty or half-written set, or a torn read)
+	 * is settled in userspace */
+	t = tag_for("api.test", TS_STATUS_OK, TS_ACTION_NONE);
+	t.match = TS_MATCH_NOTHING;
+	decide(f, &t, 0, "api.test", &d);
+	assert_int_equal(d.value.action, TS_ACTION_REJECT);
+	assert_int_equal(f->st.c[TS_HC_TAG_MISSING], 1);
+	assert_int_equal(f->st.c[TS_HC_TAG_AGREE], 0);
 	/* an action the program cannot produce is not trusted */
 	t = tag_for("api.test", TS_STATUS_OK, 9);
 	decide(f, &t, 0, "api.test", &d);

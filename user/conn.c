@@ -132,7 +132,9 @@ void ts_conn_accepted(struct ts_worker *w, int fd)
 	w->inflight++;
 	ts_gauge(&w->stats, TS_HG_INFLIGHT, 1);
 	ts_count(&w->stats, TS_HC_ACCEPTED);
-	conn_addrs(c);
+	/* the tag is read once the socket is readable, never earlier: the
+	 * program writes it while the segment is delivered, and only a
+	 * queued segment proves that its write is complete */
 	ts_worker_set_events(w, &c->ep, EPOLLIN);
 }
 
@@ -152,6 +154,7 @@ static int start_handoff(struct ts_conn *c)
 	enum ts_handoff_mode mode = choose_mode(c);
 	int sp[2];
 
+	conn_addrs(c); /* only connections that get this far need them */
 	if (mode == TS_MODE_RELAY) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
 			return -errno;

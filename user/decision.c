@@ -91,6 +91,12 @@ static bool tag_agrees(const struct ts_tag *tag, int tag_err, const char *sni, s
 		ts_count(st, TS_HC_TAG_MISSING);
 		return false;
 	}
+	/* "no entry at all" is what an empty or half-written set looks like:
+	 * the lookup in userspace costs little and settles it */
+	if (tag->match == TS_MATCH_NOTHING || tag->match >= TS_MATCH_COUNT) {
+		ts_count(st, tag->status == TS_STATUS_PENDING ? TS_HC_TAG_PENDING : TS_HC_TAG_MISSING);
+		return false;
+	}
 	switch (tag->status) {
 	case TS_STATUS_PENDING:
 		ts_count(st, TS_HC_TAG_PENDING);

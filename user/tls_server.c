@@ -110,9 +110,11 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
 		*al = SSL_AD_ILLEGAL_PARAMETER;
 		return hello_again(c, norm, len);
 	}
-	/* the tag may have become final while OpenSSL read the rest */
-	if (c->tag_err == -ENOENT || (c->tag_err == 0 && c->tag.status == TS_STATUS_PENDING))
-		c->tag_err = ts_tag_read(&c->w->maps, c->ep.fd, &c->tag, ts_now_ms());
+	/* read again: OpenSSL has the whole ClientHello, so the program has
+	 * finished every segment of it and the tag can no longer change under
+	 * us (the first read, at the first segment, may have raced a later
+	 * segment's write) */
+	c->tag_err = ts_tag_read(&c->w->maps, c->ep.fd, &c->tag, ts_now_ms());
 	ts_decide(&c->w->maps, c->gen->cfg, &c->tag, c->tag_err, norm, (size_t)len, &c->d,
 		  &c->w->stats);
 	c->decided = true;
