@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
@@ -111,10 +112,13 @@ void ts_conn_reap(struct ts_worker *w)
 	}
 }
 
+static void first_bytes(struct ts_conn *c);
+
 void ts_conn_accepted(struct ts_worker *w, int fd)
 {
 	struct ts_conn *c = calloc(1, sizeof(*c));
 	uint64_t now = ts_now_ms();
+	int queued = 0;
 
 	if (!c) {
 		close(fd);
@@ -132,10 +136,14 @@ void ts_conn_accepted(struct ts_worker *w, int fd)
 	w->inflight++;
 	ts_gauge(&w->stats, TS_HG_INFLIGHT, 1);
 	ts_count(&w->stats, TS_HC_ACCEPTED);
-	/* the tag is read once the socket is readable, never earlier: the
-	 * program writes it while the segment is delivered, and only a
-	 * queued segment proves that its write is complete */
-	ts_worker_set_events(w, &c->ep, EPOLLIN);
+	/* the tag is read once bytes are queued, never earlier: the program
+	 * writes it while the segment is delivered, and only a queued segment
+	 * proves that its write is complete. Often they already are: then no
+	 * epoll round is needed. */
+	if (ioctl(fd, FIONREAD, &queued) == 0 && queued > 0)
+		first_bytes(c);
+	else
+		ts_worker_set_events(w, &c->ep, EPOLLIN);
 }
 
 /* kTLS when the kernel takes both directions (checked on the socket by
