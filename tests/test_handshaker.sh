@@ -60,6 +60,29 @@ eq "none: 1000 handshakes (python ssl, TLS 1.3+1.2), 0 CertificateRequests" \
 	"$($PY certreq 127.0.0.1 "$PORT" open.test 1000 "$CA")" "handshakes=1000 failed=0 certreq=0"
 eq "none: daemon counted no CertificateRequest either" "$(stat_now cert_requests)" "$before"
 
+# --- chromium headless: none, optional, require
+chrome() { # chrome SNI: the page text (the sink's hand-off line) or nothing
+	timeout 40 chromium --headless --no-sandbox --disable-gpu --ignore-certificate-errors \
+		--host-resolver-rules="MAP $1 127.0.0.1" --user-data-dir="$T/chromium-$1" \
+		--dump-dom "https://$1:$PORT/" 2>/dev/null
+}
+if command -v chromium >/dev/null; then
+	before=$(stat_now cert_requests)
+	o=$(chrome open.test)
+	check "chromium, none: page served through the hand-off" grep -q 'policy=open.test' <<<"$o"
+	eq "chromium, none: no CertificateRequest (daemon side)" "$(stat_now cert_requests)" "$before"
+	o=$(chrome opt.test)
+	check "chromium, optional: served without a certificate" \
+		grep -q 'action=1 .*verify=1 certlen=0 sni=opt.test' <<<"$o"
+	check "chromium, optional: CertificateRequest sent" test "$(stat_now cert_requests)" -gt "$before"
+	o=$(chrome api.test)
+	eq "chromium, require without a certificate: nothing served" "$(grep -c 'handoff' <<<"$o")" 0
+else
+	for w in "none served" "none: no CertificateRequest" "optional served" "optional requested" "require refused"; do
+		ok "chromium, $w # SKIP chromium not installed"
+	done
+fi
+
 # --- optional: requested, none accepted, a valid one used
 o=$(sc opt.test -msg)
 eq "optional: one CertificateRequest" "$(cnt '<<< TLS 1.3, Handshake.*CertificateRequest' <<<"$o")" 1
