@@ -59,6 +59,18 @@ struct ts_reasm {
 	__u8 buf[TS_HELLO_MAX + TS_COPY_CHUNK];
 };
 
+/* Empties a state for reuse; the buffer is overwritten before it is read. */
+static __always_inline void ts_reasm_reset(struct ts_reasm *r)
+{
+	r->have = 0;
+	r->scan_pos = 0;
+	r->hs_len = 0;
+	r->segments = 0;
+	r->records = 0;
+	r->nranges = 0;
+	r->overflow = 0;
+}
+
 /*
  * Clips a segment [start, end) to what is still useful: not below `have`
  * (final bytes) and not beyond TS_HELLO_MAX. Returns 0 when nothing is left.

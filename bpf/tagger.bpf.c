@@ -76,6 +76,14 @@ struct {
 	.values = { [0] = &policy },
 };
 
+/* Per-CPU reassembly for hellos that arrive in one segment (most do). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct ts_reasm);
+} reasm_scratch SEC(".maps");
+
 /* Per-CPU room to build lookup keys: 256 bytes are too many for the stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -225,9 +233,6 @@ static __always_inline int ts_stream_step(struct __sk_buff *skb, struct ts_reasm
 {
 	int st;
 
-	ts_count(TS_CTR_SEGMENTS);
-	if (off > r->have && off < TS_HELLO_MAX)
-		ts_count(TS_CTR_OUT_OF_ORDER);
 	if (ts_segment_store(skb, r, seg->payload, off, seg->len))
 		return TS_STATUS_PENDING;
 	st = ts_hello_advance(r, t);
@@ -248,6 +253,8 @@ int ts_tagger(struct __sk_buff *skb)
 	struct bpf_tcp_sock *tp;
 	struct ts_reasm *r;
 	struct ts_tag *t;
+	__u32 zero = 0, off, rcv_nxt;
+	__u64 received;
 	__u16 port;
 
 	if (!sk)
@@ -271,27 +278,49 @@ int ts_tagger(struct __sk_buff *skb)
 	tp = bpf_tcp_sock(sk);
 	if (!tp)
 		return SKB_PASS;
+	/* Read now: the verifier refuses pointer arithmetic on tcp_sock that
+	 * clang would otherwise hoist out of the branches below. */
+	received = tp->bytes_received;
+	rcv_nxt = tp->rcv_nxt;
+	barrier_var(received);
 	if (!t) {
 		t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!t) {
 			ts_count(TS_CTR_NO_STORAGE);
 			return SKB_PASS;
 		}
-		if (tp->bytes_received > 0) {
+		if (received > 0) {
 			/* Bytes reached the listener before this socket existed. */
 			t->status = TS_STATUS_MISSED;
 			ts_tag_decide(t);
 			return SKB_PASS;
 		}
 	}
-	r = bpf_sk_storage_get(&reasm, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (!r) {
-		ts_count(TS_CTR_NO_STORAGE);
-		return SKB_PASS;
-	}
 	/* rcv_nxt - bytes_received is the sequence number of stream byte 0. */
-	if (ts_stream_step(skb, r, t, &seg, seg.seq - (tp->rcv_nxt - (__u32)tp->bytes_received)) !=
-	    TS_STATUS_PENDING)
+	off = seg.seq - (rcv_nxt - (__u32)received);
+	ts_count(TS_CTR_SEGMENTS);
+	r = bpf_sk_storage_get(&reasm, sk, 0, 0);
+	if (off > (r ? r->have : 0) && off < TS_HELLO_MAX)
+		ts_count(TS_CTR_OUT_OF_ORDER);
+	if (!r) {
+		/*
+		 * Most hellos arrive whole in their first segment: try it in
+		 * per-CPU scratch and pay for socket storage only when more
+		 * segments are needed (the segment is then simply stored again).
+		 */
+		r = bpf_map_lookup_elem(&reasm_scratch, &zero);
+		if (!r)
+			return SKB_PASS;
+		ts_reasm_reset(r);
+		if (ts_stream_step(skb, r, t, &seg, off) != TS_STATUS_PENDING)
+			return SKB_PASS;
+		r = bpf_sk_storage_get(&reasm, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!r) {
+			ts_count(TS_CTR_NO_STORAGE);
+			return SKB_PASS;
+		}
+	}
+	if (ts_stream_step(skb, r, t, &seg, off) != TS_STATUS_PENDING)
 		bpf_sk_storage_delete(&reasm, sk);
 	return SKB_PASS;
 }
@@ -313,7 +342,9 @@ int ts_parse_test(struct __sk_buff *skb)
 	t = bpf_map_lookup_elem(&test_tag, &zero);
 	if (!r || !t || ts_segment_read(skb, &seg))
 		return SKB_PASS;
-	if (t->status == TS_STATUS_PENDING)
+	if (t->status == TS_STATUS_PENDING) {
+		ts_count(TS_CTR_SEGMENTS);
 		ts_stream_step(skb, r, t, &seg, seg.seq);
+	}
 	return SKB_PASS;
 }
