@@ -321,7 +321,7 @@ static int listener_field(struct parser *p, const char *key, const yaml_node_t *
 {
 	struct ts_cfg_listener *l = obj;
 	const char *leaf = strrchr(key, '.') + 1;
-	unsigned long n;
+	unsigned long n = 0;
 	int err;
 
 	if (!strcmp(leaf, "address"))

@@ -314,6 +314,7 @@ int main(int argc, char **argv)
 	started = start_workers(&d, &err);
 	if (err) {
 		stop_workers(&d, started);
+		free(d.workers);
 		return 1;
 	}
 	fprintf(stderr, "tagshaked: %d workers, mode %s (%s), hand-off %s\n", d.nworkers,
