@@ -399,7 +399,8 @@ TS_STAGE int ts_hello_parse(struct ts_reasm *r, struct ts_tag *t)
 
 /*
  * Advances as far as the contiguous bytes allow. Returns TS_STATUS_PENDING
- * or the final status, which it also stores in the tag with the counts.
+ * or the final status. On a final status it stores the counts in the tag,
+ * but not the status: the caller publishes that last, once the tag is whole.
  */
 static __always_inline int ts_hello_advance(struct ts_reasm *r, struct ts_tag *t)
 {
@@ -411,7 +412,6 @@ static __always_inline int ts_hello_advance(struct ts_reasm *r, struct ts_tag *t
 		st = ts_hello_parse(r, t);
 	if (st == TS_STATUS_PENDING)
 		return st;
-	t->status = st;
 	t->records = r->records;
 	t->bytes = r->scan_pos;
 	t->segments = r->segments;

@@ -199,34 +199,46 @@ __attribute__((noinline)) int ts_segment_store(struct __sk_buff *skb, struct ts_
 	return 0;
 }
 
-/* Looks up the active policy set for a final tag and counts the outcome. */
-__attribute__((noinline)) int ts_tag_decide(struct ts_tag *t)
+/* Fills the tag's decision from the active policy set; returns the action. */
+static __always_inline __u32 ts_tag_decide(struct ts_tag *t, int status)
 {
 	struct ts_policy_key *scratch;
 	struct ts_policy_value v;
 	__u32 zero = 0;
 	void *set;
 
-	if (!t)
-		return -1;
-	ts_count(TS_CTR_STATUS + (t->status < TS_STATUS_COUNT ? t->status : 0));
-	if (t->status != TS_STATUS_OK && t->status != TS_STATUS_NO_SNI)
-		return 0;
 	set = bpf_map_lookup_elem(&policy_slot, &zero);
 	scratch = bpf_map_lookup_elem(&key_scratch, &zero);
 	if (!set || !scratch)
-		return 0;
+		return TS_ACTION_NONE;
 	t->match = ts_policy_resolve(set, (const struct ts_policy_key *)t->sni,
-				     t->status == TS_STATUS_OK ? t->sni_len : 0, scratch, &v);
+				     status == TS_STATUS_OK ? t->sni_len : 0, scratch, &v);
 	t->action = v.action < TS_ACTION_COUNT ? v.action : TS_ACTION_NONE;
 	t->cert_id = v.cert_id;
 	t->ca_id = v.ca_id;
 	t->route_id = v.route_id;
-	ts_count(TS_CTR_ACTION + t->action);
+	return t->action;
+}
+
+/*
+ * Completes a tag with a final status: decides (only an ok or no-sni tag
+ * carries a decision), counts, and writes the status last, so a reader that
+ * sees a final status sees the whole tag (x86 keeps stores in order; BPF on
+ * these kernels has no store-release).
+ */
+__attribute__((noinline)) int ts_tag_finish(struct ts_tag *t, int status)
+{
+	if (!t || status <= TS_STATUS_PENDING || status >= TS_STATUS_COUNT)
+		return -1;
+	ts_count(TS_CTR_STATUS + status);
+	if (status == TS_STATUS_OK || status == TS_STATUS_NO_SNI)
+		ts_count(TS_CTR_ACTION + ts_tag_decide(t, status));
+	asm volatile("" ::: "memory");
+	t->status = status;
 	return 0;
 }
 
-/* One segment of one stream: store, advance the parser, decide when final. */
+/* One segment of one stream: store, advance the parser, finish when final. */
 static __always_inline int ts_stream_step(struct __sk_buff *skb, struct ts_reasm *r,
 					  struct ts_tag *t, const struct ts_segment *seg,
 					  __u32 off)
@@ -237,11 +249,11 @@ static __always_inline int ts_stream_step(struct __sk_buff *skb, struct ts_reasm
 		return TS_STATUS_PENDING;
 	st = ts_hello_advance(r, t);
 	if (st == TS_STATUS_PENDING && seg->fin) {
-		t->status = st = TS_STATUS_INCOMPLETE;
+		st = TS_STATUS_INCOMPLETE;
 		t->segments = r->segments;
 	}
 	if (st != TS_STATUS_PENDING)
-		ts_tag_decide(t);
+		ts_tag_finish(t, st);
 	return st;
 }
 
@@ -291,8 +303,7 @@ int ts_tagger(struct __sk_buff *skb)
 		}
 		if (received > 0) {
 			/* Bytes reached the listener before this socket existed. */
-			t->status = TS_STATUS_MISSED;
-			ts_tag_decide(t);
+			ts_tag_finish(t, TS_STATUS_MISSED);
 			return SKB_PASS;
 		}
 	}

@@ -23,9 +23,10 @@ int ts_hello_parse_bytes(const uint8_t *data, size_t len, struct ts_tag *tag)
 	st = ts_hello_advance(r, tag);
 	if (st == TS_STATUS_PENDING) {
 		/* the end of the input is the end of the stream */
-		tag->status = st = TS_STATUS_INCOMPLETE;
+		st = TS_STATUS_INCOMPLETE;
 		tag->segments = r->segments;
 	}
+	tag->status = st;
 	free(r);
 	return st;
 }
