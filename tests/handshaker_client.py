@@ -11,6 +11,9 @@
   rawhello HOST PORT SNI
       TLS 1.3 ClientHello via a memory BIO, then reads: prints
       "bytes=N" (N = bytes the server sent before closing).
+  hello HOST PORT SNI
+      a hand-built TLS 1.3 ClientHello naming SNI byte for byte (any bytes);
+      prints "alert=N", "record=T" (first record type) or "closed".
   hrr HOST PORT SNI1 SNI2
       a hand-built TLS 1.3 ClientHello whose only key share is for a group
       the server does not implement while x25519 is also supported, so the
@@ -170,12 +173,28 @@ def hrr(host, port, sni1, sni2):
                 return
 
 
+def hello_answer(host, port, sni):
+    """Sends one hand-built ClientHello; prints the server's first answer."""
+    import os
+    with socket.create_connection((host, port), timeout=5) as s:
+        s.sendall(client_hello(sni, 0x001d, os.urandom(32), os.urandom(32), os.urandom(32)))
+        typ, body = read_record(s)
+        if typ is None:
+            print("closed")
+        elif typ == 21:
+            print(f"alert={body[1]}")
+        else:
+            print(f"record={typ}")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "certreq":
         certreq(args[0], int(args[1]), args[2], int(args[3]), *args[4:])
     elif cmd == "hold":
         hold(args[0], int(args[1]), args[2], args[3], args[4])
+    elif cmd == "hello":
+        hello_answer(args[0], int(args[1]), args[2])
     elif cmd == "hrr":
         hrr(args[0], int(args[1]), args[2], args[3])
     elif cmd == "rawhello":

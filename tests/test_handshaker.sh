@@ -150,6 +150,13 @@ o=$(sc gone.test)
 check "reject: s_client read 0 bytes" grep -q 'SSL handshake has read 0 bytes' <<<"$o"
 eq "reject: counted as decided in the ClientHello callback" "$(stat_now reject_policy)" 3
 
+# --- SNIs that are not host names: refused, never matched loosely
+eq "SNI with a space: alert unrecognized_name (112)" "$($PY hello 127.0.0.1 "$PORT" 'api test')" alert=112
+eq "SNI with an empty label: alert unrecognized_name (112)" "$($PY hello 127.0.0.1 "$PORT" 'api..test')" alert=112
+eq "SNI in capitals with a trailing dot: normalised, served (ServerHello)" \
+	"$($PY hello 127.0.0.1 "$PORT" 'OPEN.Test.')" record=22
+eq "invalid SNIs counted" "$(stat_now bad_sni)" 2
+
 # --- a HelloRetryRequest's second ClientHello cannot change the SNI
 eq "HRR: same SNI twice proceeds to the ServerHello" \
 	"$($PY hrr 127.0.0.1 "$PORT" api.test api.test)" "hrr=1 serverhello"

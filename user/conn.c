@@ -302,7 +302,9 @@ void ts_conn_event(struct ts_conn *c, uint32_t events)
 
 void ts_conn_timeouts(struct ts_worker *w, uint64_t now)
 {
-	/* one timeout for all: the list is in deadline order */
+	/* one timeout for all: the list is in deadline order (after a reload
+	 * that shortens the timeout, older entries can hold newer ones back
+	 * by at most the old timeout) */
 	while (!ts_list_empty(&w->handshakes)) {
 		struct ts_conn *c = ts_conn_first(&w->handshakes);
 
