@@ -43,7 +43,11 @@ echo "|---|---|---:|---:|"
 row "none, ECDSA P-256" open.test "$SECS"
 row "none, RSA-2048" open.test "$SECS" -R
 row "require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
-row "require, resumed (ticket)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
+row "require, resumed (session cache, the default)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
+printf 'tls:\n  resumption: tickets\n' >> "$T/tagshake.yaml"
+kill -HUP "$DAEMON"
+sleep 0.5
+row "require, resumed (stateless tickets)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
 row "reject, no tagger (closed in the ClientHello callback)" gone.test "$SECS"
 
 # with the tagger, reject closes on the tag before any OpenSSL object

@@ -124,6 +124,7 @@ static const char full[] =
 	"tls:\n"
 	"  session_tickets: 0\n"
 	"  session_timeout: 1h\n"
+	"  resumption: tickets\n"
 	"bpf:\n"
 	"  pin_dir: /sys/fs/bpf/other\n";
 
@@ -169,6 +170,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c->max_inflight, 64);
 	assert_int_equal(c->session_tickets, 0);
 	assert_int_equal(c->session_timeout_s, 3600);
+	assert_int_equal(c->resumption, TS_RESUME_TICKETS);
 	assert_string_equal(c->pin_dir, "/sys/fs/bpf/other");
 	ts_config_free(c);
 }
@@ -254,6 +256,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->handoff_timeout_ms, 2000);
 	assert_int_equal(c->max_inflight, 1024);
 	assert_int_equal(c->session_tickets, 1);
+	assert_int_equal(c->resumption, TS_RESUME_CACHE);
 	ts_config_free(c);
 }
 
@@ -304,6 +307,7 @@ static const struct {
 	{ "limits:\n  handshakes_in_flight: 0\n",
 	  "2: limits.handshakes_in_flight: must be at least 1" },
 	{ "policies: {a: b}\n", "1: policies: expected a list" },
+	{ "tls:\n  resumption: psk\n", "2: tls.resumption: unknown value 'psk'" },
 	{ "- a\n", "1: (top): expected a mapping" },
 	{ "a: [\n", "2: (yaml): did not find expected node content while parsing a flow node" },
 };

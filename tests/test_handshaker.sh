@@ -164,22 +164,33 @@ eq "HRR: none SNI then require SNI: alert illegal_parameter (47)" \
 	"$($PY hrr 127.0.0.1 "$PORT" open.test api.test)" "hrr=1 alert=47"
 eq "HRR: the change is counted" "$(stat_now sni_changed)" 1
 
-# --- resumption never crosses policies, keeps the identity within one
-for v in tls1_3 tls1_2; do
-	sc open.test "-$v" -sess_out "$T/open.sess" >/dev/null
-	o=$(sc open.test "-$v" -sess_in "$T/open.sess")
-	check "$v: a none session resumes on its own SNI" grep -q '^Reused' <<<"$o"
-	o=$(sc api.test "-$v" -sess_in "$T/open.sess" -msg)
-	check "$v: the none session on a require SNI: full handshake" grep -q '^New' <<<"$o"
-	eq "$v: ... with a CertificateRequest" "$(cnt 'Handshake.*CertificateRequest' <<<"$o")" 1
-	sc api.test "-$v" -cert "$T/client1.crt" -key "$T/client1.key" -sess_out "$T/api.sess" >/dev/null
-	o=$(sc api.test "-$v" -sess_in "$T/api.sess")
-	check "$v: require session resumes without resending the certificate" grep -q '^Reused' <<<"$o"
-	check "$v: resumed hand-off keeps the identity" \
-		grep -q "resumed=1 ssl=1 client=5 verify=0 certlen=$der_len .* cn=client1 .* fp=$fp " <<<"$o"
-	o=$(sc opt.test "-$v" -sess_in "$T/api.sess" -msg)
-	check "$v: the require session on an optional SNI (same CA set): full handshake" \
-		grep -q '^New' <<<"$o"
+# --- resumption never crosses policies, keeps the identity within one;
+# first with the session cache (default), then with stateless tickets
+for mode in cache tickets; do
+	if [ "$mode" = tickets ]; then
+		printf 'tls:\n  resumption: tickets\n' >> "$T/tagshake.yaml"
+		kill -HUP "$DAEMON"
+		sleep 0.3
+	fi
+	for v in tls1_3 tls1_2; do
+		sc open.test "-$v" -sess_out "$T/open.sess" >/dev/null
+		o=$(sc open.test "-$v" -sess_in "$T/open.sess")
+		check "$mode, $v: a none session resumes on its own SNI" grep -q '^Reused' <<<"$o"
+		o=$(sc api.test "-$v" -sess_in "$T/open.sess" -msg)
+		check "$mode, $v: the none session on a require SNI: full handshake" grep -q '^New' <<<"$o"
+		eq "$mode, $v: ... with a CertificateRequest" \
+			"$(cnt 'Handshake.*CertificateRequest' <<<"$o")" 1
+		sc api.test "-$v" -cert "$T/client1.crt" -key "$T/client1.key" \
+			-sess_out "$T/api.sess" >/dev/null
+		o=$(sc api.test "-$v" -sess_in "$T/api.sess")
+		check "$mode, $v: require session resumes without resending the certificate" \
+			grep -q '^Reused' <<<"$o"
+		check "$mode, $v: resumed hand-off keeps the identity" \
+			grep -q "resumed=1 ssl=1 client=5 verify=0 certlen=$der_len .* cn=client1 .* fp=$fp " <<<"$o"
+		o=$(sc opt.test "-$v" -sess_in "$T/api.sess" -msg)
+		check "$mode, $v: the require session on an optional SNI (same CA set): full handshake" \
+			grep -q '^New' <<<"$o"
+	done
 done
 
 # --- certificate selection: ECDSA by default, RSA for RSA-only clients
@@ -217,12 +228,12 @@ kill -HUP "$DAEMON"
 sleep 0.3
 wait "$holder"
 eq "reload: a connection open across SIGHUP still gets its answer" "$(tail -1 "$T/hold.out")" "HTTP/1.1 200 OK"
-eq "reload: generation 2 in the status" "$(stat_now generation)" 2
+eq "reload: generation 3 in the status" "$(stat_now generation)" 3
 o=$(sc open.test -msg)
 check "reload: open.test now requires a certificate" grep -q 'alert number 116' <<<"$o"
 printf 'listeners: [\n' >> "$T/tagshake.yaml"
 kill -HUP "$DAEMON"
-eq "reload of a broken file keeps generation 2" "$(stat_now generation)" 2
+eq "reload of a broken file keeps generation 3" "$(stat_now generation)" 3
 check "reload of a broken file is logged with its line" grep -q "tagshake.yaml:[0-9]*: (yaml)" "$T/daemon.err"
 eq "no descriptor left behind after the run" "$(fds)" "tcp=0 relays=0 waiting=0"
 

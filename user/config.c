@@ -556,6 +556,7 @@ static int pick(struct parser *p, const yaml_node_t *v, const char *key,
 }
 
 static const char *const meta_names[] = { "proxy-v2", "http", "raw", NULL };
+static const char *const resumption_names[] = { "cache", "tickets", NULL };
 static const char *const header_names[] = { "kong", "xfcc", "rfc9440", NULL };
 
 static int route_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
@@ -781,6 +782,13 @@ static int misc_field(struct parser *p, const char *key, const yaml_node_t *v, v
 		c->session_timeout_s /= 1000;
 		return err;
 	}
+	if (!strcmp(key, "tls.resumption")) {
+		int val = 0;
+
+		err = pick(p, v, key, resumption_names, &val);
+		c->resumption = (enum ts_resumption)val;
+		return err;
+	}
 	if (!strcmp(key, "tls.session_tickets")) {
 		err = parse_uint(p, v, key, 16, &n);
 		c->session_tickets = (unsigned)n;
@@ -799,7 +807,10 @@ static const struct field timeout_fields[] = {
 	{ "handshake", misc_field }, { "handoff", misc_field }, { "idle", misc_field }, { NULL, NULL },
 };
 static const struct field tls_fields[] = {
-	{ "session_tickets", misc_field }, { "session_timeout", misc_field }, { NULL, NULL },
+	{ "session_tickets", misc_field },
+	{ "session_timeout", misc_field },
+	{ "resumption", misc_field },
+	{ NULL, NULL },
 };
 static const struct field limit_fields[] = { { "handshakes_in_flight", misc_field },
 					     { NULL, NULL } };

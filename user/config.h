@@ -39,6 +39,12 @@ enum ts_header_style {
 	TS_HEADERS_RFC9440,  /* Client-Cert / Client-Cert-Chain */
 };
 
+/* Where resumable sessions live. */
+enum ts_resumption {
+	TS_RESUME_CACHE = 0, /* server-side cache (session ids, stateful TLS 1.3 tickets) */
+	TS_RESUME_TICKETS,   /* stateless tickets (encrypted sessions held by clients) */
+};
+
 struct ts_cfg_listener {
 	char address[64]; /* numeric IPv4 or IPv6 literal */
 	uint16_t port;
@@ -105,6 +111,7 @@ struct ts_config {
 	unsigned max_inflight;         /* handshakes in flight per worker; default 1024 */
 	unsigned session_tickets;      /* TLS 1.3 tickets per full handshake; default 1 */
 	unsigned session_timeout_s;    /* session lifetime; default 7200 */
+	enum ts_resumption resumption; /* default TS_RESUME_CACHE */
 };
 
 /* Loads and validates `path`. On failure returns a negative errno and puts

@@ -212,6 +212,11 @@ static void handshake_done(struct ts_conn *c)
 	struct ts_hs_stats *st = &c->w->stats;
 	int err;
 
+	if (!ts_resume_bound(c->ssl, &c->d)) {
+		ts_count(st, TS_HC_HANDSHAKE_FAILED);
+		ts_conn_close(c);
+		return;
+	}
 	ts_count(st, TS_HC_HANDSHAKES);
 	if (SSL_session_reused(c->ssl))
 		ts_count(st, TS_HC_RESUMED);

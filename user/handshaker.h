@@ -146,6 +146,8 @@ void ts_decision_name(struct ts_decision *d);
 
 void ts_resume_bind(const struct ts_tls *t, struct ts_decision *d);
 int ts_resume_setup(SSL_CTX *ctx, const struct ts_config *cfg);
+/* False when a resumed session was made under another binding. */
+bool ts_resume_bound(SSL *ssl, const struct ts_decision *d);
 
 /* ---- metadata (metadata.c) ---- */
 

@@ -85,3 +85,15 @@ int ts_resume_setup(SSL_CTX *ctx, const struct ts_config *cfg)
 	(void)cfg;
 	return SSL_CTX_set_session_ticket_cb(ctx, ticket_gen, ticket_dec, NULL) == 1 ? 0 : -EINVAL;
 }
+
+bool ts_resume_bound(SSL *ssl, const struct ts_decision *d)
+{
+	const SSL_SESSION *s = SSL_get0_session(ssl);
+	unsigned int len = 0;
+	const unsigned char *ctx = s ? SSL_SESSION_get0_id_context(s, &len) : NULL;
+
+	/* OpenSSL already refuses other contexts; this holds it to that for
+	 * cached sessions, which no ticket callback sees */
+	return !SSL_session_reused(ssl) ||
+	       (ctx && len == sizeof(d->binding) && !memcmp(ctx, d->binding, len));
+}

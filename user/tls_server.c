@@ -386,6 +386,10 @@ static int base_new(struct ts_tls *t, const struct ts_config *cfg, const struct 
 	SSL_CTX_sess_set_cache_size(t->base, SESSION_CACHE_SIZE);
 	SSL_CTX_set_timeout(t->base, (long)cfg->session_timeout_s);
 	SSL_CTX_set_num_tickets(t->base, cfg->session_tickets);
+	/* stateful: a resumption finds the session in memory instead of
+	 * decoding it (and its client certificate) from the ticket */
+	if (cfg->resumption == TS_RESUME_CACHE)
+		SSL_CTX_set_options(t->base, SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_id_context(t->base, sid, sizeof(sid) - 1);
 	SSL_CTX_set_msg_callback(t->base, msg_cb);
 	/* keep tickets valid across a reload */
