@@ -302,6 +302,22 @@ def main():
         r2 = s.recv(10)
         s.shutdown(socket.SHUT_WR)
         print(r1.decode(), r2.decode(), read_all(s).decode(), "socket-gone" if gone else "socket-kept")
+    elif cmd == "stuck":  # SOCK ROUTE: small writes until the path is full, then wait
+        s = handoff(args[0], int(args[1]))
+        s.setblocking(False)
+        sent = 0
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                sent += s.send(b"m" * 100)
+            except BlockingIOError:
+                time.sleep(0.05)  # let the proxy fill its side
+                try:
+                    sent += s.send(b"m" * 100)
+                except BlockingIOError:
+                    break
+        time.sleep(float(args[2]))
+        print(sent)
     elif cmd == "timed-eof":  # SOCK ROUTE: seconds until the proxy closes
         s = handoff(args[0], int(args[1]))
         t0 = time.monotonic()

@@ -113,4 +113,18 @@ if [ "${PROXY_TEST_HANDSHAKER:-tagshaked}" = tagshaked ]; then
 	check "a connection made while the proxy was down reaches the new proxy" "authority=hap.test" "$(cat "$T/queued.out")"
 fi
 check "after the restart: new connections flow" "authority=hap.test" "$(tls_curl hap.test /)"
+
+# --- backpressure without spinning: small writes to an upstream that reads
+# nothing fill the pipe's slots long before its bytes; the proxy must then
+# sleep, not poll a readable socket it cannot drain (idle timeout here: 3 s) ---
+peers stuck "$T/handoff.sock" $R_HOLD 2.5 >"$T/stuck.out" &
+stuck_pid=$!
+sleep 1.2
+t0=$(awk '{ print $14 + $15 }' "/proc/$PROXY_PID/stat")
+sleep 1
+t1=$(awk '{ print $14 + $15 }' "/proc/$PROXY_PID/stat")
+wait "$stuck_pid"
+check "blocked upstream: proxy CPU over 1 s under 5% (was 36% before the stalled-pipe fix)" yes \
+	"$([ $((t1 - t0)) -le $(($(getconf CLK_TCK) / 20)) ] && echo yes)"
+echo "# proxy CPU ticks in that second: $((t1 - t0)); bytes written before blocking: $(cat "$T/stuck.out")"
 finish

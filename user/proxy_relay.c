@@ -145,6 +145,8 @@ static ssize_t write_some(struct px_dir *d)
 		if (n < 0)
 			return errno == EAGAIN ? 0 : fail(d, errno, true);
 		d->pipe_len -= (size_t)n;
+		if (n > 0)
+			d->pipe_stalled = false;
 		return n;
 	}
 	return 0;
@@ -169,15 +171,19 @@ static int fall_back_to_copy(struct px_dir *d)
 
 static ssize_t read_splice(struct px_dir *d)
 {
-	if (d->pipe_len == d->pipe_cap)
+	if (d->pipe_len == d->pipe_cap || d->pipe_stalled)
 		return 0; /* a zero-length splice would read as EOF */
 	ssize_t n = splice(d->from, NULL, d->pipe_wr, NULL, d->pipe_cap - d->pipe_len,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 
 	if (n < 0 && errno == EINVAL && d->moved == 0 && d->pipe_len == 0)
 		return fall_back_to_copy(d) ? -1 : 1; /* 1: try again */
+	if (n < 0 && errno == EAGAIN) {
+		d->pipe_stalled = d->pipe_len > 0;
+		return 0;
+	}
 	if (n < 0)
-		return errno == EAGAIN ? 0 : fail(d, errno, false);
+		return fail(d, errno, false);
 	if (n == 0)
 		d->read_eof = true;
 	d->pipe_len += (size_t)n;
@@ -262,7 +268,7 @@ bool px_dir_wants_read(const struct px_dir *d)
 	if (d->read_eof)
 		return false;
 	if (d->pipe_rd >= 0)
-		return d->pipe_len < d->pipe_cap;
+		return !d->pipe_stalled && d->pipe_len < d->pipe_cap;
 	if (d->filter)
 		return d->raw_len < d->raw_cap;
 	return d->len - d->off < d->cap && (d->len < d->cap || d->off > 0);

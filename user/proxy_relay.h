@@ -35,6 +35,10 @@ struct px_dir {
 	int from, to;
 	int pipe_rd, pipe_wr; /* -1 when copying through buf */
 	size_t pipe_len, pipe_cap;
+	/* splice into the pipe said EAGAIN with bytes in it: the pipe may be
+	 * out of slots (one per skb) well below pipe_cap; read again only after
+	 * the pipe drained some, or a readable source would spin epoll */
+	bool pipe_stalled;
 	char *buf; /* bytes for `to`, written before any pipe data */
 	size_t off, len, cap;
 	char *raw; /* filter input not consumed yet */
