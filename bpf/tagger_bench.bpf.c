@@ -35,13 +35,18 @@ static __always_inline void bench_reasm_clear(struct ts_reasm *r)
 static __always_inline int bench_step_part(struct __sk_buff *skb, struct ts_reasm *r,
 					   struct ts_tag *t, const struct ts_segment *seg, __u32 off)
 {
+	int st;
+
 	if (ts_segment_store(skb, r, seg->payload, off, seg->len))
 		return TS_STATUS_PENDING;
 	if (bench_stages == BENCH_STORE)
 		return TS_STATUS_PENDING;
 	if (bench_stages == BENCH_RECORDS)
 		return ts_records_advance(r);
-	return ts_hello_advance(r, t);
+	st = ts_hello_advance(r, t);
+	if (st != TS_STATUS_PENDING)
+		t->status = st; /* what ts_tag_finish publishes, without the decision */
+	return st;
 }
 
 /*
@@ -91,11 +96,13 @@ int bench_parse(struct __sk_buff *skb)
 }
 
 /*
- * Parse with the state in socket storage of the test run's socket, as the
- * live program keeps it: both storages are created on every run (zeroed by
- * the kernel), the reassembly storage is deleted once the tag is final as
- * ts_tagger does, and the tag storage too, which the live program leaves
- * to the socket's destruction, so that the next run starts from nothing.
+ * Parse with the state where the live program keeps it: the tag in socket
+ * storage of the test run's socket (created on every run, zeroed by the
+ * kernel), the hello in the per-CPU scratch state, and reassembly storage
+ * only when the hello needs more segments (created, then deleted once the
+ * tag is final, as ts_tagger does). The tag storage is deleted too, which
+ * the live program leaves to the socket's destruction, so that the next
+ * run starts from nothing.
  */
 SEC("cgroup_skb/ingress")
 int bench_parse_storage(struct __sk_buff *skb)
@@ -103,6 +110,7 @@ int bench_parse_storage(struct __sk_buff *skb)
 	struct bpf_sock *sk = skb->sk;
 	struct ts_reasm *r;
 	struct ts_tag *t;
+	__u32 zero = 0;
 
 	if (!sk)
 		return SKB_PASS;
@@ -110,10 +118,17 @@ int bench_parse_storage(struct __sk_buff *skb)
 	if (!sk)
 		return SKB_PASS;
 	t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	r = bpf_sk_storage_get(&reasm, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (t && r)
+	r = bpf_map_lookup_elem(&reasm_scratch, &zero);
+	if (t && r) {
+		ts_reasm_reset(r);
 		bench_status = bench_feed(skb, r, t);
-	bpf_sk_storage_delete(&reasm, sk);
+		if (bench_status == TS_STATUS_PENDING) {
+			r = bpf_sk_storage_get(&reasm, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (r)
+				bench_status = bench_feed(skb, r, t);
+			bpf_sk_storage_delete(&reasm, sk);
+		}
+	}
 	bpf_sk_storage_delete(&tags, sk);
 	return SKB_PASS;
 }
