@@ -237,11 +237,22 @@ eq "reload of a broken file keeps generation 3" "$(stat_now generation)" 3
 check "reload of a broken file is logged with its line" grep -q "tagshake.yaml:[0-9]*: (yaml)" "$T/daemon.err"
 eq "no descriptor left behind after the run" "$(fds)" "tcp=0 relays=0 waiting=0"
 
-# --- clean shutdown
+# --- clean shutdown: a relayed connection in flight is finished first
+sed -i 's/sni: open.test, action: require, certificate: edge, ca_set: partners, route: app }/sni: open.test, action: none, certificate: edge, route: app }/' "$T/tagshake.yaml"
+sed -i '/^listeners: \[$/d' "$T/tagshake.yaml"
+kill -HUP "$DAEMON"
+sleep 0.3
+$PY hold 127.0.0.1 "$PORT" open.test "$CA" 1 > "$T/hold.out" &
+holder=$!
+for _ in $(seq 100); do grep -q connected "$T/hold.out" && break; sleep 0.05; done
 kill -TERM "$DAEMON"
+wait "$holder"
+eq "SIGTERM: the connection in flight still gets its answer" "$(tail -1 "$T/hold.out")" "HTTP/1.1 200 OK"
 wait "$DAEMON"
 eq "SIGTERM: exit status 0" "$?" 0
 DAEMON=
+o=$(curl -sS --max-time 2 --cacert "$CA" --resolve "open.test:$PORT:127.0.0.1" "https://open.test:$PORT/" 2>&1)
+check "SIGTERM: the listener is gone" grep -q "Couldn't connect\|refused" <<<"$o"
 
 # --- bound on handshakes in flight (one worker, at most 2)
 write_config "$PORT" 'limits:
