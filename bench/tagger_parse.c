@@ -15,21 +15,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include "hello.h"
 #include "names.h"
 #include "reasm.h"
+#include "segment_packet.h"
 #include "tagger_bench.h"
 #include "tagger_bench.skel.h"
 
 /* BPF_PROG_TEST_RUN takes somewhat less than a page of packet. */
-#define BENCH_PAYLOAD_MAX 3000
+#define BENCH_PAYLOAD_MAX TS_SEGMENT_PAYLOAD_MAX
 /* Segment sizes: one segment for the whole hello, Ethernet MSS, MTU 576. */
 #define MSS_WHOLE BENCH_PAYLOAD_MAX
 #define MSS_ETHERNET 1460
@@ -37,13 +34,6 @@
 #define ROUNDS_MAX 64
 /* The SNI the bench's policy set answers with a wildcard entry. */
 #define BENCH_WILDCARD "*.example.com"
-
-struct packet {
-	struct ethhdr eth;
-	struct iphdr ip;
-	struct tcphdr tcp;
-	__u8 payload[BENCH_PAYLOAD_MAX];
-} __attribute__((packed));
 
 struct hello {
 	const char *file;
@@ -70,29 +60,16 @@ struct bench {
 /* One measurement: fills ns_per_run for one round; negative errno on failure. */
 typedef int (*measure_fn)(struct bench *b, const struct hello *h, long mss, double *ns);
 
-static size_t packet_build(struct packet *p, const __u8 *data, size_t len, __u32 seq)
+
+static int reset_test_state(struct tagger_bench_bpf *skel)
 {
-	memset(p, 0, sizeof(*p));
-	p->eth.h_proto = htons(ETH_P_IP);
-	p->ip.version = 4;
-	p->ip.ihl = sizeof(p->ip) / 4;
-	p->ip.tot_len = htons((__u16)(sizeof(p->ip) + sizeof(p->tcp) + len));
-	p->ip.ttl = 64;
-	p->ip.protocol = IPPROTO_TCP;
-	p->ip.saddr = htonl(0x7f000001);
-	p->ip.daddr = htonl(0x7f000001);
-	p->tcp.source = htons(40000);
-	p->tcp.dest = htons(443);
-	p->tcp.seq = htonl(seq);
-	p->tcp.doff = sizeof(p->tcp) / 4;
-	p->tcp.ack = 1;
-	memcpy(p->payload, data, len);
-	return sizeof(p->eth) + sizeof(p->ip) + sizeof(p->tcp) + len;
+	return ts_parse_test_reset(bpf_map__fd(skel->maps.test_reasm),
+				   bpf_map__fd(skel->maps.test_tag));
 }
 
 /* Runs prog `repeat` times on the packet; *ns = the kernel's mean per run. */
-static int test_run(struct bpf_program *prog, const struct packet *p, size_t size, long repeat,
-		    double *ns)
+static int test_run(struct bpf_program *prog, const struct ts_segment_packet *p, size_t size,
+		    long repeat, double *ns)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = p, .data_size_in = size,
 		    .repeat = (int)repeat);
@@ -108,8 +85,8 @@ static int test_run(struct bpf_program *prog, const struct packet *p, size_t siz
 static int run_entry(struct bench *b, struct bpf_program *prog, const struct hello *h, long mss,
 		     double *ns)
 {
-	static struct packet p;
-	size_t size = packet_build(&p, h ? h->bytes : NULL, h ? h->len : 0, 0);
+	static struct ts_segment_packet p;
+	size_t size = ts_segment_packet_build(&p, h ? h->bytes : NULL, h ? h->len : 0, 0, 0);
 
 	b->skel->data->bench_mss = (__u32)mss;
 	b->skel->bss->bench_status = TS_STATUS_PENDING;
@@ -195,19 +172,6 @@ static int measure_parse_storage(struct bench *b, const struct hello *h, long ms
 	return run_entry(b, b->skel->progs.bench_parse_storage, h, mss, ns);
 }
 
-static int reset_test_state(struct tagger_bench_bpf *skel)
-{
-	static struct ts_reasm empty_reasm;
-	struct ts_tag empty_tag = {};
-	__u32 zero = 0;
-
-	if (bpf_map__update_elem(skel->maps.test_reasm, &zero, sizeof(zero), &empty_reasm,
-				 sizeof(empty_reasm), BPF_ANY) ||
-	    bpf_map__update_elem(skel->maps.test_tag, &zero, sizeof(zero), &empty_tag,
-				 sizeof(empty_tag), BPF_ANY))
-		return -errno;
-	return 0;
-}
 
 /* Hellos fed to the unmodified test entry in one test run per segment. */
 #define PER_SEGMENT_HELLOS 500
@@ -221,7 +185,7 @@ static int reset_test_state(struct tagger_bench_bpf *skel)
  */
 static int measure_test_entry(struct bench *b, const struct hello *h, long mss, double *ns)
 {
-	static struct packet p;
+	static struct ts_segment_packet p;
 	double total = 0;
 	int err = 0;
 
@@ -229,11 +193,11 @@ static int measure_test_entry(struct bench *b, const struct hello *h, long mss, 
 		err = reset_test_state(b->skel);
 		for (size_t off = 0; off < h->len && !err; off += (size_t)mss) {
 			size_t n = h->len - off < (size_t)mss ? h->len - off : (size_t)mss;
-			size_t size = packet_build(&p, h->bytes + off, n, (__u32)off);
+			size_t size = ts_segment_packet_build(&p, h->bytes + off, n, (__u32)off,
+							     off + n == h->len);
 			LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &p, .data_size_in = size,
 				    .repeat = 1);
 
-			p.tcp.fin = off + n == h->len;
 			if (bpf_prog_test_run_opts(bpf_program__fd(b->skel->progs.ts_parse_test),
 						   &opts))
 				err = -errno;
@@ -269,8 +233,8 @@ static int measure_userspace(struct bench *b, const struct hello *h, long mss, d
 /* Fast path: the unmodified test entry on a stream whose tag is final. */
 static int measure_final_test_entry(struct bench *b, const struct hello *h, long mss, double *ns)
 {
-	static struct packet p;
-	size_t size = packet_build(&p, h->bytes, h->len, 0);
+	static struct ts_segment_packet p;
+	size_t size = ts_segment_packet_build(&p, h->bytes, h->len, 0, 0);
 	struct ts_tag tag;
 	__u32 zero = 0;
 	int err;

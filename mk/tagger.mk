@@ -2,7 +2,7 @@
 
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 
-CLI_SRCS := $(wildcard user/cli*.c) user/names.c user/pins.c user/policy.c user/hello.c user/json.c user/name.c user/config.c
+CLI_SRCS := $(wildcard user/cli*.c) user/names.c user/pins.c user/policy.c user/hello.c user/json.c user/name.c user/config.c user/segment_packet.c
 CLI_HDRS := $(wildcard user/*.h) $(wildcard include/*.h) $(wildcard bpf/*.h)
 
 PROGRAMS  += $(BUILD)/tagshake

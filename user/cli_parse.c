@@ -9,10 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <arpa/inet.h>
-#include <linux/if_ether.h>
-#include <linux/ip.h>
-#include <linux/tcp.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -20,15 +16,14 @@
 #include "hello.h"
 #include "json.h"
 #include "names.h"
-#include "reasm.h"
+#include "segment_packet.h"
 #include "tagger.skel.h"
 
 /* Files larger than this cannot be a ClientHello we accept; read no more. */
 #define PARSE_FILE_MAX (4 * TS_HELLO_MAX)
 /* Default segment size: a typical Ethernet MSS. */
 #define PARSE_SEGMENT_DEFAULT 1460
-/* BPF_PROG_TEST_RUN takes about a page of packet; keep segments below it. */
-#define PARSE_SEGMENT_MAX 3000
+#define PARSE_SEGMENT_MAX TS_SEGMENT_PAYLOAD_MAX
 
 static const char parse_help[] =
 	"usage: tagshake parse [--json] [--userspace] [--segment N] FILE...\n"
@@ -46,52 +41,14 @@ struct parse_opts {
 	long segment;
 };
 
-struct segment_packet {
-	struct ethhdr eth;
-	struct iphdr ip;
-	struct tcphdr tcp;
-	__u8 payload[PARSE_SEGMENT_MAX];
-} __attribute__((packed));
-
-static int reset_test_state(struct tagger_bpf *skel)
-{
-	static struct ts_reasm empty_reasm;
-	struct ts_tag empty_tag = {};
-	__u32 zero = 0;
-
-	if (bpf_map__update_elem(skel->maps.test_reasm, &zero, sizeof(zero), &empty_reasm,
-				 sizeof(empty_reasm), BPF_ANY) ||
-	    bpf_map__update_elem(skel->maps.test_tag, &zero, sizeof(zero), &empty_tag,
-				 sizeof(empty_tag), BPF_ANY))
-		return -errno;
-	return 0;
-}
-
 /* One TCP segment carrying bytes at stream offset `off` (the sequence number). */
 static int run_segment(int prog_fd, const __u8 *data, size_t off, size_t len, int fin)
 {
-	static struct segment_packet pkt;
+	static struct ts_segment_packet pkt;
 	LIBBPF_OPTS(bpf_test_run_opts, opts);
-	size_t l3 = sizeof(pkt.ip) + sizeof(pkt.tcp) + len;
 
-	memset(&pkt, 0, sizeof(pkt));
-	pkt.eth.h_proto = htons(ETH_P_IP);
-	pkt.ip.version = 4;
-	pkt.ip.ihl = sizeof(pkt.ip) / 4;
-	pkt.ip.tot_len = htons((__u16)l3);
-	pkt.ip.ttl = 64;
-	pkt.ip.protocol = IPPROTO_TCP;
-	pkt.ip.saddr = htonl(0x7f000001);
-	pkt.ip.daddr = htonl(0x7f000001);
-	pkt.tcp.source = htons(40000);
-	pkt.tcp.dest = htons(443);
-	pkt.tcp.seq = htonl((__u32)off);
-	pkt.tcp.doff = sizeof(pkt.tcp) / 4;
-	pkt.tcp.ack = 1;
-	pkt.tcp.fin = fin;
-	memcpy(pkt.payload, data + off, len);
 	opts.data_in = &pkt;
-	opts.data_size_in = sizeof(pkt.eth) + l3;
+	opts.data_size_in = ts_segment_packet_build(&pkt, data + off, len, (__u32)off, fin);
 	return bpf_prog_test_run_opts(prog_fd, &opts) ? -errno : 0;
 }
 
@@ -102,7 +59,8 @@ static int parse_in_kernel(struct tagger_bpf *skel, const __u8 *data, size_t len
 	__u32 zero = 0;
 	size_t off = 0;
 
-	err = reset_test_state(skel);
+	err = ts_parse_test_reset(bpf_map__fd(skel->maps.test_reasm),
+				  bpf_map__fd(skel->maps.test_tag));
 	do {
 		size_t n = len - off < seg ? len - off : seg;
 
