@@ -82,6 +82,15 @@ eq "policy add open.test require: ... after one CertificateRequest" \
 o=$(sc open.test)
 check "policy back to none: handed off again" grep -q 'policy=open.test' <<<"$o"
 
+# --- a kernel policy weaker than the configuration never weakens it (fail closed)
+stale=$(stat_now policy_stale)
+"$TS" policy add api.test none --cert 1 --route 1 --pin-dir "$PIN_DIR" >/dev/null
+o=$(sc api.test)
+check "BPF policy says none for a require SNI: still fails without a certificate (116)" \
+	grep -q 'alert number 116' <<<"$o"
+eq "... counted as policy_stale" "$(($(stat_now policy_stale) - stale))" 1
+"$TS" policy import --pin-dir "$PIN_DIR" "$T/tagshake.yaml" >/dev/null
+
 # --- tagger unloaded under a running daemon: same decisions from the configuration
 tagger_off
 sleep 0.3

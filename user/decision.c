@@ -140,15 +140,29 @@ void ts_decision_name(struct ts_decision *d)
 	}
 }
 
+/* How much an action keeps from completing: reject > require > optional > none. */
+static int strictness(unsigned action)
+{
+	switch (action) {
+	case TS_ACTION_REJECT: return 3;
+	case TS_ACTION_REQUIRE: return 2;
+	case TS_ACTION_OPTIONAL: return 1;
+	default: return 0;
+	}
+}
+
 void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_tag *tag,
 	       int tag_err, const char *sni, size_t sni_len, struct ts_decision *d,
 	       struct ts_hs_stats *st)
 {
+	struct ts_policy_value from_cfg;
+	enum ts_match cfg_match;
 	int match;
 
 	memset(d, 0, sizeof(*d));
 	memcpy(d->sni, sni, sni_len);
 	d->sni_len = sni_len;
+	ts_config_decide(cfg, sni, sni_len, &from_cfg, &cfg_match);
 	if (tag_agrees(tag, tag_err, sni, sni_len, st)) {
 		d->value.action = tag->action;
 		d->value.cert_id = tag->cert_id;
@@ -159,7 +173,16 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 		   (match = ts_policy_decide(m->policy_fd, sni, sni_len, &d->value)) >= 0) {
 		d->match = (enum ts_match)match;
 	} else {
-		ts_config_decide(cfg, sni, sni_len, &d->value, &d->match);
+		d->value = from_cfg;
+		d->match = cfg_match;
+	}
+	/* Fail closed when the kernel's policy set lags the configuration (an
+	 * import not done yet, a hand-made `policy add`): the stricter wins, so a
+	 * require or reject in either is never weakened by the other. */
+	if (strictness(from_cfg.action) > strictness(d->value.action)) {
+		d->value = from_cfg;
+		d->match = cfg_match;
+		ts_count(st, TS_HC_POLICY_STALE);
 	}
 	ts_decision_name(d);
 }

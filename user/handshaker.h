@@ -28,6 +28,7 @@ enum ts_hs_counter {
 	TS_HC_TAG_MISSING,   /* no tag: maps not pinned or no storage for the socket */
 	TS_HC_TAG_PENDING,   /* tag not final when OpenSSL had the whole ClientHello */
 	TS_HC_TAG_DISAGREE,  /* final tag whose SNI differs from OpenSSL's */
+	TS_HC_POLICY_STALE,  /* the BPF policy was less strict than the configuration: config used */
 	TS_HC_DECIDE_NONE,   /* decisions by action */
 	TS_HC_DECIDE_OPTIONAL,
 	TS_HC_DECIDE_REQUIRE,

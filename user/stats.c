@@ -18,6 +18,7 @@ static const char *const counter_names[TS_HC_COUNT] = {
 	[TS_HC_TAG_MISSING] = "tag_missing",
 	[TS_HC_TAG_PENDING] = "tag_pending",
 	[TS_HC_TAG_DISAGREE] = "tag_disagree",
+	[TS_HC_POLICY_STALE] = "policy_stale",
 	[TS_HC_DECIDE_NONE] = "decide_none",
 	[TS_HC_DECIDE_OPTIONAL] = "decide_optional",
 	[TS_HC_DECIDE_REQUIRE] = "decide_require",
