@@ -50,6 +50,53 @@ sleep 0.5
 row "require, resumed (stateless tickets)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
 row "reject, no tagger (closed in the ClientHello callback)" gone.test "$SECS"
 
+# Debian's nginx on the same core with the same certificates and OpenSSL:
+# one process, TLS 1.3, session cache on and tickets off (like tagshaked's
+# default), a fixed 200 answer
+if command -v nginx >/dev/null; then
+	NPORT=$(free_port)
+	mkdir -p "$T/nginx/logs"
+	cat > "$T/nginx.conf" <<NGINX
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $T/nginx/error.log;
+pid $T/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	ssl_protocols TLSv1.3;
+	ssl_certificate $T/edge-ec.crt;
+	ssl_certificate_key $T/edge-ec.key;
+	ssl_certificate $T/edge-rsa.crt;
+	ssl_certificate_key $T/edge-rsa.key;
+	ssl_session_cache shared:SSL:10m;
+	ssl_session_tickets off;
+	server { listen 127.0.0.1:$NPORT ssl; server_name open.test; return 200 "ok\n"; }
+	server {
+		listen 127.0.0.1:$NPORT ssl; server_name api.test;
+		ssl_client_certificate $T/partners-ca.crt;
+		ssl_verify_client on;
+		return 200 "ok\n";
+	}
+}
+NGINX
+	taskset -c 0 nginx -p "$T/nginx" -c "$T/nginx.conf" 2>/dev/null &
+	NGINX_PID=$!
+	sleep 0.5
+	LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $NPORT"
+	SAVED=$DAEMON
+	DAEMON=$NGINX_PID
+	row "nginx: none, ECDSA P-256" open.test "$SECS"
+	row "nginx: none, RSA-2048" open.test "$SECS" -R
+	row "nginx: require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
+	row "nginx: require, resumed (session cache)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
+	DAEMON=$SAVED
+	kill "$NGINX_PID"
+	wait "$NGINX_PID" 2>/dev/null
+	LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"
+fi
+
 # with the tagger, reject closes on the tag before any OpenSSL object
 PIN_DIR=/sys/fs/bpf/tagshake-hs-bench-$$
 if [ "$(id -u)" -eq 0 ] && [ -x "$ROOT/build/tagshake" ] &&
