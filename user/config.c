@@ -698,11 +698,17 @@ static int default_field(struct parser *p, const char *key, const yaml_node_t *v
 {
 	struct ts_config *c = p->cfg;
 	struct ts_cfg_policy *pol = &c->policies[c->npolicies];
+	const char *name = strcmp(strrchr(key, '.') + 1, "default") ? TS_POLICY_NO_SNI
+								    : TS_POLICY_DEFAULT;
 	int err;
 
 	(void)obj;
-	strcpy(pol->name, strcmp(strrchr(key, '.') + 1, "default") ? TS_POLICY_NO_SNI
-								   : TS_POLICY_DEFAULT);
+	/* libyaml keeps duplicate mapping keys: a repeated default would
+	 * write past the two slots reserved for the defaults */
+	for (int i = 0; i < c->npolicies; i++)
+		if (!strcmp(c->policies[i].name, name))
+			return fail(p, v, key, "defined twice");
+	strcpy(pol->name, name);
 	pol->line = (int)v->start_mark.line + 1;
 	err = parse_fields(p, v, key, default_fields, pol);
 	if (!err)
