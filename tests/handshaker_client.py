@@ -11,6 +11,9 @@
   rawhello HOST PORT SNI
       TLS 1.3 ClientHello via a memory BIO, then reads: prints
       "bytes=N" (N = bytes the server sent before closing).
+  garbage HOST PORT N
+      N connections sending random bytes; prints "answered=K" (K answers
+      other than an alert or a close).
   hello HOST PORT SNI
       a hand-built TLS 1.3 ClientHello naming SNI byte for byte (any bytes);
       prints "alert=N", "record=T" (first record type) or "closed".
@@ -187,12 +190,37 @@ def hello_answer(host, port, sni):
             print(f"record={typ}")
 
 
+def garbage(host, port, n):
+    """n connections of random bytes (some shaped like a TLS record);
+    prints how many got any answer other than an alert or a close."""
+    import os
+    import random
+    rng = random.Random(4)
+    answered = 0
+    for i in range(n):
+        body = os.urandom(rng.randint(1, 3000))
+        if i % 2:  # a handshake record header in front of the noise
+            body = b"\x16\x03\x01" + len(body).to_bytes(2, "big") + b"\x01" + body
+        with socket.create_connection((host, port), timeout=5) as s:
+            try:
+                s.sendall(body)
+                s.shutdown(socket.SHUT_WR)
+                typ, _ = read_record(s)
+            except OSError:
+                typ = None
+            if typ not in (None, 21):
+                answered += 1
+    print(f"answered={answered}")
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "certreq":
         certreq(args[0], int(args[1]), args[2], int(args[3]), *args[4:])
     elif cmd == "hold":
         hold(args[0], int(args[1]), args[2], args[3], args[4])
+    elif cmd == "garbage":
+        garbage(args[0], int(args[1]), int(args[2]))
     elif cmd == "hello":
         hello_answer(args[0], int(args[1]), args[2])
     elif cmd == "hrr":

@@ -157,6 +157,14 @@ eq "SNI in capitals with a trailing dot: normalised, served (ServerHello)" \
 	"$($PY hello 127.0.0.1 "$PORT" 'OPEN.Test.')" record=22
 eq "invalid SNIs counted" "$(stat_now bad_sni)" 2
 
+# --- bytes that are not TLS: an alert or a close, never a crash
+failed_before=$(stat_now handshake_failed)
+eq "200 connections of random bytes: none answered with anything but an alert" \
+	"$($PY garbage 127.0.0.1 "$PORT" 200)" answered=0
+check "random bytes: the daemon is still running" kill -0 "$DAEMON"
+eq "random bytes: every one counted as a failed handshake" \
+	"$(($(stat_now handshake_failed) - failed_before))" 200
+
 # --- a HelloRetryRequest's second ClientHello cannot change the SNI
 eq "HRR: same SNI twice proceeds to the ServerHello" \
 	"$($PY hrr 127.0.0.1 "$PORT" api.test api.test)" "hrr=1 serverhello"
