@@ -20,6 +20,7 @@ static const char usage[] =
 	"  policy del NAME | policy list [--json] | policy import FILE\n"
 	"  stats [--json] [--pin-dir DIR]                      tagger counters\n"
 	"  parse [--json] [--userspace] FILE...                parse ClientHello files\n"
+	"  check [--quiet] FILE                                validate a configuration file\n"
 	"\n"
 	"Run 'tagshake COMMAND --help' for a command's options.\n";
 
@@ -29,6 +30,7 @@ static const struct {
 } commands[] = {
 	{ "load", ts_cmd_load },     { "unload", ts_cmd_unload }, { "status", ts_cmd_status },
 	{ "policy", ts_cmd_policy }, { "stats", ts_cmd_stats },   { "parse", ts_cmd_parse },
+	{ "check", ts_cmd_check },
 };
 
 int ts_fail(const char *fmt, ...)

@@ -1,0 +1,152 @@
+#!/bin/bash
+# `make run` (scripts/run.sh) in a fresh state directory: it comes up in
+# relay mode, the commands it prints give exactly the promised results,
+# and SIGINT / SIGTERM leave nothing attached, pinned, listening or running.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+need_root "the run suite"
+
+work=$(mktemp -d)
+state=$work/state
+pins=/sys/fs/bpf/tagshake-run-$$
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RUNPID=
+trap '[ -n "$RUNPID" ] && kill -TERM "$RUNPID" 2>/dev/null; sleep 1; build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1; rm -rf "$work"' EXIT
+
+# our program's id while it runs (other suites may attach their own taggers)
+PROG=
+prog_id() { bpftool -j link show pinned "$pins/link" | python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])'; }
+attached() { bpftool cgroup show /sys/fs/cgroup/unified 2>/dev/null | awk -v id="$PROG" '$1 == id' | wc -l; }
+
+# start: run.sh in the background with SIGINT deliverable (a background job
+# of a script ignores it otherwise), until it prints its commands
+start() {
+	: >"$work/out"
+	timeout -s TERM 120 env --default-signal=INT scripts/run.sh --no-deps --no-build \
+		--state "$state" --port "$port" --pin-dir "$pins" >"$work/out" 2>&1 &
+	RUNPID=$!
+	for _ in $(seq 300); do
+		grep -q '^  cat ' "$work/out" && return 0
+		kill -0 "$RUNPID" 2>/dev/null || break
+		sleep 0.05
+	done
+	cat "$work/out" >&2
+	return 1
+}
+# stop SIGNAL: run.sh must exit 0 and clean up everything
+stop() {
+	kill "-$1" "$RUNPID"
+	for _ in $(seq 200); do kill -0 "$RUNPID" 2>/dev/null || break; sleep 0.05; done
+	wait "$RUNPID"
+	local rc=$?
+	RUNPID=
+	return $rc
+}
+# printed COMMENT-PATTERN: the command printed under the comment line
+printed() { grep -A1 -- "# $1" "$work/out" | sed -n '2s/^  //p'; }
+run_printed() { bash -c "$(printed "$1")" 2>"$work/err"; }
+leftovers() {
+	echo "attached=$(attached)" "pinned=$(test -e "$pins" && echo yes || echo no)" \
+		"listening=$(ss -Hltn "sport = :$port" | wc -l)" \
+		"processes=$(pgrep -f -- "$state" | wc -l)" \
+		"sockets=$(ls "$state/run" | grep -c '\.sock$')"
+}
+
+check "run.sh starts in a fresh state directory" start
+PROG=$(prog_id)
+same "$(attached)" 1 "the tagger (program $PROG) is attached to the root cgroup"
+check "it says it runs in relay mode (no kTLS here)" \
+	grep -q "^tagshake-demo: running on 127.0.0.1:$port in relay mode (kernel has no kTLS" "$work/out"
+check "it created the PKI" grep -q "PKI: created in $state/pki" "$work/out"
+check "tagshake check accepts the configuration it wrote" \
+	build/tagshake check --quiet "$state/tagshake.yaml"
+same "$(ss -Hltn "sport = :$port" | awk '{print $4}' | sort -u)" "127.0.0.1:$port" "listening on 127.0.0.1:$port"
+
+ua="User-Agent: curl/$(curl --version | awk 'NR == 1 { print $2 }')"
+same "$(run_printed 'none: no CertificateRequest')" \
+	"$(printf 'GET / HTTP/1.1\nHost: none.demo.test:%s\n%s\nAccept: */*' "$port" "$ua")" \
+	"none: the upstream echoes the request, no certificate headers"
+
+# TLS 1.3: the alert comes after curl's request, so curl reports it as a
+# receive (56) or a send (55) failure; s_client names the alert
+out=$(run_printed 'require without a client certificate')
+rc=$?
+case $rc in 55 | 56) rc=55/56 ;; esac
+same "$rc/$out" "55/56/" "require without a certificate: curl fails, no response"
+# alert: SNI [openssl options]: the alert s_client reports, if any
+alert() {
+	local sni=$1
+	shift
+	printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 openssl s_client -connect "127.0.0.1:$port" \
+		-servername "$sni" -CAfile "$state/pki/server-ca.crt" -ign_eof "$@" 2>&1 |
+		grep -o 'alert number [0-9]*' | head -1
+}
+same "$(alert require.demo.test)" "alert number 116" "... the alert is certificate_required (116)"
+
+subject=$(openssl x509 -in "$state/pki/client.crt" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
+same "$subject" "CN=demo-client,O=tagshake demo" "the client certificate's subject"
+out=$(run_printed 'require with the client certificate')
+same "$(grep '^X-Client-Cert-Subject-DN' <<<"$out")" "X-Client-Cert-Subject-DN: $subject" \
+	"require with the certificate: the upstream echoes its subject"
+same "$(grep '^X-Client-Cert-Issuer-DN' <<<"$out")" \
+	"X-Client-Cert-Issuer-DN: CN=tagshake demo clients CA,O=tagshake demo" "... and its issuer"
+
+out=$(run_printed 'reject: closed')
+rc=$?
+same "$rc/$out" "35/" "reject: curl's handshake fails (35), no response"
+o=$(timeout 5 openssl s_client -connect "127.0.0.1:$port" -servername reject.demo.test </dev/null 2>&1)
+check "reject: the server sent 0 bytes" grep -q 'SSL handshake has read 0 bytes' <<<"$o"
+
+out=$(run_printed 'wildcard')
+same "$(grep '^X-Client-Cert-Subject-DN' <<<"$out")" \
+	"X-Client-Cert-Subject-DN: CN=demo-partner,O=tagshake demo" "wildcard: the partner certificate passes"
+same "$(alert b.wild.demo.test -cert "$state/pki/client.crt" -key "$state/pki/client.key")" \
+	"alert number 48" "wildcard: the clients-CA certificate is refused (unknown_ca, 48)"
+
+# CertificateRequests on the wire, as the client saw them
+sc() { timeout 5 openssl s_client -connect "127.0.0.1:$port" -servername "$1" -msg \
+	-CAfile "$state/pki/server-ca.crt" </dev/null 2>&1 | grep -c 'Handshake.*CertificateRequest'; }
+for i in 1 2 3; do same "$(sc none.demo.test)" 0 "none: no CertificateRequest (s_client -msg, round $i)"; done
+same "$(sc optional.demo.test)" 1 "optional: one CertificateRequest"
+
+# every connection above went through the tagger: none 4, require 3,
+# reject 2, wildcard (require) 2, optional 1
+stats=$(bash -c "$(grep -- ' stats --pin-dir ' "$work/out" | sed 's/^  //')")
+same "$(awk '$1 == "status.ok" { print $2 }' <<<"$stats")" 12 "tagshake stats: 12 tags ok"
+same "$(awk '$1 ~ /^action\./ { printf "%s=%s ", $1, $2 }' <<<"$stats")" \
+	"action.none=4 action.optional=1 action.require=5 action.reject=2 " "tagshake stats: by action"
+dump=$(bash -c "$(grep -- 'bpftool map dump pinned' "$work/out" | sed 's/^  //')")
+same "$(json_get "$dump" '",".join(sorted(e["key"]["name"] + "=" + str(e["value"]["action"]) for e in d))')" \
+	"*.wild.demo.test=2,@default=0,@no-sni=3,none.demo.test=0,optional.demo.test=1,reject.demo.test=3,require.demo.test=2" \
+	"bpftool dump: the seven policy entries with their actions"
+st=$(bash -c "$(grep -- '^  cat .*tagshaked.status' "$work/out" | sed 's/^  //')")
+same "$(awk '$1 == "mode" { print $2 }' <<<"$st")" relay "status file: mode relay"
+
+check "SIGINT: run.sh exits 0" stop INT
+check "... saying so" grep -q 'stopped: nothing attached, pinned or listening' "$work/out"
+same "$(leftovers)" "attached=0 pinned=no listening=0 processes=0 sockets=0" \
+	"SIGINT: nothing attached, pinned, listening or running"
+
+check "a second run in the same state directory starts" start
+PROG=$(prog_id)
+check "... and keeps the PKI" grep -q "PKI: $state/pki (existing)" "$work/out"
+check "... and the configuration" grep -q "configuration: $state/tagshake.yaml (existing)" "$work/out"
+out=$(run_printed 'require with the client certificate')
+same "$(grep '^X-Client-Cert-Subject-DN' <<<"$out")" "X-Client-Cert-Subject-DN: $subject" \
+	"second run: require with the certificate works"
+check "SIGTERM: run.sh exits 0" stop TERM
+same "$(leftovers)" "attached=0 pinned=no listening=0 processes=0 sockets=0" \
+	"SIGTERM: nothing attached, pinned, listening or running"
+
+# a busy port is refused before anything is loaded
+python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",'"$port"')); s.listen(); time.sleep(10)' &
+holder=$!
+for _ in $(seq 100); do ss -Hltn "sport = :$port" | grep -q . && break; sleep 0.05; done
+timeout 20 scripts/run.sh --no-deps --no-build --state "$state" --port "$port" --pin-dir "$pins" >"$work/busy" 2>&1
+same "$?" 1 "a busy port: run.sh exits 1"
+check "... naming the port" grep -q "port $port is already in use" "$work/busy"
+kill "$holder"; wait "$holder" 2>/dev/null
+check "... having loaded nothing" test ! -e "$pins"
+
+tap_end
