@@ -192,11 +192,26 @@ TS_STAGE int ts_records_advance(struct ts_reasm *r)
 	return w.s->status;
 }
 
-/* Returns 1 when `type` already appeared among the first n extensions. */
-TS_STAGE int ts_ext_repeated(struct ts_reasm *r, __u32 type, __u32 n)
+/*
+ * Returns 1 when `type` already appeared in this ClientHello. Types below 64
+ * (most extensions) are a bit each; the others (GREASE, renegotiation_info,
+ * ECH, ALPS: a few per hello) are compared one by one.
+ */
+TS_STAGE int ts_ext_repeated(struct ts_reasm *r, __u32 type)
 {
+	__u32 n;
+
 	if (!r)
 		return 1;
+	if (type < 64) {
+		__u64 bit = 1ULL << type;
+
+		if (r->ext_low & bit)
+			return 1;
+		r->ext_low |= bit;
+		return 0;
+	}
+	n = r->ext_high;
 	for (__u32 i = 0; i < TS_EXT_MAX; i++) {
 		if (i >= n)
 			break;
@@ -204,6 +219,7 @@ TS_STAGE int ts_ext_repeated(struct ts_reasm *r, __u32 type, __u32 n)
 			return 1;
 	}
 	r->ext_seen[n & (TS_EXT_MAX - 1)] = type;
+	r->ext_high = n + 1;
 	return 0;
 }
 
@@ -247,12 +263,22 @@ TS_STAGE int ts_alpn_take(struct ts_reasm *r, struct ts_tag *t, __u32 off, __u32
 	return TS_STATUS_OK;
 }
 
+/* Bytes of the name checked per ts_loop step: the step's call costs more than a byte. */
+#define TS_SNI_CHUNK 8
+
 static long ts_sni_step(__u64 i, void *ctx)
 {
 	struct ts_walk *w = ctx;
+	struct ts_walk_state *s = w->s;
 
-	ts_sni_push(&w->s->check, ts_u8(w->r, w->s->off + i));
-	return w->s->check.bad != 0; /* a callback returns 0 or 1 */
+	for (__u32 j = 0; j < TS_SNI_CHUNK; j++) {
+		__u32 at = i * TS_SNI_CHUNK + j;
+
+		if (at >= s->end)
+			break;
+		ts_sni_push(&s->check, ts_u8(w->r, s->off + at));
+	}
+	return s->check.bad != 0; /* a callback returns 0 or 1 */
 }
 
 /* Normalises the host_name at off into the tag; OK or BAD_SNI. */
@@ -270,7 +296,8 @@ TS_STAGE int ts_sni_take(struct ts_reasm *r, struct ts_tag *t, __u32 off, __u32 
 	if (len == 0 || len > TS_SNI_MAX)
 		return TS_STATUS_BAD_SNI;
 	/* Validate first: a bad name never reaches the tag. */
-	ts_loop(len, ts_sni_step, &w);
+	w.s->end = len;
+	ts_loop((len + TS_SNI_CHUNK - 1) / TS_SNI_CHUNK, ts_sni_step, &w);
 	if (!ts_sni_valid(&w.s->check))
 		return TS_STATUS_BAD_SNI;
 	for (__u32 i = 0; i < TS_SNI_MAX && i < len; i++)
@@ -314,7 +341,7 @@ TS_STAGE int ts_sni_find(struct ts_reasm *r, struct ts_tag *t, __u32 off, __u32 
 }
 
 /* One extension: bounds, duplicates, remember server_name, take ALPN. */
-static long ts_extension_step(__u64 i, void *ctx)
+static long ts_extension_step(__u64 i __attribute__((unused)), void *ctx)
 {
 	struct ts_walk *w = ctx;
 	struct ts_reasm *r = w->r;
@@ -328,7 +355,7 @@ static long ts_extension_step(__u64 i, void *ctx)
 	type = ts_u16(r, off);
 	len = ts_u16(r, off + 2);
 	off += 4;
-	if (off + len > s->end || ts_ext_repeated(r, type, i))
+	if (off + len > s->end || ts_ext_repeated(r, type))
 		return ts_walk_stop(w, TS_STATUS_MALFORMED);
 	if (type == TLS_EXT_SERVER_NAME) {
 		s->found = off + 1;
@@ -355,6 +382,8 @@ TS_STAGE int ts_extensions_walk(struct ts_reasm *r, struct ts_tag *t, __u32 off,
 	s->off = off;
 	s->end = end;
 	s->found = 0;
+	r->ext_low = 0;
+	r->ext_high = 0;
 	/* One extra step sees the end after TS_EXT_MAX extensions. */
 	s->status = TS_STATUS_TOO_BIG;
 	ts_loop(TS_EXT_MAX + 1, ts_extension_step, &w);

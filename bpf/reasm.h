@@ -55,7 +55,9 @@ struct ts_reasm {
 	struct ts_range ahead[TS_GAPS_MAX];
 	struct ts_walk_state outer; /* records, then extensions */
 	struct ts_walk_state inner; /* ALPN names, SNI bytes */
-	__u16 ext_seen[TS_EXT_MAX]; /* scratch for duplicate extension checks */
+	__u64 ext_low;   /* extension types below 64 seen so far */
+	__u32 ext_high;  /* entries used in ext_seen[] */
+	__u16 ext_seen[TS_EXT_MAX]; /* extension types from 64 up seen so far */
 	__u8 buf[TS_HELLO_MAX + TS_COPY_CHUNK];
 };
 
