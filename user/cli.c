@@ -33,14 +33,20 @@ static const struct {
 	{ "check", ts_cmd_check },
 };
 
+/* One line on stderr: "tagshake: " + the message + the ending. */
+static void report(const char *fmt, va_list ap, const char *ending)
+{
+	fputs("tagshake: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(ending, stderr);
+}
+
 int ts_fail(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("tagshake: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	report(fmt, ap, "\n");
 	va_end(ap);
 	return TS_EXIT_FAIL;
 }
@@ -50,9 +56,7 @@ int ts_usage_error(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fputs("tagshake: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputs(" (see --help)\n", stderr);
+	report(fmt, ap, " (see --help)\n");
 	va_end(ap);
 	return TS_EXIT_USAGE;
 }
