@@ -61,6 +61,16 @@ same "$(attached)" "$base" "the half-done load detached"
 rm -f "$pins/counters"
 rmdir "$pins"
 
+# --cgroup: a child cgroup of the v2 hierarchy holds the attachment
+cg=/sys/fs/cgroup/unified/tagshake-cli-$$
+mkdir "$cg"
+check "load --cgroup into a child cgroup" build/tagshake load --port 18702 --cgroup "$cg" --pin-dir "$pins"
+check "attached to that cgroup" bash -c "bpftool cgroup show '$cg' | grep -q ts_tagger"
+same "$(attached)" "$base" "not attached to the root"
+check "unload from the child cgroup" build/tagshake unload --pin-dir "$pins"
+check "detached from the child cgroup" bash -c "! bpftool cgroup show '$cg' | grep -q ts_tagger"
+rmdir "$cg"
+
 check "load" build/tagshake load --port 18701 --pin-dir "$pins"
 same "$(attached)" "$((base + 1))" "one program attached"
 expect 1 "already loaded at $pins" "a second load" -- build/tagshake load --port 18701 --pin-dir "$pins"
