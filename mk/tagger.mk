@@ -2,14 +2,14 @@
 
 LIBBPF_LIBS := $(shell pkg-config --libs libbpf 2>/dev/null || echo -lbpf -lelf -lz)
 
-CLI_SRCS := $(wildcard user/cli*.c) user/names.c user/pins.c user/policy.c user/hello.c user/json.c user/name.c user/config.c user/segment_packet.c
+CLI_SRCS := $(wildcard user/cli*.c) user/names.c user/pins.c user/policy.c user/hello.c user/json.c user/name.c user/config.c user/segment_packet.c user/metrics.c
 CLI_HDRS := $(wildcard user/*.h) $(wildcard include/*.h) $(wildcard bpf/*.h)
 
 PROGRAMS  += $(BUILD)/tagshake
 TEST_BINS += $(BUILD)/tests/test_clienthello $(BUILD)/tests/test_reasm
 
 $(BUILD)/tagshake: $(CLI_SRCS) $(CLI_HDRS) $(BUILD)/tagger.skel.h | $(BUILD)
-	$(CC) $(CFLAGS) -Iuser $(CLI_SRCS) -o $@ $(LIBBPF_LIBS) -lyaml
+	$(CC) $(CFLAGS) -Iuser $(CLI_SRCS) -o $@ $(LIBBPF_LIBS) -lyaml -lncursesw
 
 $(BUILD)/tests:
 	mkdir -p $@

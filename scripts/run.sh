@@ -139,7 +139,7 @@ cleanup() {
 	for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null; done
 	PIDS=()
 	"$TS" unload --pin-dir "$PIN_DIR" >/dev/null 2>&1
-	rm -f "$RUN/upstream.sock" "$RUN/handoff.sock"
+	rm -f "$RUN/upstream.sock" "$RUN/handoff.sock" "$RUN"/*.status.tmp
 	if [ -e "$PIN_DIR" ]; then
 		echo "tagshake-demo: $PIN_DIR is still there" >&2
 	else
@@ -202,7 +202,9 @@ say "tagger: attached for port $PORT, maps pinned in $PIN_DIR"
 python3 "$ROOT/dist/demo/echo-upstream.py" "$RUN/upstream.sock" 2>"$RUN/upstream.log" &
 PIDS+=($!)
 wait_for "the echo upstream" test -S "$RUN/upstream.sock"
-"$ROOT/build/tagshake-proxy" --config "$CONFIG" --workers 2 2>"$RUN/proxy.log" &
+rm -f "$RUN/proxy.status"
+"$ROOT/build/tagshake-proxy" --config "$CONFIG" --workers 2 --status "$RUN/proxy.status" \
+	2>"$RUN/proxy.log" &
 PIDS+=($!)
 wait_for "tagshake-proxy" test -S "$RUN/handoff.sock"
 rm -f "$RUN/tagshaked.status"
@@ -234,6 +236,9 @@ Try:
   $TS stats --pin-dir $PIN_DIR
   bpftool map dump pinned $PIN_DIR/policy
   cat $RUN/tagshaked.status
+  # the live view (q quits) and the Prometheus text
+  $TS top --pin-dir $PIN_DIR --handshaker-status $RUN/tagshaked.status --proxy-status $RUN/proxy.status
+  $TS metrics --once --pin-dir $PIN_DIR --status $RUN/tagshaked.status --status $RUN/proxy.status
 EOF
 
 # Children may die on their own: then stop the rest too.

@@ -34,11 +34,14 @@ static int workers_done;
 #define PX_DRAIN_TIMEOUT_MS 30000
 /* How often the main thread checks whether the workers finished draining. */
 #define PX_SIGNAL_POLL_MS 100
+/* How often the status file is rewritten. */
+#define PX_STATUS_MS 1000
 
 static void usage(FILE *f)
 {
 	fputs("usage: tagshake-proxy --config FILE [--workers N] [--connect-timeout MS]\n"
 	      "                      [--idle-timeout MS] [--drain-timeout MS] [--no-splice]\n"
+	      "                      [--status FILE]\n"
 	      "Receives TLS connections handed off by tagshaked on the configuration's\n"
 	      "handoff.socket and forwards their plaintext to each route's upstream, with the\n"
 	      "TLS metadata as the route's mode says: proxy-v2 (PROXY v2 header + the\n"
@@ -51,6 +54,8 @@ static void usage(FILE *f)
 	      "                        configuration's idle_timeout_ms)\n"
 	      "  --drain-timeout MS    longest drain after SIGTERM (default 30000)\n"
 	      "  --no-splice           copy with read/write instead of splice\n"
+	      "  --status FILE         rewrite FILE every second with the counters, one\n"
+	      "                        \"name value\" per line (for tagshake metrics/top)\n"
 	      "Signals: SIGUSR1 prints the counters on stderr. SIGTERM drains: the hand-off\n"
 	      "socket goes away (handshakers reconnect to the next proxy), hand-offs already\n"
 	      "queued are taken, open connections finish; SIGINT or a second SIGTERM stops\n"
@@ -91,6 +96,7 @@ struct options {
 	int workers;
 	unsigned connect_ms, idle_ms, drain_ms;
 	bool splice;
+	const char *status; /* counters file, or NULL */
 };
 
 static int parse_args(int argc, char **argv, struct options *o)
@@ -102,6 +108,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "idle-timeout", required_argument, NULL, 'I' },
 		{ "drain-timeout", required_argument, NULL, 'D' },
 		{ "no-splice", no_argument, NULL, 'S' },
+		{ "status", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -117,6 +124,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'I': o->idle_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'D': o->drain_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'S': o->splice = false; break;
+		case 's': o->status = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}
@@ -141,11 +149,11 @@ static void unlink_own(const char *path, const struct stat *own)
 /* Waits for signals on the main thread (the workers block them all) until
  * the workers are done. */
 static void serve_signals(struct px_stats **stats, int n, const char *path,
-			  const struct stat *own)
+			  const struct stat *own, const char *status)
 {
 	const struct timespec tick = { .tv_nsec = PX_SIGNAL_POLL_MS * 1000000L };
 	sigset_t set;
-	int sig;
+	int sig, ticks = 0;
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -153,6 +161,10 @@ static void serve_signals(struct px_stats **stats, int n, const char *path,
 	sigaddset(&set, SIGUSR1);
 	while (__atomic_load_n(&workers_done, __ATOMIC_RELAXED) < n) {
 		sig = sigtimedwait(&set, NULL, &tick);
+		if (status && ++ticks * PX_SIGNAL_POLL_MS >= PX_STATUS_MS) {
+			ticks = 0;
+			px_stats_write(status, stats, n);
+		}
 		if (sig == SIGUSR1) {
 			px_stats_print(stderr, stats, n);
 		} else if (sig == SIGTERM && run_state == PX_RUN) {
@@ -243,10 +255,14 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "tagshake-proxy: %d workers on %s, %d routes, %s\n", o.workers,
 		cfg->handoff_path, cfg->nroutes, o.splice ? "splice" : "copy");
-	serve_signals(stats, o.workers, cfg->handoff_path, &own);
+	if (o.status)
+		px_stats_write(o.status, stats, o.workers);
+	serve_signals(stats, o.workers, cfg->handoff_path, &own, o.status);
 	for (int i = 0; i < o.workers; i++)
 		pthread_join(tids[i], NULL);
 	px_stats_print(stderr, stats, o.workers);
+	if (o.status)
+		px_stats_write(o.status, stats, o.workers);
 	close(lfd);
 	unlink_own(cfg->handoff_path, &own);
 	ts_config_free(cfg);

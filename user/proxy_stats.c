@@ -2,6 +2,8 @@
 /* Counter names and printing for the proxy. */
 #include "proxy_stats.h"
 
+#include <errno.h>
+
 static const char *const names[PX_COUNTER_COUNT] = {
 	[PX_HANDOFFS] = "handoffs",
 	[PX_HANDOFF_BAD] = "handoff_bad",
@@ -50,6 +52,26 @@ void px_stats_print(FILE *f, struct px_stats *const *workers, int n)
 	}
 	fputc('\n', f);
 	fflush(f);
+}
+
+int px_stats_write(const char *path, struct px_stats *const *workers, int n)
+{
+	char tmp[4096];
+	FILE *f;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	for (int c = 0; c < PX_COUNTER_COUNT; c++) {
+		uint64_t sum = 0;
+		for (int w = 0; w < n; w++)
+			sum += __atomic_load_n(&workers[w]->v[c], __ATOMIC_RELAXED);
+		fprintf(f, "%s %llu\n", names[c], (unsigned long long)sum);
+	}
+	if (fclose(f) != 0 || rename(tmp, path) < 0)
+		return -errno;
+	return 0;
 }
 
 void px_stats_ready(struct px_stats *s, uint64_t us)

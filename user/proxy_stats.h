@@ -61,6 +61,9 @@ void px_stats_ready(struct px_stats *s, uint64_t us);
 
 /* Prints "name=value" for every counter summed over n workers, one line. */
 void px_stats_print(FILE *f, struct px_stats *const *workers, int n);
+/* Writes "name value" per counter, summed, to path (via path.tmp and a
+ * rename, so readers never see half a file); -errno on failure. */
+int px_stats_write(const char *path, struct px_stats *const *workers, int n);
 /* The close reason for a local HTTP status. */
 enum px_counter px_close_for_status(int status);
 
