@@ -22,7 +22,6 @@ static __always_inline int ts_policy_get(void *map, const struct ts_policy_key *
 #define ETH_P_IP 0x0800
 #define ETH_P_IPV6 0x86DD
 #define IPPROTO_TCP 6
-#define TCP_FLAG_FIN 0x01
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -177,7 +176,9 @@ __attribute__((noinline)) int ts_segment_store(struct __sk_buff *skb, struct ts_
 	if (!r)
 		return -1;
 	r->segments++;
-	if (len > TS_HELLO_MAX || off >= TS_HELLO_MAX || !ts_reasm_clip(r, &start, &end))
+	/* A segment may carry more than the hello (a loopback or GRO segment
+	 * with early data): the clip keeps what lies below TS_HELLO_MAX. */
+	if (off >= TS_HELLO_MAX || !ts_reasm_clip(r, &start, &end))
 		return 0;
 	for (int i = 0; i < TS_HELLO_MAX / TS_COPY_CHUNK; i++) {
 		__u64 at = start + i * TS_COPY_CHUNK;

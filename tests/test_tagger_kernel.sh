@@ -48,13 +48,22 @@ check "$kernel: live tag: ok, normalised SNI, exact policy with its ids" grep -q
 	'"live":{"status":"ok","sni":"live.kernel.test","alpn":[],"records":1,"bytes":' "$work/probe"
 check "$kernel: live tag carries the decision" grep -qF \
 	'"action":"require","match":"exact","cert":1,"ca":2,"route":3}' "$work/probe"
+# One large segment (loopback MSS is 64 KB) with 20 KB after the hello.
+{ cat tests/data/hellos/curl.bin; head -c 20000 /dev/zero; } >"$work/big.bin"
+build/tests/tag_probe --port "$port" --pin-dir "$pins" >"$work/probe-big" 2>/dev/null &
+probe=$!
+sleep 0.3
+timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; cat "$2" >&3; sleep 1' _ "$port" "$work/big.bin"
+wait "$probe"
+check "$kernel: a hello followed by 20 KB in one segment is tagged" grep -qF \
+	'"live":{"status":"ok","sni":"curl.fixture.test"' "$work/probe-big"
 stats=$(build/tagshake stats --pin-dir "$pins")
 check "$kernel: wildcard when no exact entry" grep -qF \
 	'"sni":"other.kernel.test","alpn":[],"records":1,"bytes":' "$work/probe"
 check "$kernel: wildcard decision" grep -qF '"action":"optional","match":"wildcard","cert":4' "$work/probe"
 check "$kernel: the parent itself falls to @default" grep -qF \
 	'"action":"reject","match":"default"' "$work/probe"
-check "$kernel: counters saw three ok tags" grep -qE '^status\.ok +3$' <<<"$stats"
+check "$kernel: counters saw four ok tags" grep -qE '^status\.ok +4$' <<<"$stats"
 check "$kernel: unload" build/tagshake unload --pin-dir "$pins"
 check "$kernel: nothing left pinned" test ! -e "$pins"
 tap_end
