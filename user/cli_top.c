@@ -176,8 +176,11 @@ static void draw(struct top *t, double interval)
 	draw_handshaker(t);
 	draw_tagger(t);
 	draw_proxy(t);
-	if (t->y > LINES && LINES > 0)
-		mvaddnstr(LINES - 1, 0, "... (enlarge the window for more)", COLS);
+	if (t->y > LINES && LINES > 0) {
+		move(LINES - 1, 0);
+		clrtoeol();
+		addnstr("... (enlarge the window for more)", COLS);
+	}
 	refresh();
 }
 

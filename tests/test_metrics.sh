@@ -1,0 +1,152 @@
+#!/bin/bash
+# `tagshake metrics`: scrapes the exporter over HTTP before and after known
+# traffic through the demo stack (scripts/run.sh) and checks exact deltas,
+# the text format (Debian's prometheus_client parser) and the naming rules.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib.sh
+need_root "the metrics suite"
+
+work=$(mktemp -d)
+state=$work/state
+pins=/sys/fs/bpf/tagshake-metrics-$$
+freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(freeport)
+mport=$(freeport)
+RUNPID= MXPID=
+cleanup() {
+	[ -n "$MXPID" ] && kill "$MXPID" 2>/dev/null
+	[ -n "$RUNPID" ] && kill -TERM "$RUNPID" 2>/dev/null && wait "$RUNPID"
+	build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+timeout -s TERM 120 scripts/run.sh --no-deps --no-build --state "$state" --port "$port" \
+	--pin-dir "$pins" >"$work/run.out" 2>&1 &
+RUNPID=$!
+for _ in $(seq 300); do grep -q '^  cat ' "$work/run.out" && break; sleep 0.05; done
+check "the demo stack runs" grep -q 'running on' "$work/run.out"
+run=$state/run
+
+build/tagshake metrics --listen "127.0.0.1:$mport" --pin-dir "$pins" \
+	--status "$run/tagshaked.status" --status "$run/proxy.status" 2>"$work/mx.err" &
+MXPID=$!
+for _ in $(seq 100); do ss -Hltn "sport = :$mport" | grep -q . && break; sleep 0.05; done
+
+scrape() { curl -sS "http://127.0.0.1:$mport/metrics"; }
+# value SCRAPE SAMPLE: the value of one exact sample line (name{labels})
+value() { awk -v k="$2" '/^[^#]/ { v = $NF; $NF = ""; sub(/ $/, ""); if ($0 == k) print v }' <<<"$1"; }
+# a full status-file rewrite after the traffic: both daemons write every second
+settle() { sleep 2.2; }
+
+settle
+before=$(scrape)
+check "scrape answers" test -n "$before"
+
+C="curl -sS -o /dev/null --cacert $state/pki/server-ca.crt"
+get() { # SNI [curl options]
+	local sni=$1
+	shift
+	$C --resolve "$sni:$port:127.0.0.1" "$@" "https://$sni:$port/" 2>/dev/null
+}
+for _ in 1 2 3; do get none.demo.test; done
+get optional.demo.test
+get require.demo.test --cert "$state/pki/client.crt" --key "$state/pki/client.key"
+get require.demo.test --cert "$state/pki/client.crt" --key "$state/pki/client.key"
+printf 'GET / HTTP/1.0\r\n\r\n' | timeout 5 openssl s_client -connect "127.0.0.1:$port" \
+	-servername require.demo.test -CAfile "$state/pki/server-ca.crt" -ign_eof >/dev/null 2>&1
+get reject.demo.test
+get reject.demo.test
+settle
+after=$(scrape)
+
+# delta SAMPLE WANT: exact increase of one sample between the two scrapes
+delta() {
+	local b a
+	b=$(value "$before" "$1")
+	a=$(value "$after" "$1")
+	same "$((${a:-0} - ${b:-0}))" "$2" "$1 +$2"
+}
+# traffic: none 3, optional 1, require 2 with a certificate + 1 without, reject 2
+delta 'tagshake_tagger_tags_total{status="ok"}' 9
+delta 'tagshake_tagger_decisions_total{action="none"}' 3
+delta 'tagshake_tagger_decisions_total{action="optional"}' 1
+delta 'tagshake_tagger_decisions_total{action="require"}' 3
+delta 'tagshake_tagger_decisions_total{action="reject"}' 2
+delta 'tagshake_connections_accepted_total' 9
+delta 'tagshake_rejects_total{stage="tag"}' 2
+delta 'tagshake_rejects_total{stage="clienthello"}' 0
+delta 'tagshake_decisions_total{action="none"}' 3
+delta 'tagshake_decisions_total{action="optional"}' 1
+delta 'tagshake_decisions_total{action="require"}' 3
+delta 'tagshake_decisions_total{action="reject"}' 2
+delta 'tagshake_tag_checks_total{result="agree"}' 7
+delta 'tagshake_tag_checks_total{result="disagree"}' 0
+delta 'tagshake_tag_checks_total{result="missing"}' 0
+delta 'tagshake_certificate_requests_total' 4
+delta 'tagshake_handshakes_total{result="ok"}' 6
+delta 'tagshake_handshakes_total{result="failed"}' 1
+delta 'tagshake_handshakes_client_certificate_total' 2
+delta 'tagshake_handoffs_total{result="ok"}' 6
+delta 'tagshake_handoff_modes_total{mode="relay"}' 6
+delta 'tagshake_handoff_modes_total{mode="ktls"}' 0
+delta 'tagshake_proxy_handoffs_total' 6
+delta 'tagshake_proxy_http_requests_total' 6
+delta 'tagshake_proxy_closes_total{reason="done"}' 6
+delta 'tagshake_proxy_upstream_ready_seconds_count' 6
+delta 'tagshake_proxy_upstream_ready_seconds_bucket{le="+Inf"}' 6
+same "$(value "$after" 'tagshake_handshaker_mode{mode="relay",reason="kernel has no kTLS (no tls ULP)"}')" 1 \
+	"mode: relay, with the reason"
+same "$(value "$after" tagshake_tagger_up)/$(value "$after" tagshake_handshaker_up)/$(value "$after" tagshake_proxy_up)" \
+	"1/1/1" "every source up"
+same "$(value "$after" tagshake_relays_open)" 0 "no relay left open"
+
+# the format: Debian's prometheus_client parses it; conventions hold
+fmt=$(/usr/bin/python3 - "$after" <<'PY'
+import re, sys
+from prometheus_client.parser import text_string_to_metric_families
+fams = list(text_string_to_metric_families(sys.argv[1]))
+bad = []
+for f in fams:
+    if not re.fullmatch(r"tagshake_[a-z0-9_]+", f.name):
+        bad.append("name " + f.name)
+    if f.type == "unknown":
+        bad.append("untyped " + f.name)
+    if not f.documentation:
+        bad.append("no help " + f.name)
+    for s in f.samples:
+        if f.type == "counter" and not s.name.endswith("_total"):
+            bad.append("counter without _total " + s.name)
+        if re.search(r"_(ms|us|milliseconds|microseconds)(_|$)", s.name):
+            bad.append("not a base unit " + s.name)
+print("families=%d bad=%s" % (len(fams), ",".join(bad) or "none"))
+PY
+)
+same "${fmt#*bad=}" none "text format parses; names, types, help and units follow the conventions"
+check "... with at least 40 families" test "$(sed 's/families=\([0-9]*\).*/\1/' <<<"$fmt")" -ge 40
+
+h=$(curl -sS -D - -o /dev/null "http://127.0.0.1:$mport/metrics" | tr -d '\r')
+check "Content-Type is the text format 0.0.4" grep -qx 'Content-Type: text/plain; version=0.0.4; charset=utf-8' <<<"$h"
+same "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/")" 404 "other paths: 404"
+same "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$mport/metrics")" 405 "POST: 405"
+# a client that never sends a request does not block the next scrape
+exec 3<>"/dev/tcp/127.0.0.1/$mport"
+same "$(timeout 5 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/metrics")" 200 \
+	"a silent client is dropped after its timeout, the next scrape is served"
+exec 3>&-
+
+# sources that are gone: up 0, the exporter keeps serving
+kill -TERM "$RUNPID"
+wait "$RUNPID"
+RUNPID=
+rm -f "$run/tagshaked.status" "$run/proxy.status"
+gone=$(scrape)
+same "$(value "$gone" tagshake_tagger_up)/$(value "$gone" tagshake_handshaker_up)/$(value "$gone" tagshake_proxy_up)" \
+	"0/0/0" "stack stopped: every source reports up 0"
+kill -TERM "$MXPID"
+wait "$MXPID"
+same "$?" 0 "SIGTERM: the exporter exits 0"
+MXPID=
+same "$(ss -Hltn "sport = :$mport" | wc -l)" 0 "... and no longer listens"
+tap_end
