@@ -94,6 +94,8 @@ delta 'tagshake_handoff_modes_total{mode="ktls"}' 0
 delta 'tagshake_proxy_handoffs_total' 6
 delta 'tagshake_proxy_http_requests_total' 6
 delta 'tagshake_proxy_closes_total{reason="done"}' 6
+delta 'tagshake_handshake_duration_seconds_count' 6
+delta 'tagshake_handshake_duration_seconds_bucket{le="+Inf"}' 6
 delta 'tagshake_proxy_upstream_ready_seconds_count' 6
 delta 'tagshake_proxy_upstream_ready_seconds_bucket{le="+Inf"}' 6
 same "$(value "$after" 'tagshake_handshaker_mode{mode="relay",reason="kernel has no kTLS (no tls ULP)"}')" 1 \
@@ -101,6 +103,12 @@ same "$(value "$after" 'tagshake_handshaker_mode{mode="relay",reason="kernel has
 same "$(value "$after" tagshake_tagger_up)/$(value "$after" tagshake_handshaker_up)/$(value "$after" tagshake_proxy_up)" \
 	"1/1/1" "every source up"
 same "$(value "$after" tagshake_relays_open)" 0 "no relay left open"
+# the buckets are cumulative and the sum is in seconds: 6 loopback handshakes
+# take more than 0 and less than 6 s
+check "handshake histogram: buckets never decrease" awk -F'[ ]' \
+	'/^tagshake_handshake_duration_seconds_bucket/ { if ($2 < last) exit 1; last = $2 }' <<<"$after"
+check "handshake histogram: the sum is in seconds" awk -v b="$(value "$before" tagshake_handshake_duration_seconds_sum)" \
+	-v a="$(value "$after" tagshake_handshake_duration_seconds_sum)" 'BEGIN { exit !(a - b > 0 && a - b < 6) }' 
 
 # the format: Debian's prometheus_client parses it; conventions hold
 fmt=$(/usr/bin/python3 - "$after" <<'PY'

@@ -131,6 +131,7 @@ void ts_conn_accepted(struct ts_worker *w, int fd)
 	c->gen = ts_gen_get(w->gen);
 	c->state = TS_CS_WAIT_HELLO;
 	c->deadline_ms = now + c->gen->cfg->handshake_timeout_ms;
+	c->accepted_us = ts_now_us();
 	c->tag_err = -ENOENT;
 	ts_list_add_tail(&w->handshakes, &c->link);
 	w->inflight++;
@@ -218,6 +219,7 @@ static void handshake_done(struct ts_conn *c)
 		return;
 	}
 	ts_count(st, TS_HC_HANDSHAKES);
+	ts_hs_stats_handshake(st, ts_now_us() - c->accepted_us);
 	if (SSL_session_reused(c->ssl))
 		ts_count(st, TS_HC_RESUMED);
 	if (SSL_get0_peer_certificate(c->ssl) && SSL_get_verify_result(c->ssl) == X509_V_OK)

@@ -48,6 +48,16 @@ enum ts_hs_counter {
 	TS_HC_RELAY_CLOSED,
 	TS_HC_RELAY_IDLE,    /* relay closed for idleness */
 	TS_HC_RELAY_ERROR,   /* TLS error or reset in the relay */
+	/* accept → Finished of completed handshakes: sum in µs and a histogram
+	 * (ts_hs_stats_handshake), for tagshake metrics */
+	TS_HC_HS_US,
+	TS_HC_HS_LE_1MS,
+	TS_HC_HS_LE_2MS,
+	TS_HC_HS_LE_5MS,
+	TS_HC_HS_LE_10MS,
+	TS_HC_HS_LE_50MS,
+	TS_HC_HS_LE_250MS,
+	TS_HC_HS_OVER_250MS,
 	TS_HC_COUNT,
 };
 
@@ -163,5 +173,8 @@ int ts_listener_open(const char *address, uint16_t port, int backlog);
 /* ---- time ---- */
 
 uint64_t ts_now_ms(void);
+uint64_t ts_now_us(void);
+/* Counts one completed handshake's accept → Finished time. */
+void ts_hs_stats_handshake(struct ts_hs_stats *s, uint64_t us);
 
 #endif /* TS_HANDSHAKER_H */

@@ -140,8 +140,8 @@ static const struct mx_histogram hs_duration = {
 	{ "hs_le_1ms", "hs_le_2ms", "hs_le_5ms", "hs_le_10ms", "hs_le_50ms", "hs_le_250ms",
 	  "hs_over_250ms" },
 	{ "0.001", "0.002", "0.005", "0.01", "0.05", "0.25", NULL },
-	"hs_ms",
-	1e-3,
+	"hs_us",
+	1e-6,
 	"handshakes",
 };
 

@@ -38,6 +38,14 @@ static const char *const counter_names[TS_HC_COUNT] = {
 	[TS_HC_RELAY_CLOSED] = "relay_closed",
 	[TS_HC_RELAY_IDLE] = "relay_idle",
 	[TS_HC_RELAY_ERROR] = "relay_error",
+	[TS_HC_HS_US] = "hs_us",
+	[TS_HC_HS_LE_1MS] = "hs_le_1ms",
+	[TS_HC_HS_LE_2MS] = "hs_le_2ms",
+	[TS_HC_HS_LE_5MS] = "hs_le_5ms",
+	[TS_HC_HS_LE_10MS] = "hs_le_10ms",
+	[TS_HC_HS_LE_50MS] = "hs_le_50ms",
+	[TS_HC_HS_LE_250MS] = "hs_le_250ms",
+	[TS_HC_HS_OVER_250MS] = "hs_over_250ms",
 };
 
 static const char *const gauge_names[TS_HG_COUNT] = {
@@ -62,6 +70,26 @@ uint64_t ts_now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t ts_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void ts_hs_stats_handshake(struct ts_hs_stats *s, uint64_t us)
+{
+	/* upper bounds of TS_HC_HS_LE_1MS ... TS_HC_HS_LE_250MS */
+	static const uint64_t le_us[] = { 1000, 2000, 5000, 10000, 50000, 250000 };
+	size_t b = 0;
+
+	while (b < sizeof(le_us) / sizeof(le_us[0]) && us > le_us[b])
+		b++;
+	__atomic_fetch_add(&s->c[TS_HC_HS_US], us, __ATOMIC_RELAXED);
+	ts_count(s, (enum ts_hs_counter)(TS_HC_HS_LE_1MS + b));
 }
 
 int ts_hs_stats_write(const char *path, const char *header, struct ts_hs_stats *const *workers,

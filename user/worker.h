@@ -81,6 +81,7 @@ struct ts_conn {
 	SSL *ssl;
 	int proxy_fd; /* relay: the end handed to the proxy until sent */
 	uint64_t deadline_ms;
+	uint64_t accepted_us; /* for the handshake time histogram */
 	struct ts_tag tag;
 	int tag_err;
 	int hellos;  /* ClientHello callback calls (2 after an HRR) */
