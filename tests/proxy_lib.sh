@@ -119,6 +119,7 @@ policies:
   - { sni: rfc.test, action: require, ca_set: clients, route: rfc9440 }
   - { sni: open.test, action: none, route: kong }
   - { sni: secure.test, action: require, ca_set: clients, route: kong }
+  - { sni: twin.test, action: require, ca_set: clients, route: kong }
   - { sni: '*.wild.test', action: optional, ca_set: clients, route: kong }
   - { sni: pp.test, action: optional, ca_set: clients, route: nginx-pp }
   - { sni: hap.test, action: none, route: haproxy }
@@ -255,6 +256,22 @@ tls_curl() {
 }
 CLIENT_CERT=(--cert "$T/pki/client.crt" --key "$T/pki/client.key")
 
+# wait_exit PID SECONDS: sets EXIT_STATUS to the exit status, or to
+# "running" (and kills it) when it is still there after SECONDS
+wait_exit() {
+	for _ in $(seq 1 $(($2 * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -9 "$1"
+		wait "$1" 2>/dev/null
+		EXIT_STATUS=running
+	else
+		wait "$1"
+		EXIT_STATUS=$?
+	fi
+}
 peers() { timeout 30 python3 "$ROOT/tests/proxy_peers.py" "$@"; }
 start_peer() { # background python peer
 	python3 "$ROOT/tests/proxy_peers.py" "$@" 2>>"$T/peers.log" &

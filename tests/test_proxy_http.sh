@@ -69,6 +69,10 @@ check "spoof with a certificate: forged headers replaced by the real ones" "$kon
 	"$(tls_curl kong.test /kong "${CLIENT_CERT[@]}" -H 'X-Client-Cert-Serial: 01' -H 'x-client-cert-subject-dn: CN=admin')"
 code=$(tls_curl open.test /all -H 'Host: kong.test' -o /dev/null -w '%{http_code}')
 check "Host of another policy with the same route → still 421" 421 "$code"
+code=$(tls_curl kong.test /all "${CLIENT_CERT[@]}" -H 'Host: twin.test' -o /dev/null -w '%{http_code}')
+check "Host of another entry with the same action, CA set and route → 200" 200 "$code"
+code=$(tls_curl kong.test /all "${CLIENT_CERT[@]}" -H 'Host: opt.test' -o /dev/null -w '%{http_code}')
+check "Host of an optional policy on a require connection (same CA, route) → 421" 421 "$code"
 code=$(tls_curl a.wild.test /all -H 'Host: b.wild.test:443' -o /dev/null -w '%{http_code}')
 check "Host and SNI under the same wildcard policy → 200" 200 "$code"
 code=$(tls_curl kong.test /all "${CLIENT_CERT[@]}" -H 'Host: KONG.test.' -o /dev/null -w '%{http_code}')

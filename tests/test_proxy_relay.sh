@@ -97,8 +97,8 @@ echo "# hand-off received → upstream connected: $(( $(stat upstream_ready_us) 
 # --- SIGTERM drains: the open connection goes on, the socket file goes ---
 check "drain: an open connection keeps working after SIGTERM; the socket file is removed" \
 	"a b bye socket-gone" "$(peers drain "$T/handoff.sock" $R_RAW "$PROXY_PID")"
-wait "$PROXY_PID"
-check "drain: the proxy exits 0 once its last connection closed" 0 "$?"
+wait_exit "$PROXY_PID" 5
+check "drain: the proxy exits 0 once its last connection closed" 0 "$EXIT_STATUS"
 check "drain: that connection counted as done, none cut" "0" \
 	"$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n 's/^close_shutdown=//p')"
 

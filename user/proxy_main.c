@@ -8,6 +8,7 @@
  * second SIGTERM stops at once.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
@@ -228,6 +229,9 @@ int main(int argc, char **argv)
 			strerror(-lfd));
 		return 1;
 	}
+	/* every worker is woken for a new link, one gets it: accept4 must not
+	 * block the others */
+	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
 	struct stat own;
 	if (stat(cfg->handoff_path, &own) < 0) {
 		fprintf(stderr, "tagshake-proxy: %s: %s\n", cfg->handoff_path, strerror(errno));

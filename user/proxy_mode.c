@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -64,8 +65,23 @@ static int setup_proxy_v2(struct px_conn *c, const struct ts_handoff *h)
 	return rc;
 }
 
-/* Host → policy with the lookup the handshaker used for the SNI; a
- * different policy entry is a misdirected request (RFC 9110, 15.5.20). */
+/* Two policy entries are the same policy when they ask the same of the
+ * client and send it to the same place: action, client-CA set and route.
+ * (The server certificate does not matter here.) Comparing entries by
+ * identity alone would, for instance, refuse every request on a connection
+ * without SNI, whose entry is @no-sni. */
+static bool same_policy(const struct ts_cfg_policy *a, const struct ts_cfg_policy *b)
+{
+	if (a == b)
+		return true;
+	if (!a || !b)
+		return false;
+	return a->value.action == b->value.action && a->value.ca_id == b->value.ca_id &&
+	       a->value.route_id == b->value.route_id;
+}
+
+/* Host → policy with the lookup the handshaker used for the SNI; another
+ * policy is a misdirected request (RFC 9110, 15.5.20). */
 static int host_check(void *ctx, const char *host, size_t len)
 {
 	struct px_conn *c = ctx;
@@ -84,7 +100,9 @@ static int host_check(void *ctx, const char *host, size_t len)
 	int nl = ts_name_normalise(host, n, name);
 	if (nl < 0)
 		return 400;
-	return ts_config_decide(c->w->set->cfg, name, (size_t)nl, &v, &m) == c->policy ? 0 : 421;
+	return same_policy(ts_config_decide(c->w->set->cfg, name, (size_t)nl, &v, &m), c->policy)
+		       ? 0
+		       : 421;
 }
 
 static int http_filter(void *ctx, const char *in, size_t in_len, char *out, size_t *out_len,
