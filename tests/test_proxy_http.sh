@@ -45,10 +45,10 @@ check "optional with certificate: kong headers" "$kong_expected" "$(tls_curl opt
 
 # --- resumption keeps the identity ------------------------------------------
 req='GET /kong HTTP/1.1\r\nHost: kong.test\r\nConnection: close\r\n\r\n'
-printf "$req" | openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername kong.test \
+printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername kong.test \
 	-CAfile "$T/pki/server.crt" -cert "$crt" -key "$T/pki/client.key" -sess_out "$T/sess.pem" \
 	-ign_eof >/dev/null 2>&1
-out=$(printf "$req" | openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername kong.test \
+out=$(printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername kong.test \
 	-CAfile "$T/pki/server.crt" -sess_in "$T/sess.pem" -ign_eof 2>/dev/null)
 check "resumed session (no certificate sent this time)" 1 "$(echo "$out" | grep -c '^Reused, TLSv1.3')"
 check "resumed session: kong headers still carry the client identity" "subject=$subject" \
