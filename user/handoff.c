@@ -10,6 +10,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* The listening socket's file: the proxy's user and group may connect. */
+#define TS_HANDOFF_SOCKET_MODE 0660
 /* Largest value one TLV can carry: its length field is 16 bits. */
 #define TLV_VALUE_MAX 0xffff
 
@@ -387,6 +389,14 @@ int ts_handoff_listen(const char *path, int backlog)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
+	/* Whoever can connect can inject a connection with forged metadata:
+	 * owner and group only, whatever the umask (Linux applies a socket's
+	 * mode set before bind() to the file bind() creates). */
+	if (fchmod(fd, TS_HANDOFF_SOCKET_MODE) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	/* a stale socket from a previous run; never remove anything else */
 	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
