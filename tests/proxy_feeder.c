@@ -86,7 +86,6 @@ static void add_cert_tlvs(struct ts_tlv_buf *b, X509 *x)
 	unsigned int mdlen = 0;
 	int n = i2d_X509(x, &der);
 	char buf[1024];
-	BIO *bio;
 	BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
 	char *hex = BN_bn2hex(bn);
 
@@ -94,7 +93,7 @@ static void add_cert_tlvs(struct ts_tlv_buf *b, X509 *x)
 	X509_digest(x, EVP_sha256(), md, &mdlen);
 	ts_tlv_add(b, TS_PP2_TYPE_FINGERPRINT, md, mdlen);
 	for (int i = 0; i < 2; i++) {
-		bio = BIO_new(BIO_s_mem());
+		BIO *bio = BIO_new(BIO_s_mem());
 		X509_NAME_print_ex(bio, i ? X509_get_issuer_name(x) : X509_get_subject_name(x), 0,
 				   XN_FLAG_RFC2253);
 		n = BIO_read(bio, buf, sizeof(buf));

@@ -103,7 +103,7 @@ void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events);
 
 /* Takes over a received hand-off (its fd; the struct is released). */
 void px_conn_start(struct px_worker *w, struct ts_handoff *h);
-void px_conn_event(struct px_conn *c, struct px_ep *ep, uint32_t events);
+void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events);
 void px_conn_timeout(struct px_conn *c);
 void px_conn_close(struct px_conn *c, enum px_counter reason);
 

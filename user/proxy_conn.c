@@ -174,10 +174,9 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 static int discard_client(struct px_conn *c)
 {
 	char junk[PX_DISCARD_BUF];
-	ssize_t n;
 
 	while (!c->client_eof) {
-		n = recv(c->client.fd, junk, sizeof(junk), MSG_DONTWAIT);
+		ssize_t n = recv(c->client.fd, junk, sizeof(junk), MSG_DONTWAIT);
 		if (n == 0)
 			c->client_eof = true;
 		else if (n < 0)
@@ -231,16 +230,15 @@ static bool half_close(struct px_conn *c)
 static void step(struct px_conn *c)
 {
 	struct px_stats *st = &c->w->stats;
-	ssize_t up, down;
 
 	do {
 		if (c->local_status && discard_client(c)) {
 			px_conn_close(c, PX_CLOSE_CLIENT_ERROR);
 			return;
 		}
-		up = c->up.read_eof && !px_dir_pending(&c->up)
-			     ? 0
-			     : px_dir_pump(&c->up, c->state == PX_RELAYING && c->upstream.fd >= 0);
+		ssize_t up = c->up.read_eof && !px_dir_pending(&c->up)
+				     ? 0
+				     : px_dir_pump(&c->up, c->state == PX_RELAYING && c->upstream.fd >= 0);
 		if (up < 0) {
 			px_conn_close(c, c->up.err_to ? PX_CLOSE_UPSTREAM_ERROR : PX_CLOSE_CLIENT_ERROR);
 			return;
@@ -248,7 +246,7 @@ static void step(struct px_conn *c)
 		if (c->up.status && !c->local_status)
 			set_local(c, c->up.status);
 		/* the upstream socket is readable only once connected */
-		down = c->state == PX_RELAYING ? px_dir_pump(&c->down, true) : 0;
+		ssize_t down = c->state == PX_RELAYING ? px_dir_pump(&c->down, true) : 0;
 		if (down < 0) {
 			px_conn_close(c, c->down.err_to ? PX_CLOSE_CLIENT_ERROR : PX_CLOSE_UPSTREAM_ERROR);
 			return;
@@ -293,7 +291,7 @@ static bool connected_now(int fd)
 	return poll(&p, 1, 0) == 1 && p.revents == POLLOUT;
 }
 
-void px_conn_event(struct px_conn *c, struct px_ep *ep, uint32_t events)
+void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
 {
 	(void)events;
 	if (c->state == PX_CONNECTING && ep == &c->upstream && !connect_done(c))
