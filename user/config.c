@@ -210,7 +210,21 @@ struct field {
 	field_fn fn;
 };
 
-/* Walks a mapping, dispatching each key to its field; unknown keys fail. */
+/* Whether a key appears earlier in its mapping: YAML wants mapping keys
+ * unique but libyaml keeps repeats, and a repeated list (pairs, defaults)
+ * would be parsed twice into the same slots. */
+static bool key_repeated(struct parser *p, const yaml_node_t *map, const yaml_node_pair_t *at)
+{
+	const char *name = scalar(node(p, at->key));
+
+	for (const yaml_node_pair_t *q = map->data.mapping.pairs.start; q < at; q++)
+		if (!strcmp(scalar(node(p, q->key)), name))
+			return true;
+	return false;
+}
+
+/* Walks a mapping, dispatching each key to its field; unknown and repeated
+ * keys fail. */
 static int parse_fields(struct parser *p, const yaml_node_t *map, const char *where,
 			const struct field *fields, void *obj)
 {
@@ -230,6 +244,8 @@ static int parse_fields(struct parser *p, const yaml_node_t *map, const char *wh
 			;
 		if (!f->name)
 			return fail(p, k, key, "unknown key");
+		if (key_repeated(p, map, pair))
+			return fail(p, k, key, "repeated key");
 		err = f->fn(p, key, v, obj);
 	}
 	return err;
@@ -889,6 +905,9 @@ static int check_top_keys(struct parser *p, const yaml_node_t *root)
 			;
 		if (!*s)
 			return fail(p, k, scalar(k), "unknown section");
+		/* a second `policies:` would otherwise be silently ignored */
+		if (key_repeated(p, root, pair))
+			return fail(p, k, scalar(k), "repeated section");
 	}
 	return 0;
 }
