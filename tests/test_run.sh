@@ -139,6 +139,26 @@ check "SIGTERM: run.sh exits 0" stop TERM
 same "$(leftovers)" "attached=0 pinned=no listening=0 processes=0 sockets=0" \
 	"SIGTERM: nothing attached, pinned, listening or running"
 
+# Ctrl-C in a terminal: `make run` in a tmux pane, C-c reaches the whole
+# foreground process group (make, run.sh and the daemons)
+tsock=$work/tmux.sock
+tmux -S "$tsock" new-session -d -x 200 -y 50 -s run "make -s run RUN_ARGS='--no-deps --no-build \
+	--state $state --port $port --pin-dir $pins' > $work/make.out 2>&1"
+for _ in $(seq 300); do grep -q '^  cat ' "$work/make.out" 2>/dev/null && break; sleep 0.05; done
+check "make run: the stack runs" grep -q "running on 127.0.0.1:$port in relay mode" "$work/make.out"
+PROG=$(prog_id)
+out=$(curl -sS --cacert "$state/pki/server-ca.crt" --resolve "none.demo.test:$port:127.0.0.1" "https://none.demo.test:$port/")
+same "$(head -1 <<<"$out")" "GET / HTTP/1.1" "make run: none answers"
+tmux -S "$tsock" send-keys -t run C-c
+# the pane's shell gets the SIGINT too and may end the session: wait on the output
+for _ in $(seq 200); do grep -q '^tagshake-demo: stopped' "$work/make.out" && break; sleep 0.05; done
+for _ in $(seq 100); do pgrep -f -- "$state" >/dev/null || break; sleep 0.05; done
+check "Ctrl-C: make run stops, saying nothing is left" grep -q 'stopped: nothing attached, pinned or listening' "$work/make.out"
+same "$(leftovers)" "attached=0 pinned=no listening=0 processes=0 sockets=0" \
+	"Ctrl-C: nothing attached, pinned, listening or running"
+check "Ctrl-C: no traceback or error from the children" bash -c "! grep -Eq 'Traceback|rror' '$work/make.out'"
+tmux -S "$tsock" kill-server 2>/dev/null
+
 # a busy port is refused before anything is loaded
 python3 -c 'import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.1",'"$port"')); s.listen(); time.sleep(10)' &
 holder=$!

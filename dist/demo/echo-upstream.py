@@ -44,7 +44,10 @@ def main():
     if os.path.exists(path):
         os.unlink(path)
     with Server(path, Echo) as srv:
-        srv.serve_forever()
+        try:
+            srv.serve_forever()
+        except KeyboardInterrupt:  # Ctrl-C reaches the whole process group
+            pass
 
 
 if __name__ == "__main__":
