@@ -139,7 +139,7 @@ YAML
 }
 
 start_proxy() { # extra args
-	"$ROOT/build/tagshake-proxy" --config "$T/tagshake.yaml" --workers 2 --drain-timeout 2000 "$@" 2>"$T/proxy.log" &
+	"${PROXY_BIN:-$ROOT/build/tagshake-proxy}" --config "$T/tagshake.yaml" --workers 2 --drain-timeout 2000 "$@" 2>"$T/proxy.log" &
 	PROXY_PID=$!
 	PIDS+=("$PROXY_PID")
 	wait_for "$T/handoff.sock"

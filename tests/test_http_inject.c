@@ -173,6 +173,74 @@ static void test_framing_restated(void **state)
 	assert_int_equal(n, 0);
 }
 
+/* Feeds `in` in random pieces through random output sizes (never below one
+ * rebuilt head); returns the status, the output in all. */
+static int run_random(const char *in, size_t len, unsigned *seed, char *all, size_t *all_len)
+{
+	int calls = 0;
+	struct ts_http_inject *h = ts_http_inject_new(inject, strlen(inject), strip, check, &calls);
+	size_t pos = 0;
+	int st = 0;
+	char out[600];
+
+	*all_len = 0;
+	while (pos < len && !st) {
+		size_t piece = 1 + (size_t)rand_r(seed) % 64, cap = 120 + (size_t)rand_r(seed) % 400;
+		size_t out_len = 0, used = 0;
+		if (piece > len - pos)
+			piece = len - pos;
+		st = ts_http_inject_feed(h, in + pos, piece, out, &out_len, cap, &used);
+		memcpy(all + *all_len, out, out_len);
+		*all_len += out_len;
+		pos += used;
+	}
+	/* drain a head still waiting for room */
+	for (int i = 0; i < 4 && !st; i++) {
+		size_t out_len = 0, used = 0;
+		st = ts_http_inject_feed(h, "", 0, out, &out_len, sizeof(out), &used);
+		memcpy(all + *all_len, out, out_len);
+		*all_len += out_len;
+	}
+	all[*all_len] = '\0';
+	ts_http_inject_free(h);
+	return st;
+}
+
+static void test_random_splits(void **state)
+{
+	(void)state;
+	unsigned seed = 20261126;
+	char all[4096];
+	size_t n;
+
+	for (int i = 0; i < 2000; i++) {
+		assert_int_equal(run_random(pipelined, strlen(pipelined), &seed, all, &n), 0);
+		assert_string_equal(all, pipelined_out);
+	}
+}
+
+/* Any bytes: a status or forwarding, never a crash or unbounded output. */
+static void test_garbage(void **state)
+{
+	(void)state;
+	unsigned seed = 7;
+	static const char alphabet[] = "GET POST / HTTP/1.1\r\n:Host:good.test Content-Length: 12 "
+				       "Transfer-Encoding: chunked 0 a\r\n\x00\xff";
+	char in[512], all[65536];
+	size_t n;
+
+	for (int i = 0; i < 20000; i++) {
+		size_t len = 1 + (size_t)rand_r(&seed) % sizeof(in);
+		for (size_t j = 0; j < len; j++)
+			in[j] = alphabet[(size_t)rand_r(&seed) % (sizeof(alphabet) - 1)];
+		if (i % 2)
+			memcpy(in, "GET / HTTP/1.1\r\nHost: good.test\r\n", len < 34 ? len : 34);
+		int st = run_random(in, len, &seed, all, &n);
+		assert_true(st == 0 || st == 400 || st == 421 || st == 431 || st == 501);
+		assert_true(n <= len * 4 + 4096);
+	}
+}
+
 static void test_local_response(void **state)
 {
 	(void)state;
@@ -195,6 +263,8 @@ int main(void)
 		cmocka_unit_test(test_absolute_form_wins),
 		cmocka_unit_test(test_bad_requests),
 		cmocka_unit_test(test_framing_restated),
+		cmocka_unit_test(test_random_splits),
+		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_local_response),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
