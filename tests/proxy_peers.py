@@ -153,11 +153,13 @@ def tls_client(port, sni, cafile, cert, key, payload_kind):
 
 # --- hand-offs without TLS, for relay behaviour -------------------------
 
-def handoff(sock_path, route, authority=b"raw.test"):
+def handoff(sock_path, route, authority=b"raw.test", alpn=b""):
     def tlv(t, v):
         return struct.pack(">BH", t, len(v)) + v
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     meta = tlv(0x02, authority) + tlv(0xE1, struct.pack(">H", route)) + tlv(0xE3, b"\x01")
+    if alpn:
+        meta += tlv(0x01, alpn)
     u = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     u.connect(sock_path)
     socket.send_fds(u, [meta], [b.fileno()])
@@ -318,6 +320,14 @@ def main():
                     break
         time.sleep(float(args[2]))
         print(sent)
+    elif cmd == "h2":  # SOCK ROUTE: an h2 hand-off to an http route
+        s = handoff(args[0], int(args[1]), b"kong.test", b"h2")
+        s.settimeout(5)
+        try:
+            s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        except BrokenPipeError:
+            pass
+        print("closed" if read_all(s) == b"" else "answered")
     elif cmd == "timed-eof":  # SOCK ROUTE: seconds until the proxy closes
         s = handoff(args[0], int(args[1]))
         t0 = time.monotonic()

@@ -116,8 +116,13 @@ static int http_filter(void *ctx, const char *in, size_t in_len, char *out, size
 static int setup_http(struct px_conn *c, const struct ts_handoff *h)
 {
 	char *headers = NULL;
-	ssize_t n = ts_cert_headers(c->route->headers, NULL, &h->meta, &headers);
+	ssize_t n;
 
+	/* only HTTP/1.x is parsed: an h2 connection would pass unrewritten */
+	if (h->meta.alpn.len && !(h->meta.alpn.len == 8 && !memcmp(h->meta.alpn.p, "http/1.1", 8)) &&
+	    !(h->meta.alpn.len == 8 && !memcmp(h->meta.alpn.p, "http/1.0", 8)))
+		return -EPROTO;
+	n = ts_cert_headers(c->route->headers, NULL, &h->meta, &headers);
 	if (n < 0)
 		return (int)n;
 	c->http = ts_http_inject_new(headers, (size_t)n, c->w->set->strip, host_check, c);
