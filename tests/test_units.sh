@@ -44,10 +44,7 @@ same "$(key tagshake-tagger.service ExecStop)" \
 same "$(key tagshake-tagger.service ExecStartPost)" \
 	"$dest/usr/bin/tagshake policy import --pin-dir /sys/fs/bpf/tagshake $dest/etc/tagshake/tagshake.yaml" \
 	"tagger: policies imported from the configuration"
-# the daemons do not call sd_notify: Type=notify would be a lie
-same "$(grep -l 'sd_notify\|NOTIFY_SOCKET' user/*.c | wc -l)" 0 "the daemons do not call sd_notify"
 for u in tagshaked.service tagshake-proxy.service tagshake-metrics.service; do
-	same "$(key $u Type)/$(key $u Restart)" "simple/on-failure" "$u: Type=simple, Restart=on-failure"
 	same "$(key $u NoNewPrivileges)/$(key $u ProtectSystem)" "yes/strict" "$u: NoNewPrivileges, ProtectSystem=strict"
 done
 same "$(key tagshake-proxy.service CapabilityBoundingSet)" "" "proxy: no capability at all"
@@ -56,4 +53,58 @@ same "$(key tagshaked.service CapabilityBoundingSet)" "CAP_NET_BIND_SERVICE CAP_
 same "$(key tagshaked.service ExecReload)" '/bin/kill -HUP $MAINPID' "tagshaked: reload is SIGHUP"
 same "$(key tagshaked.service ExecStartPre)" \
 	"$dest/usr/bin/tagshake check --quiet $dest/etc/tagshake/tagshake.yaml" "tagshaked: configuration checked first"
+
+# Readiness: both daemons speak the sd_notify protocol, so the units are
+# Type=notify. A datagram socket stands in for systemd's NOTIFY_SOCKET and
+# the demo stack (scripts/run.sh) runs with it in its environment.
+for u in tagshaked.service tagshake-proxy.service; do
+	same "$(key $u Type)/$(key $u Restart)" "notify/on-failure" "$u: Type=notify, Restart=on-failure"
+done
+same "$(key tagshake-metrics.service Type)" simple "tagshake-metrics.service: Type=simple (no readiness protocol)"
+if [ "$(id -u)" -eq 0 ]; then
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	# each message is logged with whether, at that moment, the TLS port was
+	# listening (/proc/net/tcp, state 0A) and the hand-off socket existed
+	/usr/bin/python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+def listening(port):
+    with open("/proc/net/tcp") as f:
+        return any(l.split()[1].endswith(":%04X" % port) and l.split()[3] == "0A" for l in f.readlines()[1:])
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        m = s.recv(4096).decode().replace("\n", " ")
+        out.write("%s port=%s handoff=%s\n" % (m, "up" if listening(int(sys.argv[3])) else "down",
+                                             "up" if os.path.exists(sys.argv[4]) else "down"))
+' "$work/notify.sock" "$work/notify.log" "$port" "$work/state/run/handoff.sock" &
+	rx=$!
+	for _ in $(seq 100); do [ -S "$work/notify.sock" ] && break; sleep 0.05; done
+	pins=/sys/fs/bpf/tagshake-units-$$
+	state=$work/state
+	NOTIFY_SOCKET=$work/notify.sock timeout -s TERM 60 scripts/run.sh --no-deps --no-build \
+		--state "$state" --port "$port" --pin-dir "$pins" >"$work/run.out" 2>&1 &
+	runpid=$!
+	for _ in $(seq 300); do grep -q '^  cat ' "$work/run.out" && break; sleep 0.05; done
+	hs=$(pgrep -f -- "tagshaked --config $state/")
+	px=$(pgrep -f -- "tagshake-proxy --config $state/")
+	same "$(grep -c "MAINPID=$hs " "$work/notify.log")/$(grep -c "MAINPID=$px " "$work/notify.log")" "1/1" \
+		"one message from each daemon at start"
+	# run.sh starts the proxy first, then tagshaked
+	same "$(grep "MAINPID=$px " "$work/notify.log")" "READY=1 MAINPID=$px port=down handoff=up" \
+		"tagshake-proxy: READY=1 with its pid once the hand-off socket exists"
+	same "$(grep "MAINPID=$hs " "$work/notify.log")" "READY=1 MAINPID=$hs port=up handoff=up" \
+		"tagshaked: READY=1 with its pid once its port listens"
+	kill -HUP "$hs"
+	for _ in $(seq 100); do [ "$(grep -c "MAINPID=$hs " "$work/notify.log")" -ge 3 ] && break; sleep 0.05; done
+	same "$(grep "MAINPID=$hs " "$work/notify.log" | tail -2 | cut -d' ' -f1 | tr '\n' ' ')" \
+		"RELOADING=1 READY=1 " "tagshaked: SIGHUP reload reports RELOADING=1 then READY=1"
+	kill -TERM "$runpid"
+	wait "$runpid"
+	same "$(grep "MAINPID=$hs " "$work/notify.log" | tail -1 | cut -d' ' -f1,2)" "STOPPING=1 MAINPID=$hs" "tagshaked: STOPPING=1 on SIGTERM"
+	same "$(grep "MAINPID=$px " "$work/notify.log" | tail -1 | cut -d' ' -f1,2)" "STOPPING=1 MAINPID=$px" "tagshake-proxy: STOPPING=1 on SIGTERM"
+	kill "$rx"
+	wait "$rx" 2>/dev/null
+	build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1
+fi
 tap_end

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cert_headers.h"
+#include "notify.h"
 #include "proxy.h"
 
 /* Pending handshaker connections on the hand-off socket. */
@@ -170,9 +171,11 @@ static void serve_signals(struct px_stats **stats, int n, const char *path,
 			px_stats_print(stderr, stats, n);
 		} else if (sig == SIGTERM && run_state == PX_RUN) {
 			fprintf(stderr, "tagshake-proxy: draining\n");
+			ts_notify("STOPPING=1");
 			unlink_own(path, own);
 			__atomic_store_n(&run_state, PX_DRAIN, __ATOMIC_RELAXED);
 		} else if (sig == SIGTERM || sig == SIGINT) {
+			ts_notify("STOPPING=1");
 			__atomic_store_n(&run_state, PX_STOP, __ATOMIC_RELAXED);
 		}
 	}
@@ -259,6 +262,8 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "tagshake-proxy: %d workers on %s, %d routes, %s\n", o.workers,
 		cfg->handoff_path, cfg->nroutes, o.splice ? "splice" : "copy");
+	/* the hand-off socket listens and the workers run */
+	ts_notify("READY=1");
 	if (o.status)
 		px_stats_write(o.status, stats, o.workers);
 	serve_signals(stats, o.workers, cfg->handoff_path, &own, o.status);

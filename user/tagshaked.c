@@ -17,6 +17,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "notify.h"
 #include "worker.h"
 
 #define WORKERS_MAX 256
@@ -245,8 +246,10 @@ static int main_loop(struct daemon *d, int sfd)
 		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
+			ts_notify("RELOADING=1");
 			reload(d);
 			write_status(d);
+			ts_notify("READY=1");
 			continue;
 		}
 		break; /* SIGTERM, SIGINT */
@@ -319,7 +322,11 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "tagshaked: %d workers, mode %s (%s), hand-off %s\n", d.nworkers,
 		d.ktls ? "ktls" : "relay", d.mode_why, d.gen->cfg->handoff_path);
+	/* the listeners are bound and the workers run: a service manager may
+	 * start what depends on us */
+	ts_notify("READY=1");
 	main_loop(&d, sfd);
+	ts_notify("STOPPING=1");
 	stop_workers(&d, d.nworkers);
 	write_status(&d);
 	ts_gen_put(d.gen);
