@@ -325,9 +325,10 @@ def main():
         s.settimeout(5)
         try:
             s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-        except BrokenPipeError:
-            pass
-        print("closed" if read_all(s) == b"" else "answered")
+            got = read_all(s)
+        except (BrokenPipeError, ConnectionResetError):
+            got = b""  # closed with our bytes unread: a reset, no answer either
+        print("closed" if got == b"" else "answered")
     elif cmd == "timed-eof":  # SOCK ROUTE: seconds until the proxy closes
         s = handoff(args[0], int(args[1]))
         t0 = time.monotonic()
