@@ -5,11 +5,19 @@
  * line per hand-off with the parsed metadata, then answers the plaintext
  * request on the received fd with an HTTP response whose body is that line.
  *
- *   handoff_sink PATH
+ *   handoff_sink PATH [echo]
+ *
+ * With "echo" it sends every byte back instead, until the client's EOF, its
+ * close_notify, any other non-data TLS record (kTLS sockets report the record
+ * type in a cmsg) or an error, then prints one more line:
+ *   echo peerport=P in=N out=N end=eof|close_notify|alert-D|handshake-T|ERRNO
+ * (D: alert description, T: handshake message type, 24 = KeyUpdate).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/tls.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,7 +31,25 @@
 #define MAX_LINKS 64
 #define LINE_SIZE 8192
 
+#ifndef SOL_TLS
+#define SOL_TLS 282
+#endif
+/* TLS record content types and the alert that ends a connection (RFC 8446) */
+#define TLS_CT_ALERT 21
+#define TLS_CT_HANDSHAKE 22
+#define TLS_CT_APPLICATION_DATA 23
+#define TLS_ALERT_CLOSE_NOTIFY 0
+
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool echo_mode;
+
+static void print_line(const char *line)
+{
+	pthread_mutex_lock(&out_lock);
+	printf("%s\n", line);
+	fflush(stdout);
+	pthread_mutex_unlock(&out_lock);
+}
 
 static void put_bytes(char **p, const char *end, const char *key, struct ts_bytes b)
 {
@@ -60,6 +86,97 @@ static void describe(const struct ts_handoff *h, char *line, size_t size)
 	put_bytes(&p, end, "issuer", m->issuer);
 }
 
+/*
+ * One read that also returns the TLS record type on a kTLS socket (0 when
+ * the socket gave none: relay socketpair, or kTLS that is off).
+ */
+static ssize_t read_record(int fd, char *buf, size_t size, int *type)
+{
+	char cbuf[CMSG_SPACE(sizeof(unsigned char))];
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(fd, &msg, 0);
+
+	*type = 0;
+	for (cm = n >= 0 ? CMSG_FIRSTHDR(&msg) : NULL; cm; cm = CMSG_NXTHDR(&msg, cm))
+		if (cm->cmsg_level == SOL_TLS && cm->cmsg_type == TLS_GET_RECORD_TYPE)
+			*type = *(unsigned char *)CMSG_DATA(cm);
+	return n;
+}
+
+/* Why a non-data record ends the echo, in the words of the echo line. */
+static void record_end(int type, const char *buf, ssize_t n, char *end, size_t size)
+{
+	if (type == TLS_CT_ALERT && n >= 2 && buf[1] == TLS_ALERT_CLOSE_NOTIFY)
+		snprintf(end, size, "close_notify");
+	else if (type == TLS_CT_ALERT && n >= 2)
+		snprintf(end, size, "alert-%u", (unsigned char)buf[1]);
+	else if (type == TLS_CT_HANDSHAKE && n >= 1)
+		snprintf(end, size, "handshake-%u", (unsigned char)buf[0]);
+	else
+		snprintf(end, size, "record-%d", type);
+}
+
+static void send_close_notify(const struct ts_handoff *h)
+{
+	static const char alert[2] = { 1 /* warning */, TLS_ALERT_CLOSE_NOTIFY };
+	char cbuf[CMSG_SPACE(sizeof(unsigned char))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)alert, .iov_len = sizeof(alert) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	if (h->meta.mode != TS_MODE_KTLS)
+		return; /* relay: the handshaker sends it on our EOF */
+	cm->cmsg_level = SOL_TLS;
+	cm->cmsg_type = TLS_SET_RECORD_TYPE;
+	cm->cmsg_len = CMSG_LEN(sizeof(unsigned char));
+	*(unsigned char *)CMSG_DATA(cm) = TLS_CT_ALERT;
+	if (sendmsg(h->fd, &msg, 0) != (ssize_t)sizeof(alert))
+		perror("handoff_sink: close_notify");
+}
+
+static void echo(struct ts_handoff *h)
+{
+	char buf[16384], line[256], end[32] = "eof";
+	size_t in = 0, out = 0;
+	ssize_t n, w;
+	int type;
+
+	for (;;) {
+		n = read_record(h->fd, buf, sizeof(buf), &type);
+		if (n < 0) {
+			snprintf(end, sizeof(end), "%s", strerrorname_np(errno));
+			break;
+		}
+		if (type && type != TLS_CT_APPLICATION_DATA) {
+			record_end(type, buf, n, end, sizeof(end));
+			break;
+		}
+		if (n == 0)
+			break;
+		in += (size_t)n;
+		for (ssize_t off = 0; off < n; off += w) {
+			w = write(h->fd, buf + off, (size_t)(n - off));
+			if (w <= 0) {
+				snprintf(end, sizeof(end), "write-%s", strerrorname_np(errno));
+				goto done;
+			}
+			out += (size_t)w;
+		}
+	}
+done:
+	/* a clean end is answered with close_notify, as OpenSSL clients need
+	 * to keep their session; through kTLS that is an alert record */
+	if (!strcmp(end, "eof") || !strcmp(end, "close_notify"))
+		send_close_notify(h);
+	snprintf(line, sizeof(line), "echo peerport=%u in=%zu out=%zu end=%s", h->meta.peer.port, in,
+		 out, end);
+	print_line(line);
+}
+
 /* Reads the request head (or EOF), answers with the line, closes. */
 static void *serve(void *arg)
 {
@@ -72,10 +189,11 @@ static void *serve(void *arg)
 	/* hand-offs arrive non-blocking; this thread wants plain blocking reads */
 	fcntl(h->fd, F_SETFL, fcntl(h->fd, F_GETFL) & ~O_NONBLOCK);
 	describe(h, line, sizeof(line));
-	pthread_mutex_lock(&out_lock);
-	printf("%s\n", line);
-	fflush(stdout);
-	pthread_mutex_unlock(&out_lock);
+	print_line(line);
+	if (echo_mode) {
+		echo(h);
+		goto out;
+	}
 	while (got < sizeof(req) - 1 && (n = read(h->fd, req + got, sizeof(req) - 1 - got)) > 0) {
 		got += (size_t)n;
 		req[got] = '\0';
@@ -87,6 +205,7 @@ static void *serve(void *arg)
 		       strlen(line) + 1, line);
 	if (write(h->fd, resp, (size_t)len) != len)
 		perror("handoff_sink: write");
+out:
 	ts_handoff_release(h);
 	free(h);
 	return NULL;
@@ -122,10 +241,11 @@ int main(int argc, char **argv)
 	struct pollfd pf[MAX_LINKS + 1];
 	int n = 1, i, l;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: handoff_sink PATH\n");
+	if (argc < 2 || argc > 3 || (argc == 3 && strcmp(argv[2], "echo"))) {
+		fprintf(stderr, "usage: handoff_sink PATH [echo]\n");
 		return 2;
 	}
+	echo_mode = argc == 3;
 	signal(SIGPIPE, SIG_IGN); /* a client gone before the answer */
 	l = ts_handoff_listen(argv[1], 64);
 	if (l < 0) {

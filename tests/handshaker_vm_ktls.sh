@@ -2,9 +2,14 @@
 # tagshaked in kTLS mode, inside a kernel-matrix VM (the host has no kTLS):
 # the hand-off carries the TCP socket itself and tests/handoff_sink answers
 # with plain read()/write() on it. Every TLS 1.3 suite and the TLS 1.2 AEADs,
-# with and without a client certificate. Needs only bash and openssl.
+# with and without a client certificate. Then, with the sink echoing every
+# byte (tests/handshaker_peer checks each one): application data in the same
+# TCP segment as the client's Finished (queued before the handshaker installs
+# kTLS receive), and a client KeyUpdate after the hand-off, which these
+# kernels cannot follow: the connection must end, nothing after it delivered.
+# Needs only bash, openssl and the listed binaries.
 #   scripts/vmtest.sh --kernel 6.12 build/tagshaked build/tests/handoff_sink \
-#       tests/handshaker_vm_ktls.sh -- tests/handshaker_vm_ktls.sh
+#       build/tests/handshaker_peer tests/handshaker_vm_ktls.sh -- tests/handshaker_vm_ktls.sh
 set -u
 cd "$(dirname "$0")/.." || exit 1
 T=$(mktemp -d)
@@ -69,9 +74,61 @@ check "require with a certificate: identity handed off with the kTLS socket" \
 	grep -q '^handoff mode=ktls action=2 .*verify=0 .* cn=client1 ' <<<"$o"
 o=$(sc api.test)
 check "require without a certificate: refused (116)" grep -q 'alert number 116' <<<"$o"
+
+# --- the sink now echoes: data behind Finished, KeyUpdate after hand-off
+kill "$SINK"
+wait "$SINK" 2>/dev/null
+build/tests/handoff_sink "$T/h.sock" echo > "$T/echo.out" 2>&1 &
+SINK=$!
+for _ in $(seq 100); do [ -S "$T/h.sock" ] && break; sleep 0.05; done
+# peer ARGS...: runs the client, prints its line, then the sink's two lines
+# for that connection (hand-off, echo)
+peer() {
+	local o p
+	o=$(timeout 20 build/tests/handshaker_peer 127.0.0.1 "$PORT" "$@" 2>&1)
+	p=$(sed -n 's/^port=\([0-9]*\) .*/\1/p' <<<"$o")
+	echo "$o"
+	[ -n "$p" ] || return 0
+	for _ in $(seq 40); do grep -q "^echo peerport=$p " "$T/echo.out" && break; sleep 0.05; done
+	grep "peerport=$p " "$T/echo.out"
+}
+early_ok() { # early_ok OUTPUT BYTES RESUMED VERSION: every byte back, kTLS, clean end
+	grep -q "^port=[0-9]* resumed=$3 first=$2/$2/1 after=0/0/0 end=eof$" <<<"$1" &&
+		grep -q "^handoff mode=ktls .* resumed=$3 .* version=$4 " <<<"$1" &&
+		grep -q "^echo peerport=[0-9]* in=$2 out=$2 end=close_notify$" <<<"$1"
+}
+for c in TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384 TLS_CHACHA20_POLY1305_SHA256; do
+	o=$(peer open.test early 3000 -C "$c")
+	check "TLS 1.3 $c: 3000 B in the segment of the client's Finished, echoed byte for byte through kTLS" \
+		early_ok "$o" 3000 0 TLSv1.3
+done
+o=$(peer open.test early 200000)
+check "TLS 1.3: 200000 B behind Finished (13 records, 4 queued with it), echoed byte for byte" \
+	early_ok "$o" 200000 0 TLSv1.3
+o=$(peer api.test early 3000 -c "$T/client1.crt" -k "$T/client1.key")
+check "TLS 1.3 with a client certificate: data behind Finished, echoed, identity kept" \
+	early_ok "$o" 3000 0 TLSv1.3
+check "... identity kept" grep -q '^handoff mode=ktls action=2 .* cn=client1 ' <<<"$o"
+o=$(peer open.test early 3000 -r)
+check "TLS 1.3 resumed (PSK): data behind Finished, echoed byte for byte" early_ok "$o" 3000 1 TLSv1.3
+o=$(peer open.test early 3000 -r -2)
+check "TLS 1.2 resumed (client Finished ends the handshake): data behind it, echoed" \
+	early_ok "$o" 3000 1 TLSv1.2
+for ku in keyupdate keyupdate-req; do
+	o=$(peer open.test $ku 5000)
+	echo "$o" | sed 's/^/# /'
+	check "$ku: 5000 B before it echoed byte for byte through kTLS" \
+		grep -q '^port=[0-9]* resumed=0 first=5000/5000/1 ' <<<"$o"
+	check "$ku: the kTLS socket reports the KeyUpdate (handshake record, type 24) and ends" \
+		grep -q '^echo peerport=[0-9]* in=5000 out=5000 end=handshake-24$' <<<"$o"
+	check "$ku: nothing after it delivered or echoed, the client sees the connection end" \
+		grep -Eq '^port=[0-9]* resumed=0 first=5000/5000/1 after=5000/0/1 end=(eof|reset)$' <<<"$o"
+done
+
 k=$(stat_get ktls)
 r=$(sed -n 's/^relay //p' "$T/status")
 echo "# hand-offs: ktls=$k relay=$r"
-check "every hand-off used kTLS (7), none fell back to the relay" test "$k/$r" = "7/0"
+# in mode ktls a relay hand-off is a connection kTLS was refused for
+check "every hand-off used kTLS (7 + 11), none fell back to the relay" test "$k/$r" = "18/0"
 echo "1..$n"
 [ "$failed" -eq 0 ]

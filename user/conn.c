@@ -187,7 +187,11 @@ void ts_conn_handed_off(struct ts_conn *c)
 
 	ts_count(st, TS_HC_HANDOFF_OK);
 	if (c->proxy_fd < 0) {
-		/* kTLS: the proxy owns the socket now; nothing stays here */
+		/* kTLS: the proxy owns the socket now; nothing stays here.
+		 * SSL_free of a session that never shut down takes it out of
+		 * the session cache as "bad": mark it shut down (no byte is
+		 * sent) so that the client can resume it. */
+		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
 		ts_count(st, TS_HC_KTLS);
 		ts_conn_close(c);
 		return;
