@@ -208,7 +208,8 @@ rm -f "$RUN/proxy.status"
 PIDS+=($!)
 wait_for "tagshake-proxy" test -S "$RUN/handoff.sock"
 rm -f "$RUN/tagshaked.status"
-"$ROOT/build/tagshaked" --config "$CONFIG" --status "$RUN/tagshaked.status" 2>"$RUN/tagshaked.log" &
+"$ROOT/build/tagshaked" --config "$CONFIG" --status "$RUN/tagshaked.status" --log-connections \
+	2>"$RUN/tagshaked.log" &
 PIDS+=($!)
 wait_for "tagshaked" bash -c "[ -s '$RUN/tagshaked.status' ] && ss -Hltn 'sport = :$PORT' | grep -q ."
 for pid in "${PIDS[@]}"; do alive "$pid" || fail "a daemon exited at start (logs in $RUN)"; done
@@ -236,6 +237,7 @@ Try:
   $TS stats --pin-dir $PIN_DIR
   bpftool map dump pinned $PIN_DIR/policy
   cat $RUN/tagshaked.status
+  tail -f $RUN/tagshaked.log      # one logfmt line per connection
   # the live view (q quits) and the Prometheus text
   $TS top --pin-dir $PIN_DIR --handshaker-status $RUN/tagshaked.status --proxy-status $RUN/proxy.status
   $TS metrics --once --pin-dir $PIN_DIR --status $RUN/tagshaked.status --status $RUN/proxy.status

@@ -110,6 +110,21 @@ sc() { timeout 5 openssl s_client -connect "127.0.0.1:$port" -servername "$1" -m
 for i in 1 2 3; do same "$(sc none.demo.test)" 0 "none: no CertificateRequest (s_client -msg, round $i)"; done
 same "$(sc optional.demo.test)" 1 "optional: one CertificateRequest"
 
+# tagshaked --log-connections: one logfmt line per connection outcome
+conns=$(grep ' msg=conn ' "$state/run/tagshaked.log" | sed -E 's/^ts=[^ ]+ //; s/ ms=[0-9.]+$//')
+same "$(wc -l <<<"$conns")" 12 "connection log: one line per connection (12)"
+for want in \
+	'level=info msg=conn result=ok sni=none.demo.test policy=none.demo.test action=none mode=relay resumed=0' \
+	'level=info msg=conn result=failed sni=require.demo.test policy=require.demo.test action=require reason="peer did not return a certificate"' \
+	'level=info msg=conn result=ok sni=require.demo.test policy=require.demo.test action=require mode=relay resumed=0 subject="CN=demo-client,O=tagshake demo"' \
+	'level=info msg=conn result=reject sni=reject.demo.test action=reject reason=tag' \
+	'level=info msg=conn result=ok sni=a.wild.demo.test policy=*.wild.demo.test action=require mode=relay resumed=0 subject="CN=demo-partner,O=tagshake demo"' \
+	'level=info msg=conn result=failed sni=b.wild.demo.test policy=*.wild.demo.test action=require reason="certificate verify failed"'; do
+	check "connection log: $want" grep -qxF -- "$want" <<<"$conns"
+done
+check "connection log: RFC 3339 UTC timestamps and a duration in ms" bash -c \
+	"grep ' msg=conn ' '$state/run/tagshaked.log' | grep -Evq '^ts=[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\.[0-9]{3}Z .* ms=[0-9]+\.[0-9]{3}\$' && exit 1 || exit 0"
+
 # every connection above went through the tagger: none 4, require 3,
 # reject 2, wildcard (require) 2, optional 1
 stats=$(bash -c "$(grep -- ' stats --pin-dir ' "$work/out" | sed 's/^  //')")

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <openssl/err.h>
 
+#include "connlog.h"
 #include "ktls.h"
 #include "worker.h"
 
@@ -185,6 +186,7 @@ void ts_conn_handed_off(struct ts_conn *c)
 {
 	struct ts_hs_stats *st = &c->w->stats;
 
+	ts_connlog(c, "ok", NULL);
 	ts_count(st, TS_HC_HANDOFF_OK);
 	if (c->proxy_fd < 0) {
 		/* kTLS: the proxy owns the socket now; nothing stays here.
@@ -219,6 +221,7 @@ static void handshake_done(struct ts_conn *c)
 
 	if (!ts_resume_bound(c->ssl, &c->d)) {
 		ts_count(st, TS_HC_HANDSHAKE_FAILED);
+		ts_connlog(c, "failed", "session bound to another policy");
 		ts_conn_close(c);
 		return;
 	}
@@ -235,6 +238,7 @@ static void handshake_done(struct ts_conn *c)
 	err = start_handoff(c);
 	if (err) {
 		ts_count(st, TS_HC_HANDOFF_ERROR);
+		ts_connlog(c, "handoff_error", strerror(-err));
 		ts_conn_close(c);
 	}
 }
@@ -258,6 +262,7 @@ static void handshake_step(struct ts_conn *c)
 		if (c->reject) {
 			/* decided in the ClientHello callback: nothing was sent */
 			ts_count(&c->w->stats, TS_HC_REJECT_POLICY);
+			ts_connlog(c, "reject", "clienthello");
 			ts_conn_close(c);
 			return;
 		}
@@ -265,6 +270,7 @@ static void handshake_step(struct ts_conn *c)
 		__attribute__((fallthrough));
 	default:
 		ts_count(&c->w->stats, TS_HC_HANDSHAKE_FAILED);
+		ts_connlog(c, "failed", ERR_reason_error_string(ERR_peek_error()));
 		ERR_clear_error();
 		ts_conn_close(c);
 	}
@@ -277,6 +283,7 @@ static void first_bytes(struct ts_conn *c)
 	    c->tag.action == TS_ACTION_REJECT) {
 		ts_count(&c->w->stats, TS_HC_DECIDE_REJECT);
 		ts_count(&c->w->stats, TS_HC_REJECT_TAG);
+		ts_connlog(c, "reject", "tag");
 		ts_conn_close(c);
 		return;
 	}
@@ -322,6 +329,7 @@ void ts_conn_timeouts(struct ts_worker *w, uint64_t now)
 		if (c->deadline_ms > now)
 			break;
 		ts_count(&w->stats, TS_HC_HANDSHAKE_TIMEOUT);
+		ts_connlog(c, "timeout", NULL);
 		ts_conn_close(c);
 	}
 }

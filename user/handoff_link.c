@@ -13,6 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "connlog.h"
 #include "worker.h"
 
 #define LINK_RETRY_MS 100
@@ -112,6 +113,7 @@ void ts_link_timeouts(struct ts_worker *w, uint64_t now)
 		if (c->deadline_ms > now)
 			break;
 		ts_count(&w->stats, TS_HC_HANDOFF_TIMEOUT);
+		ts_connlog(c, "handoff_timeout", NULL);
 		ts_conn_close(c);
 	}
 	if (!ts_list_empty(&w->handoffs) && w->link.fd < 0)

@@ -17,6 +17,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "connlog.h"
 #include "notify.h"
 #include "worker.h"
 
@@ -264,6 +265,8 @@ static void usage(FILE *f)
 		   "  --config FILE  the YAML configuration (docs/tagshake.example.yaml)\n"
 		   "  --status FILE  write counters and the active mode (ktls|relay) there\n"
 		   "                 every second\n"
+		   "  --log-connections  one logfmt line per connection outcome on stderr\n"
+		   "                 (result, sni, policy, action, mode, client subject, ms)\n"
 		   "  --help         this text\n"
 		   "Signals: SIGHUP reloads certificates and policy; SIGTERM drains and exits.\n");
 }
@@ -273,6 +276,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "status", required_argument, NULL, 's' },
+		{ "log-connections", no_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -282,6 +286,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		switch (o) {
 		case 'c': d->config_path = optarg; break;
 		case 's': d->status_path = optarg; break;
+		case 'L': ts_connlog_enabled = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
