@@ -258,25 +258,34 @@ static __always_inline int ts_stream_step(struct __sk_buff *skb, struct ts_reasm
 	return st;
 }
 
+/* The packet's full TCP socket when its local port is watched, else NULL. */
+static __always_inline struct bpf_sock *ts_watched_sock(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	__u16 port;
+
+	if (!sk)
+		return NULL;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_TCP)
+		return NULL;
+	port = sk->src_port;
+	return bpf_map_lookup_elem(&ports, &port) ? sk : NULL;
+}
+
 SEC("cgroup_skb/ingress")
 int ts_tagger(struct __sk_buff *skb)
 {
 	struct ts_segment seg = {};
-	struct bpf_sock *sk = skb->sk;
 	struct bpf_tcp_sock *tp;
+	struct bpf_sock *sk;
 	struct ts_reasm *r;
 	struct ts_tag *t;
 	__u32 zero = 0, off, rcv_nxt;
 	__u64 received;
-	__u16 port;
 
+	sk = ts_watched_sock(skb);
 	if (!sk)
-		return SKB_PASS;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP)
-		return SKB_PASS;
-	port = sk->src_port;
-	if (!bpf_map_lookup_elem(&ports, &port))
 		return SKB_PASS;
 	t = bpf_sk_storage_get(&tags, sk, 0, 0);
 	if (t && t->status != TS_STATUS_PENDING)

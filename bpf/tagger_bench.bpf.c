@@ -261,17 +261,11 @@ SEC("cgroup_skb/ingress")
 int bench_tag_only(struct __sk_buff *skb)
 {
 	struct ts_segment seg = {};
-	struct bpf_sock *sk = skb->sk;
+	struct bpf_sock *sk;
 	struct ts_tag *t;
-	__u16 port;
 
+	sk = ts_watched_sock(skb);
 	if (!sk)
-		return SKB_PASS;
-	sk = bpf_sk_fullsock(sk);
-	if (!sk || sk->protocol != IPPROTO_TCP)
-		return SKB_PASS;
-	port = sk->src_port;
-	if (!bpf_map_lookup_elem(&ports, &port))
 		return SKB_PASS;
 	t = bpf_sk_storage_get(&tags, sk, 0, 0);
 	if (t && t->status != TS_STATUS_PENDING)
