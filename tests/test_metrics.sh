@@ -88,6 +88,14 @@ delta 'tagshake_certificate_requests_total' 4
 delta 'tagshake_handshakes_total{result="ok"}' 6
 delta 'tagshake_handshakes_total{result="failed"}' 1
 delta 'tagshake_handshakes_client_certificate_total' 2
+delta 'tagshake_policy_handshakes_total{action="none",result="ok"}' 3
+delta 'tagshake_policy_handshakes_total{action="optional",result="ok"}' 1
+delta 'tagshake_policy_handshakes_total{action="require",result="ok"}' 2
+delta 'tagshake_policy_handshakes_total{action="require",result="failed"}' 1
+delta 'tagshake_policy_handshakes_total{action="none",result="failed"}' 0
+delta 'tagshake_policy_certificate_requests_total{action="none"}' 0
+delta 'tagshake_policy_certificate_requests_total{action="optional"}' 1
+delta 'tagshake_policy_certificate_requests_total{action="require"}' 3
 delta 'tagshake_handoffs_total{result="ok"}' 6
 delta 'tagshake_handoff_modes_total{mode="relay"}' 6
 delta 'tagshake_handoff_modes_total{mode="ktls"}' 0

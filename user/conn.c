@@ -56,6 +56,12 @@ static bool in_handshake(const struct ts_conn *c)
 	return c->state == TS_CS_WAIT_HELLO || c->state == TS_CS_HANDSHAKE;
 }
 
+void ts_hs_count_action(const struct ts_conn *c, enum ts_hs_counter base)
+{
+	if (c->decided && c->d.value.action < TS_ACTION_REJECT)
+		ts_count(&c->w->stats, (enum ts_hs_counter)(base + c->d.value.action));
+}
+
 /* Leaves the "handshakes in flight" set; may resume accepting. */
 static void end_handshake(struct ts_conn *c)
 {
@@ -73,6 +79,7 @@ static void end_handshake(struct ts_conn *c)
 void ts_conn_close(struct ts_conn *c)
 {
 	struct ts_worker *w = c->w;
+	enum ts_conn_state was;
 
 	if (c->state == TS_CS_DEAD)
 		return;
@@ -84,11 +91,19 @@ void ts_conn_close(struct ts_conn *c)
 		ts_gauge(&w->stats, TS_HG_HANDOFF_WAIT, -1);
 	if (c->state == TS_CS_RELAY)
 		ts_gauge(&w->stats, TS_HG_RELAYS, -1);
+	was = c->state;
 	c->state = TS_CS_DEAD;
 	ts_list_add_tail(&w->dead, &c->link);
-	/* explicit removal: a descriptor also held by the proxy stays in epoll */
-	ts_worker_set_events(w, &c->ep, 0);
-	ts_worker_set_events(w, &c->pair, 0);
+	/* close() takes a descriptor out of epoll when it drops the last
+	 * reference, which it does for every socket here but one that is on
+	 * its way to the proxy (HANDOFF, already out of epoll since then):
+	 * no epoll_ctl per close, a third of a reject's syscalls besides
+	 * accept, the tag read and close. */
+	if (was == TS_CS_HANDOFF) {
+		ts_worker_set_events(w, &c->ep, 0);
+		ts_worker_set_events(w, &c->pair, 0);
+	}
+	c->ep.events = c->pair.events = 0;
 	SSL_free(c->ssl);
 	c->ssl = NULL;
 	if (c->ep.fd >= 0)
@@ -221,11 +236,13 @@ static void handshake_done(struct ts_conn *c)
 
 	if (!ts_resume_bound(c->ssl, &c->d)) {
 		ts_count(st, TS_HC_HANDSHAKE_FAILED);
+		ts_hs_count_action(c, TS_HC_FAILED_NONE);
 		ts_connlog(c, "failed", "session bound to another policy");
 		ts_conn_close(c);
 		return;
 	}
 	ts_count(st, TS_HC_HANDSHAKES);
+	ts_hs_count_action(c, TS_HC_OK_NONE);
 	ts_hs_stats_handshake(st, ts_now_us() - c->accepted_us);
 	if (SSL_session_reused(c->ssl))
 		ts_count(st, TS_HC_RESUMED);
@@ -270,6 +287,7 @@ static void handshake_step(struct ts_conn *c)
 		__attribute__((fallthrough));
 	default:
 		ts_count(&c->w->stats, TS_HC_HANDSHAKE_FAILED);
+		ts_hs_count_action(c, TS_HC_FAILED_NONE);
 		ts_connlog(c, "failed", ERR_reason_error_string(ERR_peek_error()));
 		ERR_clear_error();
 		ts_conn_close(c);

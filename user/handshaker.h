@@ -58,6 +58,16 @@ enum ts_hs_counter {
 	TS_HC_HS_LE_50MS,
 	TS_HC_HS_LE_250MS,
 	TS_HC_HS_OVER_250MS,
+	/* outcomes once decided, by action (+ none/optional/require) */
+	TS_HC_OK_NONE,       /* completed handshakes */
+	TS_HC_OK_OPTIONAL,
+	TS_HC_OK_REQUIRE,
+	TS_HC_FAILED_NONE,   /* failed handshakes */
+	TS_HC_FAILED_OPTIONAL,
+	TS_HC_FAILED_REQUIRE,
+	TS_HC_CERTREQ_NONE,  /* CertificateRequests: none must stay 0 */
+	TS_HC_CERTREQ_OPTIONAL,
+	TS_HC_CERTREQ_REQUIRE,
 	TS_HC_COUNT,
 };
 
@@ -176,5 +186,9 @@ uint64_t ts_now_ms(void);
 uint64_t ts_now_us(void);
 /* Counts one completed handshake's accept → Finished time. */
 void ts_hs_stats_handshake(struct ts_hs_stats *s, uint64_t us);
+/* Counts base + action (TS_HC_OK_NONE, TS_HC_FAILED_NONE,
+ * TS_HC_CERTREQ_NONE) when the connection has a decision short of reject. */
+struct ts_conn;
+void ts_hs_count_action(const struct ts_conn *c, enum ts_hs_counter base);
 
 #endif /* TS_HANDSHAKER_H */

@@ -46,6 +46,15 @@ static const char *const counter_names[TS_HC_COUNT] = {
 	[TS_HC_HS_LE_50MS] = "hs_le_50ms",
 	[TS_HC_HS_LE_250MS] = "hs_le_250ms",
 	[TS_HC_HS_OVER_250MS] = "hs_over_250ms",
+	[TS_HC_OK_NONE] = "ok_none",
+	[TS_HC_OK_OPTIONAL] = "ok_optional",
+	[TS_HC_OK_REQUIRE] = "ok_require",
+	[TS_HC_FAILED_NONE] = "failed_none",
+	[TS_HC_FAILED_OPTIONAL] = "failed_optional",
+	[TS_HC_FAILED_REQUIRE] = "failed_require",
+	[TS_HC_CERTREQ_NONE] = "certreq_none",
+	[TS_HC_CERTREQ_OPTIONAL] = "certreq_optional",
+	[TS_HC_CERTREQ_REQUIRE] = "certreq_require",
 };
 
 static const char *const gauge_names[TS_HG_COUNT] = {

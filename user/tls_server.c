@@ -168,8 +168,10 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 	    ((const uint8_t *)buf)[0] != SSL3_MT_CERTIFICATE_REQUEST)
 		return;
 	c = ts_tls_conn(ssl);
-	if (c)
+	if (c) {
 		ts_count(&c->w->stats, TS_HC_CERT_REQUESTS);
+		ts_hs_count_action(c, TS_HC_CERTREQ_NONE);
+	}
 }
 
 /* The proxy speaks HTTP/1.1 to HTTP routes: select it when offered; other
