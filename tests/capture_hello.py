@@ -3,6 +3,7 @@
 it sends until it goes quiet (it is waiting for a ServerHello) or 64 KiB."""
 import argparse
 import socket
+import sys
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--port", type=int, required=True)
@@ -16,6 +17,7 @@ srv.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
 srv.bind(("::", args.port))
 srv.listen(8)
 srv.settimeout(30)
+print("capture_hello: listening on", args.port, file=sys.stderr, flush=True)
 conn, _ = srv.accept()
 conn.settimeout(args.quiet_ms / 1000)
 data = b""

@@ -38,6 +38,21 @@ json_get() {
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); v=eval(sys.argv[2]); print(v if isinstance(v,str) else json.dumps(v,separators=(",",":")))' "$1" "$2"
 }
 
+# start_server OUT COMMAND...: starts a test server (tag_probe,
+# capture_hello.py) in the background, its pid in SERVER_PID and its stdout
+# in OUT, and returns once it says on stderr that it listens.
+start_server() {
+	local out=$1
+	shift
+	"$@" >"$out" 2>"$out.err" &
+	SERVER_PID=$!
+	for _ in $(seq 100); do
+		grep -q listening "$out.err" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Headless Chromium with the flags this closed machine needs.
 chromium_headless() {
 	local profile

@@ -24,6 +24,9 @@
 #include "names.h"
 #include "pins.h"
 
+/* How long to wait for each connection. */
+#define ACCEPT_TIMEOUT_MS 15000
+
 struct probe_opts {
 	int port;
 	int count;
@@ -148,8 +151,16 @@ int main(int argc, char **argv)
 	}
 	fprintf(stderr, "tag_probe: listening on %d\n", o.port);
 	for (int i = 0; i < o.count; i++) {
-		int s = accept(lfd, NULL, NULL);
+		struct pollfd pfd = { .fd = lfd, .events = POLLIN };
+		int s;
 
+		/* A client that never comes must fail the test, not hang it. */
+		if (poll(&pfd, 1, ACCEPT_TIMEOUT_MS) != 1) {
+			fprintf(stderr, "tag_probe: no connection %d of %d within %d ms\n", i + 1,
+				o.count, ACCEPT_TIMEOUT_MS);
+			return 1;
+		}
+		s = accept(lfd, NULL, NULL);
 		if (s < 0)
 			return 1;
 		probe_one(map_fd, s, &o);

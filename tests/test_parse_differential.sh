@@ -17,9 +17,8 @@ corpus=${TS_CORPUS:-../shared/corpus/clienthello}
 
 capture() {
 	local client=$1 name=$2 out=$work/$1.bin
-	python3 tests/capture_hello.py --port "$port" --out "$out" &
-	local cap=$!
-	sleep 0.3
+	start_server "$work/capture" python3 tests/capture_hello.py --port "$port" --out "$out"
+	local cap=$SERVER_PID
 	run_client "$client" 127.0.0.1 "$port" "$name" >/dev/null 2>&1
 	wait "$cap"
 	port=$((port + 1))

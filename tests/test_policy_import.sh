@@ -42,8 +42,7 @@ cat >>"$work/B.yaml" <<'YAML'
     ca_set: two
 YAML
 
-python3 tests/capture_hello.py --port $((port + 1)) --out "$work/hello.bin" &
-sleep 0.3
+start_server "$work/capture" python3 tests/capture_hello.py --port $((port + 1)) --out "$work/hello.bin"
 openssl s_client -connect 127.0.0.1:$((port + 1)) -servername a.mix.test </dev/null >/dev/null 2>&1
 wait
 
@@ -63,9 +62,8 @@ same "$(build/tagshake policy list --json --pin-dir "$pins")" \
 ) &
 importer=$!
 
-build/tests/tag_probe --port "$port" --pin-dir "$pins" --count "$conns" >"$work/probe" 2>/dev/null &
-probe=$!
-sleep 0.3
+start_server "$work/probe" build/tests/tag_probe --port "$port" --pin-dir "$pins" --count "$conns"
+probe=$SERVER_PID
 python3 - "$port" "$conns" "$work/hello.bin" <<'PY'
 import socket, sys
 port, n, hello = int(sys.argv[1]), int(sys.argv[2]), open(sys.argv[3], "rb").read()

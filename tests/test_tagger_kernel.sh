@@ -36,9 +36,8 @@ check "$kernel: load" build/tagshake load --port "$port" --pin-dir "$pins"
 build/tagshake policy add live.kernel.test require --cert 1 --ca 2 --route 3 --pin-dir "$pins"
 build/tagshake policy add '*.kernel.test' optional --cert 4 --pin-dir "$pins"
 build/tagshake policy add @default reject --pin-dir "$pins"
-build/tests/tag_probe --port "$port" --pin-dir "$pins" --count 3 >"$work/probe" 2>/dev/null &
-probe=$!
-sleep 0.3
+start_server "$work/probe" build/tests/tag_probe --port "$port" --pin-dir "$pins" --count 3
+probe=$SERVER_PID
 for name in Live.Kernel.Test other.kernel.test kernel.test; do
 	timeout 5 openssl s_client -connect "127.0.0.1:$port" -servername "$name" </dev/null \
 		>/dev/null 2>&1
@@ -50,9 +49,8 @@ check "$kernel: live tag carries the decision" grep -qF \
 	'"action":"require","match":"exact","cert":1,"ca":2,"route":3}' "$work/probe"
 # One large segment (loopback MSS is 64 KB) with 20 KB after the hello.
 { cat tests/data/hellos/curl.bin; head -c 20000 /dev/zero; } >"$work/big.bin"
-build/tests/tag_probe --port "$port" --pin-dir "$pins" >"$work/probe-big" 2>/dev/null &
-probe=$!
-sleep 0.3
+start_server "$work/probe-big" build/tests/tag_probe --port "$port" --pin-dir "$pins"
+probe=$SERVER_PID
 timeout 5 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1"; cat "$2" >&3; sleep 1' _ "$port" "$work/big.bin"
 wait "$probe"
 check "$kernel: a hello followed by 20 KB in one segment is tagged" grep -qF \

@@ -50,10 +50,9 @@ build/tagshake policy add @no-sni none --cert 9 --pin-dir "$pins"
 probe() {
 	local client=$1 name=$2
 	shift 2
-	nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" --pin-dir "$pins" "$@" \
-		>"$work/probe" 2>/dev/null &
-	local pid=$!
-	sleep 0.2
+	start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe \
+		--port "$port" --pin-dir "$pins" "$@"
+	local pid=$SERVER_PID
 	nsenter --net=/run/netns/"$cli" bash -c ". tests/lib.sh; . tests/clients.sh; run_client $client 10.201.0.1 $port $name" \
 		>/dev/null 2>&1
 	wait "$pid"
@@ -100,15 +99,15 @@ print(" ".join("%s=%d" % (k, a[k] - b[k]) for k in sorted(a) if a[k] != b[k] and
 	"counters: exact deltas by status and action for three connections"
 
 # Out-of-order: the hello's three segments sent last first.
-nsenter --net=/run/netns/"$cli" python3 tests/capture_hello.py --port 18699 --out "$work/hello.bin" &
-cap=$!
-sleep 0.3
+start_server "$work/capture" nsenter --net=/run/netns/"$cli" python3 tests/capture_hello.py \
+	--port 18699 --out "$work/hello.bin"
+cap=$SERVER_PID
 nsenter --net=/run/netns/"$cli" openssl s_client -connect 127.0.0.1:18699 -servername ooo.live.test </dev/null >/dev/null 2>&1
 wait $cap
 before=$(build/tagshake stats --json --pin-dir "$pins")
-nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" --pin-dir "$pins" >"$work/probe" 2>/dev/null &
-pid=$!
-sleep 0.2
+start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" \
+	--pin-dir "$pins"
+pid=$SERVER_PID
 nsenter --net=/run/netns/"$cli" /usr/bin/python3 tests/ooo_client.py --src 10.201.0.3 --dst 10.201.0.1 --port "$port" \
 	--hello "$work/hello.bin" --segments 3
 wait $pid
@@ -128,10 +127,9 @@ after=$(build/tagshake stats --json --pin-dir "$pins")
 same "$(json_get "$probe_out" 'd["tag_found"]')" "false" "TCP_DEFER_ACCEPT: no tag for a child made by data"
 same "$(( $(json_get "$after" 'd["listener_data"]') - $(json_get "$before" 'd["listener_data"]') ))" 1 \
 	"TCP_DEFER_ACCEPT: the segment is counted as listener data"
-nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" --pin-dir "$pins" --defer-accept \
-	>"$work/probe" 2>/dev/null &
-pid=$!
-sleep 0.2
+start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" \
+	--pin-dir "$pins" --defer-accept
+pid=$SERVER_PID
 nsenter --net=/run/netns/"$cli" python3 -c '
 import socket, sys, time
 hello = open(sys.argv[1], "rb").read()
