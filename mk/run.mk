@@ -15,7 +15,7 @@ DOCDIR  ?= $(PREFIX)/share/doc/tagshake
 UNITDIR ?= $(PREFIX)/lib/systemd/system
 CONFDIR ?= /etc/tagshake
 UNITS   := $(patsubst dist/systemd/%.in,%,$(wildcard dist/systemd/*.service.in))
-INSTALL_DOCS := docs/tagshake.example.yaml $(wildcard docs/tagshake.md docs/tagshaked.md \
+INSTALL_DOCS := docs/tagshake.example.yaml $(wildcard docs/tagshake.md docs/tagshaked.md docs/tagger.md \
 		docs/tagshake-proxy.md docs/operations.md)
 
 .PHONY: install
