@@ -366,7 +366,8 @@ static void render_unknown(FILE *f, const char *prefix, const struct ts_mx_statu
 	for (int i = 0; i < st->n; i++) {
 		const char *key = st->kv[i].name;
 		bool skip = in_families(fam, n, key) || in_histogram(h, key) ||
-			    !strcmp(key, h->count_key) || !strncmp(key, PX_CLOSE_PREFIX, 6);
+			    !strcmp(key, h->count_key) ||
+			    !strncmp(key, PX_CLOSE_PREFIX, strlen(PX_CLOSE_PREFIX));
 
 		for (size_t t = 0; t < sizeof(text) / sizeof(text[0]); t++)
 			skip |= !strcmp(key, text[t]);
