@@ -239,7 +239,7 @@ Try:
   cat $RUN/tagshaked.status
   tail -f $RUN/tagshaked.log      # one logfmt line per connection
   # the live view (q quits) and the Prometheus text
-  $TS top --pin-dir $PIN_DIR --handshaker-status $RUN/tagshaked.status --proxy-status $RUN/proxy.status
+  $TS top --pin-dir $PIN_DIR --handshaker-status $RUN/tagshaked.status --proxy-status $RUN/proxy.status --log $RUN/tagshaked.log
   $TS metrics --once --pin-dir $PIN_DIR --status $RUN/tagshaked.status --status $RUN/proxy.status
 EOF
 

@@ -31,7 +31,8 @@ run=$state/run
 
 # top runs in a tmux pane; when it exits the pane's shell writes its status
 T new-session -d -x 100 -y 60 -s top "build/tagshake top --pin-dir $pins \
-	--handshaker-status $run/tagshaked.status --proxy-status $run/proxy.status; \
+	--handshaker-status $run/tagshaked.status --proxy-status $run/proxy.status \
+	--log $run/tagshaked.log; \
 	echo \"top exited \$?\" > $work/exit; sleep 30"
 screen() { T capture-pane -p -t top; }
 # row LABEL: the numbers after a row's label on the current screen
@@ -45,7 +46,7 @@ until_ok() {
 }
 
 check "renders: the title with the mode" until_ok 5 bash -c "tmux -S $sock capture-pane -p -t top | grep -q '^tagshake top .* mode relay '"
-for s in "POLICY ACTION" HANDSHAKER TAGGER PROXY; do
+for s in "POLICY ACTION" "SNI (since top started)" HANDSHAKER TAGGER PROXY; do
 	check "renders: section $s" grep -q "^$s " <<<"$(screen)"
 done
 same "$(row require)" "0 0.0 0 0.0" "before traffic: require decided 0, tagged 0"
@@ -63,6 +64,10 @@ same "$(row 'CertificateRequests sent' | cut -d' ' -f1)" 4 "updates: 4 Certifica
 same "$(row 'rejects on the tag' | cut -d' ' -f1)" 1 "updates: 1 reject on the tag"
 same "$(row 'tag disagree' | cut -d' ' -f1)" 0 "updates: 0 tag disagreements"
 same "$(row 'hand-offs received' | cut -d' ' -f1)" 4 "updates: the proxy received 4 hand-offs"
+# per SNI, from the connection log: conns, rate, ok, failed, rejected
+same "$(row require.demo.test | cut -d' ' -f1,3,4)" "4 4 0" "per SNI: require.demo.test 4 connections, 4 ok"
+same "$(row reject.demo.test | cut -d' ' -f1,3,4)" "1 0 0" "per SNI: reject.demo.test 1 connection, not ok, not failed"
+same "$(screen | awk 'index($0, "  reject.demo.test ") == 1 { print $NF }')" 1 "per SNI: ... 1 rejected"
 # a rate is shown for the interval the traffic fell in, then goes back to 0
 check "rates: require falls back to 0.0/s once traffic stops" until_ok 5 bash -c \
 	"[ \"\$(tmux -S $sock capture-pane -p -t top | awk 'index(\$0, \"  require \") == 1 { print \$2, \$3 }')\" = '4 0.0' ]"
@@ -73,6 +78,8 @@ check "rates: require falls back to 0.0/s once traffic stops" until_ok 5 bash -c
 check "rates: none shows a rate above 0/s under steady traffic" until_ok 5 bash -c \
 	"tmux -S $sock capture-pane -p -t top | awk 'index(\$0, \"  none \") == 1 { exit !(\$3 > 0) }'"
 wait $!
+check "per SNI: none.demo.test is the busiest, listed first" bash -c \
+	"tmux -S $sock capture-pane -p -t top | grep -A1 '^SNI (since top started)' | tail -1 | grep -q '^  none.demo.test '"
 
 T resize-window -t top -x 50 -y 12
 check "resize: redrawn within the new size" until_ok 5 bash -c \

@@ -6,6 +6,7 @@
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -16,18 +17,39 @@
 
 static const char top_help[] =
 	"usage: tagshake top [--pin-dir DIR] [--handshaker-status FILE] [--proxy-status FILE]\n"
-	"                    [--interval SECONDS]\n"
+	"                    [--log FILE] [--interval SECONDS]\n"
 	"\n"
 	"Shows the tagger's, tagshaked's and tagshake-proxy's counters with their\n"
 	"rates per second, refreshed every --interval (default 1, 1-60 s): decisions\n"
 	"and tags per policy action, handshakes, CertificateRequests, rejects, tag\n"
-	"disagreements, hand-offs and proxy closes. Keys: q quits, r refreshes now.\n";
+	"disagreements, hand-offs and proxy closes. With --log FILE (the stderr of\n"
+	"tagshaked --log-connections) also connections per SNI since top started:\n"
+	"totals, rates, ok, failed, rejected. Keys: q quits, r refreshes now.\n";
 
 /* Column where the numbers start, and their width. */
 #define TOP_LABEL_W 30
 #define TOP_NUM_W 12
 
+/* Per-SNI figures come from tagshaked's connection log (--log-connections),
+ * the one place that names the SNI of every connection. */
+#define TOP_SNI_MAX 64   /* distinct SNIs kept; later ones count as "(other)" */
+#define TOP_SNI_SHOWN 10 /* rows on screen, busiest first */
+
+struct sni_row {
+	char name[TS_NAME_SIZE];
+	uint64_t total, prev, ok, failed, reject;
+};
+
+struct sni_log {
+	FILE *f;
+	const char *path;
+	long offset;
+	struct sni_row rows[TOP_SNI_MAX + 1]; /* the last one is "(other)" */
+	int n;
+};
+
 struct top {
+	struct sni_log log;
 	struct ts_mx_snapshot prev, cur;
 	double dt; /* seconds between prev and cur; 0 on the first frame */
 	int y;     /* next row */
@@ -161,6 +183,128 @@ static void draw_proxy(struct top *t)
 	}
 }
 
+/* The value of " KEY=" in a logfmt line, unquoted, into out. */
+static void logfmt_value(const char *line, const char *key, char *out, size_t len)
+{
+	char pat[32];
+	const char *p;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), " %s=", key);
+	out[0] = '\0';
+	p = strstr(line, pat);
+	if (!p)
+		return;
+	p += strlen(pat);
+	if (*p == '"') {
+		p++;
+		n = strcspn(p, "\"");
+	} else {
+		n = strcspn(p, " \n");
+	}
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static struct sni_row *sni_find(struct sni_log *l, const char *name)
+{
+	for (int i = 0; i < l->n; i++)
+		if (!strcmp(l->rows[i].name, name))
+			return &l->rows[i];
+	if (l->n == TOP_SNI_MAX) {
+		snprintf(l->rows[TOP_SNI_MAX].name, TS_NAME_SIZE, "(other)");
+		return &l->rows[TOP_SNI_MAX];
+	}
+	snprintf(l->rows[l->n].name, TS_NAME_SIZE, "%s", *name ? name : "(no SNI)");
+	return &l->rows[l->n++];
+}
+
+/* Reads the lines appended since the last call; starts from the end of the
+ * file (counts are since top started) and again from 0 after a rotation. */
+static void sni_read(struct sni_log *l)
+{
+	char line[4096], sni[TS_NAME_SIZE], result[32];
+	long size;
+
+	for (int i = 0; i <= TOP_SNI_MAX; i++)
+		l->rows[i].prev = l->rows[i].total;
+	if (!l->path)
+		return;
+	if (!l->f) {
+		l->f = fopen(l->path, "r");
+		if (!l->f)
+			return;
+		fseek(l->f, 0, SEEK_END);
+		l->offset = ftell(l->f);
+	}
+	fseek(l->f, 0, SEEK_END);
+	size = ftell(l->f);
+	if (size < l->offset)
+		l->offset = 0; /* truncated or replaced */
+	fseek(l->f, l->offset, SEEK_SET);
+	while (fgets(line, sizeof(line), l->f)) {
+		struct sni_row *r;
+
+		if (!strchr(line, '\n'))
+			break; /* a line still being written: read it next time */
+		l->offset = ftell(l->f);
+		if (!strstr(line, " msg=conn "))
+			continue;
+		logfmt_value(line, "sni", sni, sizeof(sni));
+		logfmt_value(line, "result", result, sizeof(result));
+		r = sni_find(l, sni);
+		r->total++;
+		if (!strcmp(result, "ok"))
+			r->ok++;
+		else if (!strcmp(result, "reject"))
+			r->reject++;
+		else
+			r->failed++;
+	}
+	clearerr(l->f);
+}
+
+static int sni_busiest(const void *a, const void *b)
+{
+	const struct sni_row *x = *(const struct sni_row *const *)a;
+	const struct sni_row *y = *(const struct sni_row *const *)b;
+	uint64_t dx = x->total - x->prev, dy = y->total - y->prev;
+
+	if (dx != dy)
+		return dx < dy ? 1 : -1;
+	if (x->total != y->total)
+		return x->total < y->total ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+static void draw_snis(struct top *t)
+{
+	struct sni_row *order[TOP_SNI_MAX + 1];
+	int n = 0;
+
+	if (!t->log.path)
+		return;
+	for (int i = 0; i < t->log.n; i++)
+		order[n++] = &t->log.rows[i];
+	if (t->log.rows[TOP_SNI_MAX].total)
+		order[n++] = &t->log.rows[TOP_SNI_MAX];
+	qsort(order, (size_t)n, sizeof(order[0]), sni_busiest);
+	t->y++;
+	line(t, A_BOLD, "%-*s %*s %*s %*s %*s %*s", TOP_LABEL_W, "SNI (since top started)", TOP_NUM_W,
+	     "conns", TOP_NUM_W, "/s", TOP_NUM_W, "ok", TOP_NUM_W, "failed", TOP_NUM_W, "rejected");
+	for (int i = 0; i < n && i < TOP_SNI_SHOWN; i++) {
+		const struct sni_row *r = order[i];
+
+		line(t, 0, "  %-*.*s %*llu %*.1f %*llu %*llu %*llu", TOP_LABEL_W - 2, TOP_LABEL_W - 2,
+		     r->name, TOP_NUM_W, (unsigned long long)r->total, TOP_NUM_W,
+		     t->dt > 0 ? (double)(r->total - r->prev) / t->dt : 0.0, TOP_NUM_W,
+		     (unsigned long long)r->ok, TOP_NUM_W, (unsigned long long)r->failed, TOP_NUM_W,
+		     (unsigned long long)r->reject);
+	}
+}
+
 static void draw(struct top *t, double interval)
 {
 	time_t now = time(NULL);
@@ -173,6 +317,7 @@ static void draw(struct top *t, double interval)
 	line(t, A_REVERSE, "tagshake top  %s  mode %s  every %.0f s  (q quits)%*s", clock,
 	     *mode ? mode : "?", interval, COLS, "");
 	draw_policies(t);
+	draw_snis(t);
 	draw_handshaker(t);
 	draw_tagger(t);
 	draw_proxy(t);
@@ -184,14 +329,16 @@ static void draw(struct top *t, double interval)
 	refresh();
 }
 
-static int run(const struct ts_mx_sources *src, double interval)
+static int run(const struct ts_mx_sources *src, const char *log_path, double interval)
 {
-	struct top t = { 0 };
+	static struct top t; /* large (the SNI table): not on the stack */
 	double last;
 	int ch;
 
 	ts_mx_read(src, &t.cur);
 	t.prev = t.cur;
+	t.log.path = log_path;
+	sni_read(&t.log);
 	last = now_s();
 	setlocale(LC_ALL, "");
 	if (!initscr())
@@ -215,11 +362,14 @@ static int run(const struct ts_mx_sources *src, double interval)
 			continue;
 		t.prev = t.cur;
 		ts_mx_read(src, &t.cur);
+		sni_read(&t.log);
 		t.dt = now_s() - last;
 		last = now_s();
 		draw(&t, interval);
 	}
 	endwin();
+	if (t.log.f)
+		fclose(t.log.f);
 	return 0;
 }
 
@@ -230,11 +380,12 @@ int ts_cmd_top(int argc, char **argv)
 		{ "handshaker-status", required_argument, NULL, 'H' },
 		{ "proxy-status", required_argument, NULL, 'P' },
 		{ "interval", required_argument, NULL, 'i' },
+		{ "log", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct ts_mx_sources src = { 0 };
-	const char *dir = NULL;
+	const char *dir = NULL, *log_path = NULL;
 	long interval = 1;
 	int c;
 
@@ -243,6 +394,7 @@ int ts_cmd_top(int argc, char **argv)
 		case 'd': dir = optarg; break;
 		case 'H': src.hs_status = optarg; break;
 		case 'P': src.px_status = optarg; break;
+		case 'l': log_path = optarg; break;
 		case 'i':
 			interval = ts_cli_number(optarg, 1, 60);
 			if (interval < 0)
@@ -255,5 +407,5 @@ int ts_cmd_top(int argc, char **argv)
 	if (optind < argc)
 		return ts_usage_error("unexpected argument '%s'", argv[optind]);
 	src.pin_dir = ts_cli_pin_dir(dir);
-	return run(&src, (double)interval);
+	return run(&src, log_path, (double)interval);
 }
