@@ -4,6 +4,7 @@
 127.0.0.1:PORT, misbehaves in one way, waits for the server to end the
 connection, and prints one line the suite asserts on (counts, bytes the
 server sent, seconds until it closed)."""
+import json
 import os
 import select
 import socket
@@ -220,8 +221,86 @@ def cert(port, sni, cafile, certfile, keyfile):
         s.close()
 
 
+def one_echo(port, sni, cafile, certfile=None, keyfile=None, timeout=10):
+    """One TLS connection that sends "ping" and waits for it back; returns
+    the outcome: echoed, refused (alert or close), or hang."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    if certfile:
+        ctx.load_cert_chain(certfile, keyfile)
+    try:
+        raw = socket.create_connection(("127.0.0.1", int(port)), timeout=timeout)
+    except OSError:
+        return "unreachable"
+    try:
+        s = ctx.wrap_socket(raw, server_hostname=sni)
+        s.sendall(b"ping")
+        got = b""
+        while len(got) < 4:
+            b = s.recv(4 - len(got))
+            if not b:
+                break
+            got += b
+        s.close()
+        return "echoed" if got == b"ping" else "refused"
+    except socket.timeout:
+        return "hang"
+    except (ssl.SSLError, OSError):
+        return "refused"
+    finally:
+        raw.close()
+
+
+def mixed(port, seconds, cafile, certfile, keyfile, threads):
+    """Connections until SECONDS are up, THREADS at a time, in turn: the
+    require SNI with a valid certificate, the require SNI without one, the
+    none SNI. Prints the outcomes per kind as JSON."""
+    kinds = [("require+cert", "secure.test", certfile, keyfile),
+             ("require-nocert", "secure.test", None, None),
+             ("none", "open.test", None, None)]
+    out = {k[0]: {} for k in kinds}
+    lock = threading.Lock()
+    end = time.monotonic() + float(seconds)
+
+    def run(i):
+        while time.monotonic() < end:
+            name, sni, c, k = kinds[i % 3]
+            i += 1
+            r = one_echo(port, sni, cafile, c, k)
+            with lock:
+                out[name][r] = out[name].get(r, 0) + 1
+    ts = [threading.Thread(target=run, args=(n,)) for n in range(int(threads))]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return json.dumps(out, sort_keys=True)
+
+
+def hold(port, sni, cafile, count, ready_file, seconds):
+    """Opens COUNT connections that each echo once and then stay open;
+    writes how many are held to READY_FILE, holds them SECONDS, closes."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    held, bad = [], 0
+    for _ in range(int(count)):
+        try:
+            s = ctx.wrap_socket(connect(port), server_hostname=sni)
+            s.sendall(b"ping")
+            if s.recv(4) == b"ping":
+                held.append(s)
+                continue
+        except (ssl.SSLError, OSError):
+            pass
+        bad += 1
+    with open(ready_file, "w") as f:
+        f.write("%d\n" % len(held))
+    time.sleep(float(seconds))
+    for s in held:
+        s.close()
+    return "held %d, failed %d" % (len(held), bad)
+
+
 def main():
-    cmds = {"cert": cert, "silent": silent, "slow": slow, "half": half, "hello-silence": hello_silence,
+    cmds = {"mixed": mixed, "hold": hold, "cert": cert, "silent": silent, "slow": slow, "half": half, "hello-silence": hello_silence,
             "big": big, "garbage": garbage, "reject": reject_many}
     print(cmds[sys.argv[1]](*sys.argv[2:]), flush=True)
 
