@@ -189,4 +189,10 @@ check "after they closed: tagshaked fds back to where they were, no relay open" 
 	"$(fds "$HS_PID") $(hs relays_open)"
 check "after they closed: proxy fds within its pipe pool of where they were" yes \
 	"$([ "$px_after" -le $((px_fd + PIPE_POOL_FDS)) ] && echo yes)"
+closes=0
+for c in done idle no_route upstream_down client_error upstream_error http_400 http_421 \
+	http_431 http_501 http_502 bad_meta nomem shutdown; do
+	closes=$((closes + $(stat "close_$c")))
+done
+check "proxy: every hand-off closed with a reason, held ones included" "$(stat handoffs)" "$closes"
 finish
