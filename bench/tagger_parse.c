@@ -20,6 +20,7 @@
 
 #include "hello.h"
 #include "names.h"
+#include "policy.h"
 #include "reasm.h"
 #include "segment_packet.h"
 #include "tagger_bench.h"
@@ -359,12 +360,11 @@ static int load_hello(const char *file, struct hello *h)
 
 static int policy_add(struct tagger_bench_bpf *skel, const char *name, __u8 action)
 {
-	struct ts_policy_key key = {};
-	struct ts_policy_value val = { .action = action, .cert_id = 1, .ca_id = 1, .route_id = 1 };
+	struct ts_policy_value ids = { .action = action, .cert_id = 1, .ca_id = 1, .route_id = 1 };
+	struct ts_policy_entry e;
 
-	strncpy(key.name, name, sizeof(key.name) - 1);
-	return bpf_map__update_elem(skel->maps.policy, &key, sizeof(key), &val, sizeof(val),
-				    BPF_ANY) ? -errno : 0;
+	ts_policy_entry_set(&e, name, &ids);
+	return ts_policy_put(bpf_map__fd(skel->maps.policy), &e);
 }
 
 /*

@@ -14,9 +14,16 @@
 #include "clienthello.h"
 
 typedef void *ts_policy_map_t;
-static __always_inline int ts_policy_get(void *map, const struct ts_policy_key *key,
-					 struct ts_policy_value *out);
-#include "policy.h"
+
+static __always_inline const struct ts_policy_value *
+ts_policy_find(void *map, __u64 hash, struct ts_policy_value *buf __attribute__((unused)))
+{
+	struct ts_policy_key key = { .hash = hash };
+
+	return bpf_map_lookup_elem(map, &key);
+}
+
+#include "policy_lookup.h"
 
 #define SKB_PASS 1
 #define ETH_P_IP 0x0800
@@ -83,13 +90,13 @@ struct {
 	__type(value, struct ts_reasm);
 } reasm_scratch SEC(".maps");
 
-/* Per-CPU room to build lookup keys: 256 bytes are too many for the stack. */
+/* Per-CPU state of a policy lookup: loop state must not live on the stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct ts_policy_key);
-} key_scratch SEC(".maps");
+	__type(value, struct ts_name_scan);
+} name_scan SEC(".maps");
 
 /* BPF_PROG_TEST_RUN state for `tagshake parse`: one stream at a time. */
 struct {
@@ -106,16 +113,6 @@ struct {
 	__type(value, struct ts_tag);
 } test_tag SEC(".maps");
 
-static __always_inline int ts_policy_get(void *map, const struct ts_policy_key *key,
-					 struct ts_policy_value *out)
-{
-	struct ts_policy_value *v = bpf_map_lookup_elem(map, key);
-
-	if (!v)
-		return -1;
-	*out = *v;
-	return 0;
-}
 
 static __always_inline void ts_count(__u32 idx)
 {
@@ -203,17 +200,17 @@ __attribute__((noinline)) int ts_segment_store(struct __sk_buff *skb, struct ts_
 /* Fills the tag's decision from the active policy set; returns the action. */
 static __always_inline __u32 ts_tag_decide(struct ts_tag *t, int status)
 {
-	struct ts_policy_key *scratch;
 	struct ts_policy_value v;
+	struct ts_name_scan *scan;
 	__u32 zero = 0;
 	void *set;
 
 	set = bpf_map_lookup_elem(&policy_slot, &zero);
-	scratch = bpf_map_lookup_elem(&key_scratch, &zero);
-	if (!set || !scratch)
+	scan = bpf_map_lookup_elem(&name_scan, &zero);
+	if (!set || !scan)
 		return TS_ACTION_NONE;
-	t->match = ts_policy_resolve(set, (const struct ts_policy_key *)t->sni,
-				     status == TS_STATUS_OK ? t->sni_len : 0, scratch, &v);
+	t->match = ts_policy_resolve(set, t->sni, status == TS_STATUS_OK ? t->sni_len : 0, scan,
+				     NULL, &v);
 	t->action = v.action < TS_ACTION_COUNT ? v.action : TS_ACTION_NONE;
 	t->cert_id = v.cert_id;
 	t->ca_id = v.ca_id;

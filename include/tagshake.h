@@ -70,8 +70,13 @@ enum ts_match {
 	TS_MATCH_COUNT,
 };
 
+/*
+ * A policy entry is keyed by the 64-bit FNV-1a hash of its name
+ * (ts_name_hash() in bpf/policy.h): the map hashes 8 bytes per lookup
+ * instead of 256. The value carries the name, compared on every hit.
+ */
 struct ts_policy_key {
-	char name[TS_NAME_SIZE]; /* normalised SNI, "*.parent", or a reserved name; NUL padded */
+	__u64 hash;
 };
 
 struct ts_policy_value {
@@ -80,6 +85,7 @@ struct ts_policy_value {
 	__u16 cert_id;
 	__u16 ca_id;
 	__u16 route_id;
+	char name[TS_NAME_SIZE]; /* normalised SNI, "*.parent", or a reserved name; NUL padded */
 };
 
 struct ts_tag {

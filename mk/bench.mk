@@ -13,8 +13,8 @@ $(BUILD)/tagger_bench.bpf.o: bpf/tagger.bpf.c bench/tagger_bench.h
 $(BENCH_DIR):
 	mkdir -p $@
 
-$(BENCH_DIR)/tagger_parse: bench/tagger_parse.c bench/tagger_bench.h user/hello.c user/names.c user/segment_packet.c $(wildcard user/*.h include/*.h bpf/*.h) $(BUILD)/tagger_bench.skel.h | $(BENCH_DIR)
-	$(CC) $(CFLAGS) -Iuser -Ibench bench/tagger_parse.c user/hello.c user/names.c user/segment_packet.c -o $@ $(LIBBPF_LIBS)
+$(BENCH_DIR)/tagger_parse: bench/tagger_parse.c bench/tagger_bench.h user/hello.c user/names.c user/segment_packet.c user/policy.c user/pins.c $(wildcard user/*.h include/*.h bpf/*.h) $(BUILD)/tagger_bench.skel.h | $(BENCH_DIR)
+	$(CC) $(CFLAGS) -Iuser -Ibench bench/tagger_parse.c user/hello.c user/names.c user/segment_packet.c user/policy.c user/pins.c -o $@ $(LIBBPF_LIBS)
 
 $(BENCH_DIR)/conn_server: bench/conn_server.c include/tagshake.h | $(BENCH_DIR)
 	$(CC) $(CFLAGS) $< -o $@ $(LIBBPF_LIBS)

@@ -25,3 +25,8 @@ PROGRAMS += $(BUILD)/tests/tag_probe
 
 $(BUILD)/tests/tag_probe: tests/tag_probe.c user/hello.c user/json.c user/names.c user/pins.c user/config.c user/name.c $(CLI_HDRS) | $(BUILD)/tests
 	$(CC) $(CFLAGS) -Iuser $(filter %.c,$^) -o $@ $(LIBBPF_LIBS) -lyaml
+
+TEST_BINS += $(BUILD)/tests/test_policy_lookup
+
+$(BUILD)/tests/test_policy_lookup: tests/test_policy_lookup.c user/policy.c user/pins.c $(CLI_HDRS) | $(BUILD)/tests
+	$(CC) $(CFLAGS) -Iuser tests/test_policy_lookup.c user/policy.c user/pins.c -o $@ -lcmocka $(LIBBPF_LIBS)

@@ -182,11 +182,11 @@ static void test_policy_export(void **state)
 		struct ts_policy_value v;
 	} want[] = {
 		/* sorted by strcmp: '*' < '@' < letters */
-		{ "*.example.com", { TS_ACTION_OPTIONAL, 0, 0, 1, 3 } },
-		{ "@default", { TS_ACTION_NONE, 0, 1, 0, 2 } },
-		{ "@no-sni", { TS_ACTION_REJECT, 0, 0, 0, 0 } },
-		{ "api.example.com", { TS_ACTION_REQUIRE, 0, 2, 2, 1 } },
-		{ "blocked.example.org", { TS_ACTION_REJECT, 0, 0, 0, 0 } },
+		{ "*.example.com", { .action = TS_ACTION_OPTIONAL, .ca_id = 1, .route_id = 3 } },
+		{ "@default", { .action = TS_ACTION_NONE, .cert_id = 1, .route_id = 2 } },
+		{ "@no-sni", { .action = TS_ACTION_REJECT } },
+		{ "api.example.com", { .action = TS_ACTION_REQUIRE, .cert_id = 2, .ca_id = 2, .route_id = 1 } },
+		{ "blocked.example.org", { .action = TS_ACTION_REJECT } },
 	};
 	struct ts_config *c;
 	struct ts_policy_value v;

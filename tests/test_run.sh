@@ -132,7 +132,7 @@ same "$(awk '$1 == "status.ok" { print $2 }' <<<"$stats")" 12 "tagshake stats: 1
 same "$(awk '$1 ~ /^action\./ { printf "%s=%s ", $1, $2 }' <<<"$stats")" \
 	"action.none=4 action.optional=1 action.require=5 action.reject=2 " "tagshake stats: by action"
 dump=$(bash -c "$(grep -- 'bpftool map dump pinned' "$work/out" | sed 's/^  //')")
-same "$(json_get "$dump" '",".join(sorted(e["key"]["name"] + "=" + str(e["value"]["action"]) for e in d))')" \
+same "$(json_get "$dump" '",".join(sorted(e["value"]["name"] + "=" + str(e["value"]["action"]) for e in d))')" \
 	"*.wild.demo.test=2,@default=0,@no-sni=3,none.demo.test=0,optional.demo.test=1,reject.demo.test=3,require.demo.test=2" \
 	"bpftool dump: the seven policy entries with their actions"
 st=$(bash -c "$(grep -- '^  cat .*tagshaked.status' "$work/out" | sed 's/^  //')")

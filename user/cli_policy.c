@@ -76,19 +76,16 @@ static int parse_policy_opts(int argc, char **argv, struct policy_opts *o)
 	return 0;
 }
 
-/* A policy name as the map keys it; 0 or a usage status. */
-static int policy_key_from_arg(const char *arg, struct ts_policy_key *key)
+/* A policy name as the map stores it, into name[TS_NAME_SIZE]; 0 or a usage status. */
+static int policy_name_from_arg(const char *arg, char *name)
 {
-	char name[TS_NAME_SIZE];
-
 	if (!strcmp(arg, TS_POLICY_DEFAULT) || !strcmp(arg, TS_POLICY_NO_SNI)) {
-		ts_policy_key_set(key, arg);
+		snprintf(name, TS_NAME_SIZE, "%s", arg);
 		return 0;
 	}
 	if (ts_name_normalise_key(arg, strlen(arg), name) < 0)
 		return ts_usage_error("invalid policy name '%s': not a host name, *.parent, "
 				      "@default or @no-sni", arg);
-	ts_policy_key_set(key, name);
 	return 0;
 }
 
@@ -104,55 +101,66 @@ static int open_active(const char *dir)
 
 static int policy_add(struct policy_opts *o)
 {
-	struct ts_policy_value value = {};
-	struct ts_policy_key key;
+	struct ts_policy_value ids = {};
+	struct ts_policy_entry e;
+	char name[TS_NAME_SIZE];
 	int action, fd, err;
 
 	if (o->argc != 2)
 		return ts_usage_error("policy add takes NAME and ACTION");
-	err = policy_key_from_arg(o->argv[0], &key);
+	err = policy_name_from_arg(o->argv[0], name);
 	if (err)
 		return err;
 	action = ts_action_parse(o->argv[1]);
 	if (action < 0)
 		return ts_usage_error("invalid action '%s' (none, optional, require, reject)",
 				      o->argv[1]);
-	value.action = (__u8)action;
-	value.cert_id = (__u16)o->ids[0];
-	value.ca_id = (__u16)o->ids[1];
-	value.route_id = (__u16)o->ids[2];
+	ids.action = (__u8)action;
+	ids.cert_id = (__u16)o->ids[0];
+	ids.ca_id = (__u16)o->ids[1];
+	ids.route_id = (__u16)o->ids[2];
+	ts_policy_entry_set(&e, name, &ids);
 	fd = open_active(o->pin_dir);
 	if (fd < 0)
 		return TS_EXIT_FAIL;
-	err = bpf_map_update_elem(fd, &key, &value, BPF_ANY) ? -errno : 0;
+	err = ts_policy_put(fd, &e);
 	close(fd);
-	return err ? ts_fail("cannot add %s: %s", key.name, strerror(-err)) : 0;
+	if (err == -ENOTUNIQ)
+		return ts_fail("cannot add %s: another entry has the same hash", name);
+	return err ? ts_fail("cannot add %s: %s", name, strerror(-err)) : 0;
 }
 
 static int policy_del(struct policy_opts *o)
 {
+	struct ts_policy_value stored;
 	struct ts_policy_key key;
+	char name[TS_NAME_SIZE];
 	int fd, err;
 
 	if (o->argc != 1)
 		return ts_usage_error("policy del takes NAME");
-	err = policy_key_from_arg(o->argv[0], &key);
+	err = policy_name_from_arg(o->argv[0], name);
 	if (err)
 		return err;
+	ts_policy_key_set(&key, name);
 	fd = open_active(o->pin_dir);
 	if (fd < 0)
 		return TS_EXIT_FAIL;
-	err = bpf_map_delete_elem(fd, &key) ? -errno : 0;
+	err = bpf_map_lookup_elem(fd, &key, &stored) ? -errno : 0;
+	if (!err && strncmp(stored.name, name, sizeof(stored.name)))
+		err = -ENOENT; /* another name with the same hash */
+	if (!err)
+		err = bpf_map_delete_elem(fd, &key) ? -errno : 0;
 	close(fd);
 	if (err == -ENOENT)
-		return ts_fail("no policy named %s", key.name);
-	return err ? ts_fail("cannot delete %s: %s", key.name, strerror(-err)) : 0;
+		return ts_fail("no policy named %s", name);
+	return err ? ts_fail("cannot delete %s: %s", name, strerror(-err)) : 0;
 }
 
 static int key_compare(const void *a, const void *b)
 {
-	return strcmp(((const struct ts_policy_entry *)a)->key.name,
-		      ((const struct ts_policy_entry *)b)->key.name);
+	return strcmp(((const struct ts_policy_entry *)a)->value.name,
+		      ((const struct ts_policy_entry *)b)->value.name);
 }
 
 static void print_entry(const struct ts_policy_entry *e, int json, int first)
@@ -160,12 +168,12 @@ static void print_entry(const struct ts_policy_entry *e, int json, int first)
 	const struct ts_policy_value *v = &e->value;
 
 	if (!json) {
-		printf("%-40s %-8s cert=%u ca=%u route=%u\n", e->key.name,
+		printf("%-40s %-8s cert=%u ca=%u route=%u\n", v->name,
 		       ts_action_name(v->action), v->cert_id, v->ca_id, v->route_id);
 		return;
 	}
 	printf("%s{\"name\":", first ? "" : ",");
-	ts_json_string(stdout, e->key.name, strlen(e->key.name));
+	ts_json_string(stdout, v->name, strnlen(v->name, sizeof(v->name)));
 	printf(",\"action\":\"%s\",\"cert\":%u,\"ca\":%u,\"route\":%u}",
 	       ts_action_name(v->action), v->cert_id, v->ca_id, v->route_id);
 }
@@ -241,12 +249,17 @@ static int policy_import(struct policy_opts *o)
 		ts_config_free(cfg);
 		return ts_fail("out of memory");
 	}
-	for (size_t i = 0; i < n; i++)
-		ts_policy_key_set(&entries[i].key,
-				  ts_config_policy_at(cfg, i, &entries[i].value));
+	for (size_t i = 0; i < n; i++) {
+		struct ts_policy_value ids;
+		const char *name = ts_config_policy_at(cfg, i, &ids);
+
+		ts_policy_entry_set(&entries[i], name, &ids);
+	}
 	rc = ts_policy_replace(o->pin_dir, entries, n);
 	free(entries);
 	ts_config_free(cfg);
+	if (rc == -ENOTUNIQ)
+		return ts_fail("import failed, the old policy stays: two names share a hash");
 	if (rc < 0)
 		return ts_fail("import failed, the old policy stays: %s", strerror(-rc));
 	printf("tagshake: imported %zu policies from %s\n", n, o->argv[0]);

@@ -12,18 +12,38 @@
 
 typedef int ts_policy_map_t;
 
-static int ts_policy_get(int fd, const struct ts_policy_key *key, struct ts_policy_value *out)
+static const struct ts_policy_value *ts_policy_find(int fd, __u64 hash, struct ts_policy_value *buf)
 {
-	return bpf_map_lookup_elem(fd, key, out);
+	struct ts_policy_key key = { .hash = hash };
+
+	return bpf_map_lookup_elem(fd, &key, buf) == 0 ? buf : NULL;
 }
 
-/* The lookup order shared with the BPF program. */
-#include "../bpf/policy.h"
+/* The lookup shared with the BPF program. */
+#include "policy_lookup.h"
 
 void ts_policy_key_set(struct ts_policy_key *key, const char *name)
 {
-	memset(key, 0, sizeof(*key));
-	strncpy(key->name, name, TS_SNI_MAX);
+	key->hash = ts_name_hash(name);
+}
+
+void ts_policy_entry_set(struct ts_policy_entry *e, const char *name,
+			 const struct ts_policy_value *ids)
+{
+	e->value = *ids;
+	memset(e->value.name, 0, sizeof(e->value.name));
+	strncpy(e->value.name, name, TS_SNI_MAX);
+	ts_policy_key_set(&e->key, e->value.name);
+}
+
+int ts_policy_put(int set_fd, const struct ts_policy_entry *e)
+{
+	struct ts_policy_value old;
+
+	if (bpf_map_lookup_elem(set_fd, &e->key, &old) == 0 &&
+	    strncmp(old.name, e->value.name, sizeof(old.name)) != 0)
+		return -ENOTUNIQ; /* two names, one hash: refuse rather than replace */
+	return bpf_map_update_elem(set_fd, &e->key, &e->value, BPF_ANY) ? -errno : 0;
 }
 
 int ts_policy_open_active(const char *pin_dir)
@@ -47,13 +67,15 @@ int ts_policy_open_active(const char *pin_dir)
 
 int ts_policy_decide(int set_fd, const char *sni, size_t len, struct ts_policy_value *out)
 {
-	struct ts_policy_key name, scratch;
+	struct ts_policy_value buf;
+	struct ts_name_scan scan;
+	char name[TS_NAME_SIZE] = { 0 };
 
 	if (len > TS_SNI_MAX)
 		return -EINVAL;
-	memset(&name, 0, sizeof(name));
-	memcpy(name.name, sni, len);
-	return ts_policy_resolve(set_fd, &name, (__u32)len, &scratch, out);
+	memcpy(name, sni, len);
+	memset(out, 0, sizeof(*out));
+	return ts_policy_resolve(set_fd, name, (__u32)len, &scan, &buf, out);
 }
 
 /* A new, empty set with the active one's shape and BTF (so bpftool shows fields). */
@@ -86,10 +108,11 @@ static int policy_set_create(int like_fd)
 
 static int policy_set_fill(int fd, const struct ts_policy_entry *entries, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		if (bpf_map_update_elem(fd, &entries[i].key, &entries[i].value, BPF_ANY) != 0)
-			return -errno;
-	return 0;
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++)
+		err = ts_policy_put(fd, &entries[i]);
+	return err;
 }
 
 /* Pins the new set beside the old pin, then renames it over: one step. */

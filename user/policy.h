@@ -30,13 +30,19 @@ int ts_policy_open_active(const char *pin_dir);
 int ts_policy_decide(int set_fd, const char *sni, size_t len, struct ts_policy_value *out);
 
 /*
- * Replaces the whole set atomically: builds a new map, fills it, swaps it
+ * Replaces the whole set atomically: builds a new map, fills it (failing on
+ * -ENOTUNIQ like ts_policy_put), swaps it
  * into the slot with one update and re-pins DIR/policy. The program sees the
  * old set or the new one, never a mix. Returns 0 or a negative errno.
  */
 int ts_policy_replace(const char *pin_dir, const struct ts_policy_entry *entries, size_t n);
 
-/* Fills a key from a name of at most TS_SNI_MAX bytes (zero padded). */
+/* The key of a name of at most TS_SNI_MAX bytes. */
 void ts_policy_key_set(struct ts_policy_key *key, const char *name);
+/* An entry for a name with the action and ids of *ids. */
+void ts_policy_entry_set(struct ts_policy_entry *e, const char *name,
+			 const struct ts_policy_value *ids);
+/* Adds or replaces one entry; -ENOTUNIQ when another name has its hash. */
+int ts_policy_put(int set_fd, const struct ts_policy_entry *e);
 
 #endif /* TS_USER_POLICY_H */
