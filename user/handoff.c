@@ -335,6 +335,15 @@ int ts_handoff_recv(int unix_fd, struct ts_handoff *out)
 	do
 		n = recvmsg(unix_fd, &msg, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	if (n == 0 && msg.msg_controllen > 0) {
+		/* an empty message can still carry fds: a bad message, not the
+		 * sender's EOF, and its fds must be closed here or they leak */
+		fd = take_fd(&msg);
+		if (fd >= 0)
+			close(fd);
+		free(buf);
+		return -EBADMSG;
+	}
 	if (n <= 0) {
 		err = n == 0 ? -EPIPE : (errno == EWOULDBLOCK ? -EAGAIN : -errno);
 		free(buf);
