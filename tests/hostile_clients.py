@@ -92,10 +92,14 @@ def ended(s, t0):
     return "closed after %.1f s, server sent %s" % (time.monotonic() - t0, kind(first))
 
 
-def silent(port, count):
-    """COUNT connections that never send a byte."""
+def silent(port, count, ready_file=None):
+    """COUNT connections that never send a byte (READY_FILE is written once
+    they are all connected)."""
     t0 = time.monotonic()
     conns = [connect(port) for _ in range(int(count))]
+    if ready_file:
+        with open(ready_file, "w") as f:
+            f.write("%d\n" % len(conns))
     results = []
     for s in conns:
         results.append(drain(s)[0])
@@ -299,8 +303,51 @@ def hold(port, sni, cafile, count, ready_file, seconds):
     return "held %d, failed %d" % (len(held), bad)
 
 
+def tlv(t, v):
+    return struct.pack(">BH", t, len(v)) + v
+
+
+def bad_handoffs(sock_path):
+    """Malformed hand-offs on the proxy's unix socket, as a broken or hostile
+    handshaker would send them; each carries the end of a socketpair, and
+    the other end must see EOF (the proxy closed what it received).
+    Prints, per case, "closed" or "open"."""
+    mode = tlv(0xE3, b"\x01")
+    cases = [("truncated TLV", mode + b"\x02\x00\x10abc", 1),
+             ("bad SSL TLV", mode + tlv(0x20, b"\x01"), 1),
+             ("no fd", mode, 0),
+             ("three fds", mode, 3),
+             ("40 KB message", mode + tlv(0xE4, bytes(40000)), 1),
+             ("empty message", b"", 1)]
+    out = []
+    for name, meta, nfds in cases:
+        pairs = [socket.socketpair() for _ in range(nfds)]
+        u = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        u.connect(sock_path)
+        try:
+            socket.send_fds(u, [meta], [b.fileno() for _, b in pairs])
+        except OSError as e:
+            out.append("%s: send %s" % (name, e.strerror))
+            continue
+        for _, b in pairs:
+            b.close()
+        states = []
+        for a, _ in pairs:
+            a.settimeout(2)
+            try:
+                states.append("closed" if a.recv(1) == b"" else "data")
+            except socket.timeout:
+                states.append("open")
+            except ConnectionResetError:
+                states.append("closed")
+            a.close()
+        u.close()
+        out.append("%s: %s" % (name, ",".join(states) or "-"))
+    return "; ".join(out)
+
+
 def main():
-    cmds = {"mixed": mixed, "hold": hold, "cert": cert, "silent": silent, "slow": slow, "half": half, "hello-silence": hello_silence,
+    cmds = {"bad-handoffs": bad_handoffs, "mixed": mixed, "hold": hold, "cert": cert, "silent": silent, "slow": slow, "half": half, "hello-silence": hello_silence,
             "big": big, "garbage": garbage, "reject": reject_many}
     print(cmds[sys.argv[1]](*sys.argv[2:]), flush=True)
 

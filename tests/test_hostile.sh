@@ -103,7 +103,7 @@ ends() {
 # --- misbehaviours the handshake timeout must end -------------------------
 T_LO=$HANDSHAKE_S T_HI=$((HANDSHAKE_S + 2))
 mark
-hostile silent 20 >"$T/silent.out" &
+hostile silent 20 "$T/silent.ready" >"$T/silent.out" &
 p1=$!
 hostile slow open.test >"$T/slow.out" &
 p2=$!
@@ -111,7 +111,8 @@ hostile half open.test >"$T/half.out" &
 p3=$!
 hostile hello-silence open.test >"$T/hello.out" &
 p4=$!
-sleep 1
+for _ in $(seq 1 30); do [ -s "$T/silent.ready" ] && break; sleep 0.05; done
+sleep 0.2 # accepted by now: loopback, an idle worker
 held_fd=$(fds "$HS_PID")
 wait $p1 $p2 $p3 $p4
 ends "20 silent connections: closed by the server without a byte" "$(cat "$T/silent.out")" \
@@ -122,7 +123,9 @@ ends "half a ClientHello then silence: timeout, nothing sent" "$(cat "$T/half.ou
 	"closed after T s, server sent nothing" "$T_LO" "$T_HI"
 ends "a whole ClientHello then silence: ServerHello, then the timeout" "$(cat "$T/hello.out")" \
 	"closed after T s, server sent handshake" "$T_LO" "$T_HI"
-check "while they were held: one fd each in tagshaked" $((base_hs_fd + 23)) "$held_fd"
+# the 20 silent ones at least, the 3 others if their clients started already
+check "while they were held: one fd each in tagshaked ($((held_fd - base_hs_fd)))" yes \
+	"$([ "$held_fd" -ge $((base_hs_fd + 20)) ] && [ "$held_fd" -le $((base_hs_fd + 23)) ] && echo yes)"
 settle
 check "handshake_timeout counted 23 (20 silent, slow, half, hello+silence)" 23 \
 	"$(hs_delta handshake_timeout)"
@@ -191,6 +194,15 @@ check "require, a 170 KB chain: refused during the handshake" refused \
 settle
 check "1 handshake with a verified certificate, 2 failed, 1 hand-off" "1 1 2 1" \
 	"$(hs_delta handshakes) $(hs_delta client_certs) $(hs_delta handshake_failed) $(hs_delta handoff_ok)"
+
+# --- a broken or hostile handshaker on the hand-off socket ----------------
+# (root here: the socket's owner; other users cannot connect, see
+# tests/test_privilege.sh). Every fd sent must be closed by the proxy.
+bad_before=$(stat handoff_bad)
+check "malformed hand-offs: refused, every fd received closed by the proxy" \
+	"truncated TLV: closed; bad SSL TLV: closed; no fd: -; three fds: closed,closed,closed; 40 KB message: closed; empty message: closed" \
+	"$(timeout 60 python3 "$ROOT/tests/hostile_clients.py" bad-handoffs "$T/handoff.sock")"
+check "counted handoff_bad, one per message" 6 $(($(stat handoff_bad) - bad_before))
 
 # --- every connection accounted, resources back to the baseline -----------
 settle
