@@ -1,6 +1,9 @@
 # Benchmarks (bench/): built with everything so they keep compiling, run
-# only by `make bench`, never by `make test`. `make bench` writes
-# bench/results.md.
+# only by `make bench`, never by `make test`. `make bench` (bench/all.sh)
+# runs the tagger, handshaker and proxy benchmarks with their peers and
+# writes bench/results.md (summary on top), bench/handshaker_results.md,
+# bench/proxy_results.md and bench/*.png; `make bench BENCH_QUICK=1` is a
+# few-minute smoke run into build/bench/quick/.
 
 BENCH_DIR := $(BUILD)/bench
 BENCH_BINS := $(BENCH_DIR)/tagger_parse $(BENCH_DIR)/conn_server $(BENCH_DIR)/conn_load
@@ -23,5 +26,7 @@ $(BENCH_DIR)/conn_load: bench/conn_load.c | $(BENCH_DIR)
 	$(CC) $(CFLAGS) $< -o $@
 
 .PHONY: bench
-bench: $(BENCH_BINS) $(BUILD)/tagshake $(BUILD)/tagger_bench.bpf.o
-	bench/run.sh
+bench: $(BENCH_BINS) $(BUILD)/tagshake $(BUILD)/tagger_bench.bpf.o \
+		$(BUILD)/tagshaked $(BUILD)/tagshake-proxy $(BUILD)/bench/proxy_load \
+		$(BUILD)/tests/handshaker_load $(BUILD)/tests/handoff_sink
+	BENCH_QUICK=$(BENCH_QUICK) bench/all.sh

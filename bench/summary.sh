@@ -1,0 +1,133 @@
+#!/bin/bash
+# The headline ratios of one `make bench` run as a markdown table (stdout)
+# and its comparisons as PNG plots drawn by gnuplot (gnuplot-nox):
+#   bench/summary.sh TAGGER.md HANDSHAKER.md PROXY.md OUTDIR
+# reads the tables that bench/run.sh, tests/handshaker_bench.sh and
+# bench/proxy_bench.sh print, writes OUTDIR/{handshake_rate,throughput,
+# tagger_connrate}.png. A benchmark that printed no table gives no rows.
+set -eu
+tagger=$1 hs=$2 proxy=$3 outdir=$4
+dat=$(mktemp -d)
+trap 'rm -rf "$dat"' EXIT
+
+# cell FILE ROW-REGEX COLUMN: a table cell (columns counted from 1 after
+# the leading '|') of the first row whose first cell matches
+cell() {
+	awk -F'|' -v re="$2" -v c="$3" '
+		/^\|/ { k = $2; gsub(/^ +| +$/, "", k)
+			if (k ~ re) { v = $(c + 1); gsub(/^ +| +$/, "", v); print v; exit } }' "$1"
+}
+num() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" <<<"$2"; } # num KEY "k=v k=v"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "-"; else printf "%.2f", a / b }'; }
+
+echo "## Summary"
+echo
+echo "Each row puts tagshake next to its peer measured in the same run on the same machine; the ratio is tagshake / peer. Full tables: the tagger below, the handshaker in [handshaker_results.md](handshaker_results.md), the proxy in [proxy_results.md](proxy_results.md)."
+echo
+echo "| comparison | tagshake | peer | ratio | better |"
+echo "|---|---:|---:|---:|---|"
+
+# Tagger: connection + hello rate and CPU per connection, attached vs
+# detached, one row per (MTU, hello) of the rate table
+awk -F'|' '/^\| [0-9]+ \| [0-9]+ \|/ {
+	for (i = 2; i <= NF; i++) gsub(/^ +| +$/, "", $i)
+	printf "%s %s %s %s %s %s %s %s %s\n", $2, $3, $5, $6, $8, $9, $4, $7, $10 }' "$tagger" >"$dat/tagger"
+# the ratios are the table's: medians of each round's ratio
+while read -r mtu bytes det att cdet catt segs rr cr; do
+	echo "| tagger: conn + hello rate, $bytes B hello in $segs segment(s), MTU $mtu (conn/s, median; peer: no program) | $att | $det | $rr | higher (target > 0.97) |"
+	echo "| tagger: CPU per connection, same (µs, median; peer: no program) | $catt | $cdet | $cr | lower |"
+done <"$dat/tagger"
+awk -F'|' '$2 ~ /^ BPF parse $/ && $5 ~ /1 \(whole\)/ {
+	for (i = 2; i <= NF; i++) gsub(/^ +| +$/, "", $i)
+	print $3, $4, $6 }' "$tagger" | while read -r hello bytes ns; do
+	us=$(awk -F'|' -v h="$hello" '$2 ~ /userspace build/ && $3 ~ " " h " " { gsub(/ /, "", $6); print $6 }' "$tagger")
+	echo "| tagger: parse + decision of a $bytes B hello (ns; peer: the same parser in userspace) | $ns | $us | $(ratio "$ns" "$us") | lower (target < 1000 ns) |"
+done
+
+# Handshaker: the rows each server runs; label, then a regex for the row
+# name (nginx's and HAProxy's rows carry a "nginx: " or "haproxy: " prefix)
+hs_rows=(
+	"full: none, ECDSA P-256|none, ECDSA P-256$"
+	"full: none, RSA-2048|none, RSA-2048$"
+	"full: require + client cert|require \\+ client cert, ECDSA$"
+	"resumed: require (cache)|require, resumed \\(session cache(, the default)?\\)$"
+)
+: >"$dat/rate"
+for r in "${hs_rows[@]}"; do
+	label=${r%%|*} row=${r#*|}
+	re=$row
+	ts_rate=$(cell "$hs" "^$re" 3) ts_cpu=$(cell "$hs" "^$re" 4)
+	ng_rate=$(cell "$hs" "^nginx: $re" 3) ng_cpu=$(cell "$hs" "^nginx: $re" 4)
+	ha_rate=$(cell "$hs" "^haproxy: $re" 3) ha_cpu=$(cell "$hs" "^haproxy: $re" 4)
+	[ -n "$ts_rate" ] || continue
+	echo "\"$label\" $ts_rate ${ng_rate:-0} ${ha_rate:-0} $ts_cpu ${ng_cpu:-0} ${ha_cpu:-0}" >>"$dat/rate"
+	[ -n "$ng_cpu" ] && echo "| handshaker: $label (server CPU ms per connection; peer: nginx) | $ts_cpu | $ng_cpu | $(ratio "$ts_cpu" "$ng_cpu") | lower |"
+	[ -n "$ha_cpu" ] && echo "| handshaker: $label (server CPU ms per connection; peer: HAProxy) | $ts_cpu | $ha_cpu | $(ratio "$ts_cpu" "$ha_cpu") | lower |"
+done
+rej=$(cell "$hs" "^reject, tagger loaded \(closed on the tag\)" 4)
+full=$(cell "$hs" "^none, ECDSA P-256, tagger loaded$" 4)
+[ -n "$rej" ] && [ -n "$full" ] &&
+	echo "| handshaker: reject on the tag vs a full \`none\` handshake, tagger loaded (server CPU ms per connection) | $rej | $full | $(ratio "$rej" "$full") | lower (target 0.05) |"
+
+# Proxy: throughput and latency, tagshake vs nginx
+: >"$dat/tput"
+for path in tagshake nginx; do
+	up=$(num mbps "$(cell "$proxy" "^$path\$" 2)") down=$(num mbps "$(cell "$proxy" "^$path\$" 4)")
+	[ -n "$up" ] && echo "$path $up $down" >>"$dat/tput"
+done
+if [ "$(wc -l <"$dat/tput")" = 2 ]; then
+	read -r _ tup tdown < <(sed -n 1p "$dat/tput")
+	read -r _ nup ndown < <(sed -n 2p "$dat/tput")
+	first() { sed 's/ .*//' <<<"$1"; } # "0.95 (0.57 + 0.38)" -> 0.95
+	for d in "upload:$tup:$nup:3" "download:$tdown:$ndown:5"; do
+		IFS=: read -r name t p c <<<"$d"
+		echo "| proxy: $name throughput (MB/s; peer: nginx stream ssl) | $t | $p | $(ratio "$t" "$p") | higher |"
+		tc=$(first "$(cell "$proxy" '^tagshake$' "$c")") nc=$(first "$(cell "$proxy" '^nginx$' "$c")")
+		echo "| proxy: $name, server CPU s (tagshaked + proxy; peer: nginx) | $tc | $nc | $(ratio "$tc" "$nc") | lower |"
+	done
+	tl=$(num median "$(cell "$proxy" '^tagshake$' 6)") nl=$(num median "$(cell "$proxy" '^nginx$' 6)")
+	echo "| proxy: handshake done → first upstream byte, median (µs; peer: nginx) | $tl | $nl | $(ratio "$tl" "$nl") | lower |"
+fi
+echo
+
+# Plots: clustered bars, one PNG per comparison
+plot() { # plot FILE TITLE YLABEL DATA USING...
+	local file=$1 title=$2 ylabel=$3 data=$4
+	shift 4
+	gnuplot <<GP
+set terminal pngcairo size 1100,560 font "DejaVu Sans,11"
+set output "$file"
+set title "$title" font ",14"
+set ylabel "$ylabel"
+set style data histogram
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set key top right
+set grid ytics
+set yrange [0:*]
+set offsets 0, 0, graph 0.15, 0
+set xrange [-0.6:*]
+set xtics nomirror font ",10"
+plot $(printf '%s' "$*" | sed "s|DATA|'$data'|g")
+GP
+}
+if [ -s "$dat/rate" ]; then
+	plot "$outdir/handshake_rate.png" "Handshakes per second, one server core (higher is better)" "connections / s" "$dat/rate" \
+		"DATA using 2:xtic(1) title 'tagshaked' lc rgb '#1f77b4', DATA using 3 title 'nginx' lc rgb '#2ca02c', DATA using 4 title 'HAProxy' lc rgb '#ff7f0e'"
+	plot "$outdir/handshake_cpu.png" "Server CPU per connection, one server core (lower is better)" "ms per connection" "$dat/rate" \
+		"DATA using 5:xtic(1) title 'tagshaked' lc rgb '#1f77b4', DATA using 6 title 'nginx' lc rgb '#2ca02c', DATA using 7 title 'HAProxy' lc rgb '#ff7f0e'"
+	echo "![handshake rate](handshake_rate.png) ![server CPU per handshake](handshake_cpu.png)"
+fi
+if [ "$(wc -l <"$dat/tput")" = 2 ]; then
+	awk 'NR == 1 { tu = $2; td = $3 } NR == 2 { printf "upload %s %s\ndownload %s %s\n", tu, $2, td, $3 }' "$dat/tput" >"$dat/tput2"
+	plot "$outdir/throughput.png" "Plaintext throughput through the TLS edge (higher is better)" "MB/s" "$dat/tput2" \
+		"DATA using 2:xtic(1) title 'tagshaked + tagshake-proxy' lc rgb '#1f77b4', DATA using 3 title 'nginx stream ssl' lc rgb '#2ca02c'"
+	echo "![throughput](throughput.png)"
+fi
+if [ -s "$dat/tagger" ]; then
+	awk '{ printf "\"MTU %s, %s B\" %s %s\n", $1, $2, $3, $4 }' "$dat/tagger" >"$dat/tagger2"
+	plot "$outdir/tagger_connrate.png" "Connection + ClientHello rate, tagger detached vs attached (higher is better)" "connections / s" "$dat/tagger2" \
+		"DATA using 2:xtic(1) title 'no program' lc rgb '#2ca02c', DATA using 3 title 'tagger attached' lc rgb '#1f77b4'"
+	echo "![tagger connection rate](tagger_connrate.png)"
+fi
