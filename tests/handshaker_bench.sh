@@ -1,8 +1,9 @@
 #!/bin/bash
 # Server CPU per connection of tagshaked (relay mode, one worker pinned to
-# CPU 0, load generator and hand-off sink on CPU 1), TLS 1.3, X25519.
+# CPU 0, load generator and hand-off sink on CPU 1), TLS 1.3, X25519, with
+# Debian's nginx and HAProxy on the same core for the same rows.
 # Not part of `make test`: run by hand, prints a markdown table.
-#   tests/handshaker_bench.sh [SECONDS]
+#   [BASE=older/tagshaked] tests/handshaker_bench.sh [SECONDS]
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d)
@@ -25,11 +26,21 @@ sleep 0.5
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON/stat"; }
 
+# PAR clients at once (default 1: one connection at a time, so that every
+# connection pays the server's sleep and wake-up; more amortise them)
+load() {
+	local i
+	for i in $(seq "${PAR:-1}"); do $LOAD "$@" & done | awk -F'[= ]' \
+		'{ h += $2; r += $4; f += $6; if ($8 > s) s = $8 }
+		END { printf "handshakes=%d resumed=%d failed=%d seconds=%.2f\n", h, r, f, s }'
+	wait
+}
+
 row() { # row LABEL load-args...
 	local label=$1 t0 t1 out n f
 	shift
 	t0=$(cpu_ticks)
-	out=$($LOAD "$@")
+	out=$(load "$@")
 	t1=$(cpu_ticks)
 	n=$(sed 's/.*handshakes=\([0-9]*\).*/\1/' <<<"$out")
 	f=$(sed 's/.*failed=\([0-9]*\).*/\1/' <<<"$out")
@@ -97,6 +108,49 @@ NGINX
 	LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"
 fi
 
+# Debian's HAProxy the same way: one thread on the same core, the same
+# certificates (ECDSA and RSA for each SNI, chosen by the client's signature
+# algorithms) and OpenSSL, TLS 1.3, session cache on (its default) and
+# tickets off, client certificates required on api.test only (crt-list
+# options per SNI), a fixed 200 answer
+if command -v haproxy >/dev/null; then
+	HPORT=$(free_port)
+	for k in ec rsa; do cat "$T/edge-$k.crt" "$T/edge-$k.key" > "$T/haproxy-$k.pem"; done
+	cat > "$T/haproxy.crtlist" <<CRTLIST
+$T/haproxy-ec.pem open.test
+$T/haproxy-rsa.pem open.test
+$T/haproxy-ec.pem [verify required ca-file $T/partners-ca.crt] api.test
+$T/haproxy-rsa.pem [verify required ca-file $T/partners-ca.crt] api.test
+CRTLIST
+	cat > "$T/haproxy.cfg" <<HAPROXY
+global
+	nbthread 1
+	log stderr format raw local0 emerg
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 10s
+	timeout server 10s
+frontend edge
+	bind 127.0.0.1:$HPORT ssl crt-list $T/haproxy.crtlist ssl-min-ver TLSv1.3 no-tls-tickets
+	http-request return status 200 content-type text/plain string "ok"
+HAPROXY
+	taskset -c 0 haproxy -db -f "$T/haproxy.cfg" 2>"$T/haproxy.err" &
+	HAPROXY_PID=$!
+	sleep 0.5
+	LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $HPORT"
+	SAVED=$DAEMON
+	DAEMON=$HAPROXY_PID
+	row "haproxy: none, ECDSA P-256" open.test "$SECS"
+	row "haproxy: none, RSA-2048" open.test "$SECS" -R
+	row "haproxy: require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
+	row "haproxy: require, resumed (session cache)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
+	DAEMON=$SAVED
+	kill "$HAPROXY_PID"
+	wait "$HAPROXY_PID" 2>/dev/null
+	LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"
+fi
+
 # with the tagger, reject closes on the tag before any OpenSSL object
 PIN_DIR=/sys/fs/bpf/tagshake-hs-bench-$$
 if [ "$(id -u)" -eq 0 ] && [ -x "$ROOT/build/tagshake" ] &&
@@ -108,6 +162,23 @@ if [ "$(id -u)" -eq 0 ] && [ -x "$ROOT/build/tagshake" ] &&
 	row "none, ECDSA P-256, tagger loaded" open.test "$SECS"
 	before=$(stat_now handshakes)
 	row "reject, tagger loaded (closed on the tag)" gone.test "$SECS"
+	PAR=4 row "reject, tagger loaded, 4 clients at once" gone.test "$SECS"
+	PAR=4 row "none, ECDSA P-256, tagger loaded, 4 clients at once" open.test "$SECS"
 	[ -n "${DEBUG:-}" ] && { echo "handshakes before $before"; sleep 1.1; cat "$T/status"; tail -3 "$T/sink.out"; }
+	# BASE=path/to/an/older/tagshaked: its reject rows in the same run,
+	# alternating with this build's, for a before/after on one machine state
+	if [ -n "${BASE:-}" ]; then
+		for bin in "$BASE" "$ROOT/build/tagshaked" "$BASE" "$ROOT/build/tagshaked"; do
+			kill "$DAEMON" && wait "$DAEMON" 2>/dev/null
+			"$bin" --config "$T/tagshake.yaml" --status "$T/status" 2>>"$T/daemon.err" &
+			DAEMON=$!
+			taskset -a -p -c 0 "$DAEMON" >/dev/null
+			sleep 0.5
+			name=this
+			[ "$bin" = "$BASE" ] && name=base
+			row "reject, tagger loaded, $name build" gone.test "$SECS"
+			PAR=4 row "reject, tagger loaded, 4 clients at once, $name build" gone.test "$SECS"
+		done
+	fi
 	"$ROOT/build/tagshake" unload --pin-dir "$PIN_DIR" >/dev/null
 fi
