@@ -80,7 +80,7 @@ make_certs() {
 		openssl req -x509 -new -key other-ca.key -subj "/CN=Other CA" -days 2 -out other-ca.crt 2>/dev/null
 		ec server.key
 		openssl req -x509 -new -key server.key -subj "/CN=edge.test" -days 2 \
-			-addext "subjectAltName=DNS:kong.test,DNS:opt.test,DNS:xfcc.test,DNS:rfc.test,DNS:open.test,DNS:secure.test,DNS:*.wild.test,DNS:pp.test,DNS:hap.test,DNS:tlv.test,DNS:raw.test,DNS:down.test,DNS:downraw.test,DNS:downpp.test" -out server.crt 2>/dev/null
+			-addext "subjectAltName=DNS:kong.test,DNS:opt.test,DNS:xfcc.test,DNS:rfc.test,DNS:open.test,DNS:secure.test,DNS:*.wild.test,DNS:pp.test,DNS:hap.test,DNS:tlv.test,DNS:raw.test,DNS:down.test,DNS:downraw.test,DNS:downpp.test,DNS:custom.test" -out server.crt 2>/dev/null
 		ec client.key
 		openssl req -new -key client.key -subj "/C=DE/O=Example, Inc./OU=dev/CN=client one" -out client.csr 2>/dev/null
 		printf 'subjectAltName=URI:spiffe://tagshake.test/client,DNS:client.test,DNS:alt.client.test\n' >client.ext
@@ -112,6 +112,10 @@ routes:
   - { name: greet, upstream: "unix:$T/greet.sock", metadata: raw }
   - { name: hold, upstream: 127.0.0.1:$SLOW_PORT, metadata: raw }
   - { name: blackhole, upstream: 127.0.0.1:$BLACK_PORT, metadata: raw }
+  - name: kong-custom
+    upstream: 127.0.0.1:$NGX_PORT
+    metadata: http
+    kong_headers: { cert: X-SSL-Client-Cert, subject_dn: X-Tagshake-Subject, fingerprint: x-fp }
 policies:
   - { sni: kong.test, action: require, ca_set: clients, route: kong }
   - { sni: opt.test, action: optional, ca_set: clients, route: kong }
@@ -128,6 +132,7 @@ policies:
   - { sni: down.test, action: none, route: down-http }
   - { sni: downraw.test, action: none, route: down-raw }
   - { sni: downpp.test, action: none, route: down-pp }
+  - { sni: custom.test, action: require, ca_set: clients, route: kong-custom }
 defaults:
   default: { action: none, route: raw }
   no-sni: { action: none, route: raw }
@@ -201,6 +206,9 @@ http {
         listen 127.0.0.1:$NGX_PORT;
         location /kong {
             return 200 "cert=\$http_x_client_cert\nserial=\$http_x_client_cert_serial\nissuer=\$http_x_client_cert_issuer_dn\nsubject=\$http_x_client_cert_subject_dn\nfingerprint=\$http_x_client_cert_fingerprint\n";
+        }
+        location /custom {
+            return 200 "cert=\$http_x_ssl_client_cert\nserial=\$http_x_client_cert_serial\nissuer=\$http_x_client_cert_issuer_dn\nsubject=\$http_x_tagshake_subject\nfingerprint=\$http_x_fp\ndefaults=\$http_x_client_cert|\$http_x_client_cert_subject_dn|\$http_x_client_cert_fingerprint\n";
         }
         location /xfcc { return 200 "\$http_x_forwarded_client_cert\n"; }
         location /rfc { return 200 "cert=\$http_client_cert\nchain=\$http_client_cert_chain\n"; }

@@ -286,6 +286,29 @@ static const struct {
 	  "4: routes[0].metadata: unknown value 'json'" },
 	{ "routes:\n  - name: r\n    upstream: a:1\n    headers: kong\n",
 	  "4: routes[0]: 'headers' only applies to metadata: http" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    headers: xfcc\n"
+	  "    kong_headers: {cert: X-Cert}\n",
+	  "6: routes[0]: 'kong_headers' only applies to metadata: http with headers: kong" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    kong_headers: {cert: X-Cert}\n",
+	  "4: routes[0]: 'kong_headers' only applies to metadata: http with headers: kong" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
+	  "      serial: 'X Serial'\n",
+	  "6: routes[0].kong_headers.serial: 'X Serial' is not an HTTP header name" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
+	  "      subject_dn: 'X-DN:'\n",
+	  "6: routes[0].kong_headers.subject_dn: 'X-DN:' is not an HTTP header name" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
+	  "      fingerprint: Content-Length\n",
+	  "6: routes[0].kong_headers.fingerprint: 'Content-Length' is a header the proxy itself uses" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
+	  "      issuer_dn: X-DN\n      subject_dn: x-dn\n",
+	  "6: routes[0].kong_headers: 'X-DN' names two headers" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
+	  "      sha1: X-FP\n",
+	  "6: routes[0].kong_headers.sha1: unknown key" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
+	  "      cert: " "X-Very-Long-Name-That-Goes-On-And-On-Past-Sixty-Three-Characters-Total\n",
+	  "6: routes[0].kong_headers.cert: longer than 63 bytes" },
 	{ "policies:\n  - sni: a.com\n    action: allow\n",
 	  "3: policies[0].action: unknown action 'allow' (none, optional, require, reject)" },
 	{ "policies:\n  - sni: a..com\n    action: none\n",
@@ -334,6 +357,39 @@ static void test_errors(void **state)
 	}
 }
 
+/* kong_headers: set names kept as written, the others left to Kong's
+ * defaults (""), in any key order relative to metadata/headers. */
+static void test_kong_headers(void **state)
+{
+	static const char yaml[] = "routes:\n"
+				   "  - name: k\n"
+				   "    kong_headers:\n"
+				   "      cert: X-SSL-Client-Cert\n"
+				   "      subject_dn: Ssl_Client_S_DN\n"
+				   "      fingerprint: \"x-fp!#$%&'*+.^`|~\"\n"
+				   "    upstream: 127.0.0.1:80\n"
+				   "    metadata: http\n"
+				   "  - name: d\n"
+				   "    upstream: 127.0.0.1:81\n"
+				   "    metadata: http\n"
+				   "    headers: kong\n";
+	struct ts_config *c = NULL;
+	char err[TS_CFG_ERR_SIZE];
+
+	(void)state;
+	assert_int_equal(load(yaml, &c, err), 0);
+	assert_int_equal(c->nroutes, 2);
+	assert_int_equal(c->routes[0].headers, TS_HEADERS_KONG);
+	assert_string_equal(c->routes[0].kong.cert, "X-SSL-Client-Cert");
+	assert_string_equal(c->routes[0].kong.serial, "");
+	assert_string_equal(c->routes[0].kong.issuer_dn, "");
+	assert_string_equal(c->routes[0].kong.subject_dn, "Ssl_Client_S_DN");
+	assert_string_equal(c->routes[0].kong.fingerprint, "x-fp!#$%&'*+.^`|~");
+	assert_string_equal(c->routes[1].kong.cert, "");
+	assert_string_equal(c->routes[1].kong.fingerprint, "");
+	ts_config_free(c);
+}
+
 static void test_missing_file(void **state)
 {
 	struct ts_config *c = NULL;
@@ -372,6 +428,7 @@ static void test_example_parses(void **state)
 	assert_int_equal(v.cert_id, 2);
 	assert_int_equal(v.ca_id, 1);
 	assert_int_equal(v.route_id, 2);
+	assert_string_equal(c->routes[3].kong.subject_dn, "X-SSL-Client-S-DN");
 	ts_config_free(c);
 }
 
@@ -412,7 +469,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_key),    cmocka_unit_test(test_policy_export),
 		cmocka_unit_test(test_decide_order), cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_errors),       cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_errors),       cmocka_unit_test(test_kong_headers),
+		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_example_parses), cmocka_unit_test(test_names),
 	};
 

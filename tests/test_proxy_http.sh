@@ -31,6 +31,19 @@ check "client subject DN has an escaped comma (test premise)" 'C=DE' "${subject#
 # --- the three styles with a client certificate ---------------------------
 check "kong: X-Client-Cert (URL-encoded PEM), serial, issuer DN, subject DN, SHA-1" \
 	"$kong_expected" "$(tls_curl kong.test /kong "${CLIENT_CERT[@]}")"
+check "kong, custom names (kong_headers): configured names carry the values, defaults fill the rest" \
+	"$kong_expected
+defaults=||" "$(tls_curl custom.test /custom "${CLIENT_CERT[@]}")"
+check "kong, custom names: forged copies of another route's custom names stripped too" \
+	"cert=
+serial=
+issuer=
+subject=
+fingerprint=
+defaults=||" "$(tls_curl open.test /custom -H 'X-SSL-Client-Cert: forged' -H 'X-Tagshake-Subject: CN=admin' -H 'X-FP: 00')"
+check "kong, custom names: forged custom and default names replaced by the real ones" \
+	"$kong_expected
+defaults=||" "$(tls_curl custom.test /custom "${CLIENT_CERT[@]}" -H 'x-tagshake-subject: CN=admin' -H 'X-Client-Cert: forged')"
 xfcc_subject=${subject//\\/\\\\}
 check "xfcc: Hash, Cert, Subject, URI, DNS" \
 	"Hash=$sha256;Cert=\"$pem_enc\";Subject=\"$xfcc_subject\";URI=spiffe://tagshake.test/client;DNS=client.test;DNS=alt.client.test" \

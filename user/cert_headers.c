@@ -24,6 +24,22 @@ const struct ts_kong_names ts_kong_default_names = {
 	.fingerprint = "X-Client-Cert-Fingerprint",
 };
 
+static const char *name_or(const char *set, const char *dflt)
+{
+	return set[0] ? set : dflt;
+}
+
+void ts_kong_names_of(const struct ts_cfg_route *r, struct ts_kong_names *out)
+{
+	const struct ts_kong_names *d = &ts_kong_default_names;
+
+	out->cert = name_or(r->kong.cert, d->cert);
+	out->serial = name_or(r->kong.serial, d->serial);
+	out->issuer_dn = name_or(r->kong.issuer_dn, d->issuer_dn);
+	out->subject_dn = name_or(r->kong.subject_dn, d->subject_dn);
+	out->fingerprint = name_or(r->kong.fingerprint, d->fingerprint);
+}
+
 #define PEM_LINE 64 /* RFC 7468 base64 line width */
 
 /* A growing string; err is sticky so callers check once. */

@@ -24,6 +24,10 @@ struct ts_kong_names {
 
 extern const struct ts_kong_names ts_kong_default_names;
 
+/* A route's Kong names (its kong_headers:), Kong's default for each one it
+ * does not set. The strings point into the route. */
+void ts_kong_names_of(const struct ts_cfg_route *r, struct ts_kong_names *out);
+
 /*
  * Renders the style's header lines ("Name: value\r\n" each) for the client
  * certificate in `m` into a malloc'd buffer *out (NUL terminated). No

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -573,7 +574,65 @@ static int pick(struct parser *p, const yaml_node_t *v, const char *key,
 
 static const char *const meta_names[] = { "proxy-v2", "http", "raw", NULL };
 static const char *const resumption_names[] = { "cache", "tickets", NULL };
+/* in enum ts_log_level order */
+static const char *const log_level_names[] = { "error", "warn", "info", "debug", NULL };
 static const char *const header_names[] = { "kong", "xfcc", "rfc9440", NULL };
+
+/* RFC 9110 token characters: what a field name may contain. */
+static bool is_tchar(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+/* Headers the proxy reads or re-states itself: renaming a certificate
+ * header to one of these would strip it from every request. */
+static const char *const reserved_headers[] = {
+	"host", "content-length", "transfer-encoding", "connection", "upgrade",
+	"te",   "trailer",        "keep-alive",        "expect",     NULL,
+};
+
+static int kong_name_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	struct ts_cfg_kong_names *k = obj;
+	const char *leaf = strrchr(key, '.') + 1;
+	char *dst = !strcmp(leaf, "cert")	 ? k->cert
+		    : !strcmp(leaf, "serial")	 ? k->serial
+		    : !strcmp(leaf, "issuer_dn") ? k->issuer_dn
+		    : !strcmp(leaf, "subject_dn") ? k->subject_dn
+						  : k->fingerprint;
+	int err = copy_str(p, v, key, dst, TS_CFG_HEADER_SIZE);
+
+	if (err)
+		return err;
+	for (const char *c = dst; *c; c++)
+		if (!is_tchar(*c))
+			return fail(p, v, key, "'%s' is not an HTTP header name", dst);
+	for (const char *const *r = reserved_headers; *r; r++)
+		if (!strcasecmp(dst, *r))
+			return fail(p, v, key, "'%s' is a header the proxy itself uses", dst);
+	return 0;
+}
+
+static const struct field kong_name_fields[] = {
+	{ "cert", kong_name_field },	   { "serial", kong_name_field },
+	{ "issuer_dn", kong_name_field },  { "subject_dn", kong_name_field },
+	{ "fingerprint", kong_name_field }, { NULL, NULL },
+};
+
+/* Two certificate headers under one name would be one header upstream. */
+static int check_kong_names(struct parser *p, const yaml_node_t *n, const char *key,
+			    const struct ts_cfg_kong_names *k)
+{
+	const char *all[] = { k->cert, k->serial, k->issuer_dn, k->subject_dn, k->fingerprint };
+	size_t count = sizeof(all) / sizeof(all[0]);
+
+	for (size_t i = 0; i < count; i++)
+		for (size_t j = i + 1; all[i][0] && j < count; j++)
+			if (!strcasecmp(all[i], all[j]))
+				return fail(p, n, key, "'%s' names two headers", all[i]);
+	return 0;
+}
 
 static int route_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
 {
@@ -590,14 +649,18 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 		r->mode = (enum ts_meta_mode)val;
 		return err;
 	}
+	if (!strcmp(leaf, "kong_headers")) {
+		err = parse_fields(p, v, key, kong_name_fields, &r->kong);
+		return err ? err : check_kong_names(p, v, key, &r->kong);
+	}
 	err = pick(p, v, key, header_names, &val);
 	r->headers = (enum ts_header_style)val;
 	return err;
 }
 
 static const struct field route_fields[] = {
-	{ "name", route_field }, { "upstream", route_field }, { "metadata", route_field },
-	{ "headers", route_field }, { NULL, NULL },
+	{ "name", route_field },    { "upstream", route_field },     { "metadata", route_field },
+	{ "headers", route_field }, { "kong_headers", route_field }, { NULL, NULL },
 };
 
 static int parse_route(struct parser *p, const char *key, const yaml_node_t *item, int i)
@@ -613,6 +676,10 @@ static int parse_route(struct parser *p, const char *key, const yaml_node_t *ite
 	if (!err && lookup(p, item, "headers") && r->mode != TS_META_HTTP)
 		err = fail(p, lookup(p, item, "headers"), key,
 			   "'headers' only applies to metadata: http");
+	if (!err && lookup(p, item, "kong_headers") &&
+	    (r->mode != TS_META_HTTP || r->headers != TS_HEADERS_KONG))
+		err = fail(p, lookup(p, item, "kong_headers"), key,
+			   "'kong_headers' only applies to metadata: http with headers: kong");
 	if (!err)
 		err = check_name(p, item, key, r->name, p->cfg->routes[0].name, sizeof(*r), i);
 	return err;
@@ -811,6 +878,15 @@ static int misc_field(struct parser *p, const char *key, const yaml_node_t *v, v
 		c->resumption = (enum ts_resumption)val;
 		return err;
 	}
+	if (!strcmp(key, "logging.level")) {
+		int val = 0;
+
+		err = pick(p, v, key, log_level_names, &val);
+		c->log_level = (enum ts_log_level)val;
+		return err;
+	}
+	if (!strcmp(key, "logging.connections"))
+		return parse_bool(p, v, key, &c->log_connections);
 	if (!strcmp(key, "tls.session_tickets")) {
 		err = parse_uint(p, v, key, 16, &n);
 		c->session_tickets = (unsigned)n;
@@ -833,6 +909,9 @@ static const struct field tls_fields[] = {
 	{ "session_timeout", misc_field },
 	{ "resumption", misc_field },
 	{ NULL, NULL },
+};
+static const struct field logging_fields[] = {
+	{ "level", misc_field }, { "connections", misc_field }, { NULL, NULL },
 };
 static const struct field limit_fields[] = { { "handshakes_in_flight", misc_field },
 					     { NULL, NULL } };
@@ -883,12 +962,14 @@ static int parse_sections(struct parser *p, const yaml_node_t *root)
 		err = parse_misc(p, root, "tls", tls_fields);
 	if (!err)
 		err = parse_misc(p, root, "limits", limit_fields);
+	if (!err)
+		err = parse_misc(p, root, "logging", logging_fields);
 	return err;
 }
 
 static const char *const top_sections[] = {
 	"listeners", "certificates", "ca_sets", "routes", "policies", "defaults",
-	"handoff",   "timeouts",     "limits",  "tls",    "bpf",      NULL,
+	"handoff",   "timeouts",     "limits",  "tls",    "bpf",      "logging", NULL,
 };
 
 static int check_top_keys(struct parser *p, const yaml_node_t *root)
@@ -922,6 +1003,7 @@ static void set_defaults(struct ts_config *cfg)
 	cfg->max_inflight = DEFAULT_MAX_INFLIGHT;
 	cfg->session_tickets = DEFAULT_SESSION_TICKETS;
 	cfg->session_timeout_s = DEFAULT_SESSION_TIMEOUT_S;
+	cfg->log_level = TS_LOG_LEVEL_DEFAULT;
 }
 
 static int parse_root(struct parser *p)

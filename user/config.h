@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 
+#include "log.h"
 #include "tagshake.h"
 
 /* Names of certificates, CA sets and routes: short identifiers. */
@@ -24,6 +25,8 @@
 #define TS_CFG_PAIRS_MAX 4
 /* Ids are __u16 in struct ts_policy_value. */
 #define TS_CFG_IDS_MAX 65535
+/* An HTTP header name set in the configuration (kong_headers), with its NUL. */
+#define TS_CFG_HEADER_SIZE 64
 /* Room for an error message: file, line, key and reason. */
 #define TS_CFG_ERR_SIZE 512
 
@@ -72,6 +75,16 @@ struct ts_cfg_ca_set {
 	int line;
 };
 
+/* Kong's header names for one route (`kong_headers:`); "" = Kong's default
+ * (cert_headers.h: ts_kong_names_of()). */
+struct ts_cfg_kong_names {
+	char cert[TS_CFG_HEADER_SIZE];
+	char serial[TS_CFG_HEADER_SIZE];
+	char issuer_dn[TS_CFG_HEADER_SIZE];
+	char subject_dn[TS_CFG_HEADER_SIZE];
+	char fingerprint[TS_CFG_HEADER_SIZE];
+};
+
 struct ts_cfg_route {
 	char name[TS_CFG_NAME_SIZE];
 	char upstream[128]; /* as written: "host:port" or "unix:/path" */
@@ -80,6 +93,7 @@ struct ts_cfg_route {
 	char unix_path[108]; /* set when the upstream is a unix socket */
 	enum ts_meta_mode mode;
 	enum ts_header_style headers; /* meaningful in TS_META_HTTP */
+	struct ts_cfg_kong_names kong; /* meaningful with TS_HEADERS_KONG */
 	int line;
 };
 
@@ -112,6 +126,8 @@ struct ts_config {
 	unsigned session_tickets;      /* TLS 1.3 tickets per full handshake; default 1 */
 	unsigned session_timeout_s;    /* session lifetime; default 7200 */
 	enum ts_resumption resumption; /* default TS_RESUME_CACHE */
+	enum ts_log_level log_level;   /* logging.level; default info */
+	bool log_connections;          /* logging.connections; default off */
 };
 
 /* Loads and validates `path`. On failure returns a negative errno and puts

@@ -27,8 +27,8 @@
 /* Pending handshaker connections on the hand-off socket. */
 #define PX_HANDOFF_BACKLOG 128
 #define PX_WORKERS_MAX 256
-/* Header names stripped from requests: all styles' names (see cert_headers). */
-#define PX_STRIP_MAX 16
+/* Names one ts_cert_header_names() call gives: five Kong, XFCC, two RFC 9440. */
+#define PX_STRIP_PER_CALL 8
 
 static int run_state; /* enum px_run */
 static int workers_done;
@@ -65,21 +65,55 @@ static void usage(FILE *f)
 	      f);
 }
 
+/* Every name any route may set, lowercase, once each; NULL-terminated. */
 struct strip_list {
-	char names[PX_STRIP_MAX][64];
-	const char *ptrs[PX_STRIP_MAX + 1];
-	int n;
+	char **names;
+	int n, cap;
+	int err;
 };
 
 static void add_strip(void *ctx, const char *name)
 {
 	struct strip_list *s = ctx;
 
-	if (s->n == PX_STRIP_MAX)
+	for (int i = 0; i < s->n; i++)
+		if (!strcmp(s->names[i], name))
+			return;
+	if (s->n == s->cap) {
+		s->err = -ENOSPC; /* cap counts every call: cannot happen */
 		return;
-	snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
-	s->ptrs[s->n] = s->names[s->n];
-	s->n++;
+	}
+	s->names[s->n] = strdup(name);
+	if (!s->names[s->n])
+		s->err = -ENOMEM;
+	else
+		s->n++;
+}
+
+/* Client copies of the certificate headers are removed on every http route,
+ * whatever its style: all styles' default names and each route's own Kong
+ * names, so no route's upstream can be handed a forged identity. */
+static int strip_list_build(const struct ts_config *cfg, struct strip_list *s)
+{
+	s->cap = PX_STRIP_PER_CALL * (cfg->nroutes + 1);
+	s->names = calloc((size_t)s->cap + 1, sizeof(*s->names));
+	if (!s->names)
+		return -ENOMEM;
+	ts_cert_header_names(NULL, add_strip, s);
+	for (int i = 0; i < cfg->nroutes; i++) {
+		struct ts_kong_names k;
+
+		ts_kong_names_of(&cfg->routes[i], &k);
+		ts_cert_header_names(&k, add_strip, s);
+	}
+	return s->err;
+}
+
+static void strip_list_free(struct strip_list *s)
+{
+	for (int i = 0; i < s->n; i++)
+		free(s->names[i]);
+	free(s->names);
 }
 
 static void *worker_main(void *arg)
@@ -216,11 +250,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tagshake-proxy: %s\n", ups ? err : "out of memory");
 		return 1;
 	}
-	ts_cert_header_names(NULL, add_strip, &strip);
+	if (strip_list_build(cfg, &strip) < 0) {
+		fprintf(stderr, "tagshake-proxy: out of memory\n");
+		return 1;
+	}
 	struct px_settings set = {
 		.cfg = cfg,
 		.ups = ups,
-		.strip = strip.ptrs,
+		.strip = (const char *const *)strip.names,
 		.connect_timeout_ms = o.connect_ms,
 		.idle_timeout_ms = o.idle_ms ? o.idle_ms : cfg->idle_timeout_ms,
 		.drain_timeout_ms = o.drain_ms,
@@ -275,6 +312,7 @@ int main(int argc, char **argv)
 	close(lfd);
 	unlink_own(cfg->handoff_path, &own);
 	ts_config_free(cfg);
+	strip_list_free(&strip);
 	free(ups);
 	free(ws);
 	free(stats);

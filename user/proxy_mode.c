@@ -115,6 +115,7 @@ static int http_filter(void *ctx, const char *in, size_t in_len, char *out, size
 
 static int setup_http(struct px_conn *c, const struct ts_handoff *h)
 {
+	struct ts_kong_names kong;
 	char *headers = NULL;
 	ssize_t n;
 
@@ -122,7 +123,8 @@ static int setup_http(struct px_conn *c, const struct ts_handoff *h)
 	if (h->meta.alpn.len && !(h->meta.alpn.len == 8 && !memcmp(h->meta.alpn.p, "http/1.1", 8)) &&
 	    !(h->meta.alpn.len == 8 && !memcmp(h->meta.alpn.p, "http/1.0", 8)))
 		return -EPROTO;
-	n = ts_cert_headers(c->route->headers, NULL, &h->meta, &headers);
+	ts_kong_names_of(c->route, &kong);
+	n = ts_cert_headers(c->route->headers, &kong, &h->meta, &headers);
 	if (n < 0)
 		return (int)n;
 	c->http = ts_http_inject_new(headers, (size_t)n, c->w->set->strip, host_check, c);
