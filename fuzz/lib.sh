@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Functions shared by fuzz/run.sh (`make fuzz`) and tests/test_fuzz.sh.
 # Source after tests/lib.sh, from the project root.
 bin=build/fuzz

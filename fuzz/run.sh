@@ -7,7 +7,7 @@
 # input is copied to fuzz/regressions/<harness>/ so the suite replays it from
 # then on (commit it with the fix). Needs root for `differential`.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 . fuzz/lib.sh
 

@@ -79,6 +79,16 @@ outcome() { # outcome JSON PYTHON-EXPR over d
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
+# proxy_closes: the sum of the proxy's close_* counters (one per connection)
+proxy_closes() {
+	local c sum=0
+	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
+		http_431 http_501 http_502 bad_meta nomem shutdown; do
+		sum=$((sum + $(stat "close_$c")))
+	done
+	echo "$sum"
+}
+
 make_certs
 write_config
 mkdir -p "$CG"
@@ -150,12 +160,7 @@ check "restarted tagshaked: every accepted connection has one close reason" "$(h
 	"$(($(hs reject_tag) + $(hs reject_policy) + $(hs handshake_failed) + $(hs handshake_timeout) + $(hs handshakes)))"
 check "restarted tagshaked: every handshake handed off, every relay closed" "$(hs handshakes) $(hs relay)" \
 	"$(($(hs handoff_ok) + $(hs handoff_timeout) + $(hs handoff_error))) $(($(hs relay_closed) + $(hs relay_idle) + $(hs relay_error)))"
-closes=0
-for c in done idle no_route upstream_down client_error upstream_error http_400 http_421 \
-	http_431 http_501 http_502 bad_meta nomem shutdown; do
-	closes=$((closes + $(stat "close_$c")))
-done
-check "restarted proxy: every hand-off closed with a reason" "$(stat handoffs)" "$closes"
+check "restarted proxy: every hand-off closed with a reason" "$(stat handoffs)" "$(proxy_closes)"
 
 # --- connections held through the proxy -----------------------------------
 hs_fd=$(fds "$HS_PID") px_fd=$(fds "$PROXY_PID")
@@ -189,10 +194,5 @@ check "after they closed: tagshaked fds back to where they were, no relay open" 
 	"$(fds "$HS_PID") $(hs relays_open)"
 check "after they closed: proxy fds within its pipe pool of where they were" yes \
 	"$([ "$px_after" -le $((px_fd + PIPE_POOL_FDS)) ] && echo yes)"
-closes=0
-for c in done idle no_route upstream_down client_error upstream_error http_400 http_421 \
-	http_431 http_501 http_502 bad_meta nomem shutdown; do
-	closes=$((closes + $(stat "close_$c")))
-done
-check "proxy: every hand-off closed with a reason, held ones included" "$(stat handoffs)" "$closes"
+check "proxy: every hand-off closed with a reason, held ones included" "$(stat handoffs)" "$(proxy_closes)"
 finish

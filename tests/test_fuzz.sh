@@ -4,7 +4,7 @@
 # then runs each harness for a few seconds (TS_FUZZ_SECONDS, default 5) so
 # new breakage shows up in `make test`. `make fuzz` runs them for longer.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 . fuzz/lib.sh
 

@@ -43,13 +43,7 @@ timeouts:
 YAML
 }
 
-# hs NAME: a counter from tagshaked's status file, after its next rewrite
-hs() {
-	local m
-	m=$(stat -c %Y "$T/status")
-	sleep 1.1
-	awk -v k="$1" '$1 == k { print $2 }' "$T/status"
-}
+# hs_now NAME: a counter from tagshaked's status file (rewritten every second)
 hs_now() { awk -v k="$1" '$1 == k { print $2 }' "$T/status"; }
 # hs_delta NAME: counter change since the last `mark`
 mark() { cp "$T/status" "$T/status.mark"; }
@@ -66,6 +60,16 @@ settle() {
 			[ "$(hs_now handoff_waiting)" = 0 ] && break
 	done
 	sleep 1.1 # one more rewrite: the counters of the last closes
+}
+
+# proxy_closes: the sum of the proxy's close_* counters (one per connection)
+proxy_closes() {
+	local c sum=0
+	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
+		http_431 http_501 http_502 bad_meta nomem shutdown; do
+		sum=$((sum + $(stat "close_$c")))
+	done
+	echo "$sum"
 }
 
 make_certs
@@ -213,12 +217,7 @@ check "tagshaked: every handshake was handed off" "$(hs_now handshakes)" \
 	"$(( $(hs_now handoff_ok) + $(hs_now handoff_timeout) + $(hs_now handoff_error) ))"
 check "tagshaked: every relay closed with a reason" "$(hs_now relay)" \
 	"$(( $(hs_now relay_closed) + $(hs_now relay_idle) + $(hs_now relay_error) ))"
-closes=0
-for c in done idle no_route upstream_down client_error upstream_error http_400 http_421 \
-	http_431 http_501 http_502 bad_meta nomem shutdown; do
-	closes=$((closes + $(stat "close_$c")))
-done
-check "proxy: every hand-off closed with a reason" "$(stat handoffs)" "$closes"
+check "proxy: every hand-off closed with a reason" "$(stat handoffs)" "$(proxy_closes)"
 check "tagshaked fds back to the baseline" "$base_hs_fd" "$(fds "$HS_PID")"
 check "proxy fds back to the baseline" "$base_px_fd" "$(fds "$PROXY_PID")"
 hs_rss=$(rss_kb "$HS_PID") px_rss=$(rss_kb "$PROXY_PID")

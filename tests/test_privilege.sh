@@ -92,9 +92,11 @@ fails "nobody cannot import policies (from a file it can read)" nobody "$ROOT/bu
 	policy import "$T/pub/tagshake.yaml" --pin-dir "$PINS"
 fails "nobody cannot unload the tagger" nobody "$ROOT/build/tagshake" unload --pin-dir "$PINS"
 fails "nobody cannot list the policies" nobody "$ROOT/build/tagshake" policy list --pin-dir "$PINS"
-key=$(printf 'evil.test' | od -An -tx1 | tr -s ' \n' ' ')
+# the key: "evil.test" NUL-padded to TS_NAME_SIZE, as hex bytes (split on purpose)
+key="$(printf 'evil.test' | od -An -tx1) $(printf ' 00%.0s' $(seq 1 $((256 - 9))))"
+# shellcheck disable=SC2086
 fails "nobody cannot write the pinned policy map with bpftool" nobody bpftool map update pinned \
-	"$PINS/policy" key hex $key $(printf ' 00%.0s' $(seq 1 $((256 - 9)))) value hex 00 00 00 00 00 00 00 00
+	"$PINS/policy" key hex $key value hex 00 00 00 00 00 00 00 00
 fails "nobody cannot read the tags map with bpftool" nobody bpftool map dump pinned "$PINS/tags"
 check "the policies are unchanged" "$before" "$("$ROOT/build/tagshake" policy list --pin-dir "$PINS")"
 check "the tagger is still loaded" 1 "$("$ROOT/build/tagshake" status --pin-dir "$PINS" | grep -c '^tagger: loaded')"
