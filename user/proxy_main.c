@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "cert_headers.h"
+#include "log.h"
 #include "notify.h"
 #include "proxy.h"
 
@@ -122,7 +123,7 @@ static void *worker_main(void *arg)
 	int rc = px_worker_run(w);
 
 	if (rc < 0)
-		fprintf(stderr, "tagshake-proxy: worker %d: %s\n", w->id, strerror(-rc));
+		ts_log(TS_LOG_ERROR, "worker %d: %s", w->id, strerror(-rc));
 	__atomic_fetch_add(&workers_done, 1, __ATOMIC_RELAXED);
 	return NULL;
 }
@@ -201,10 +202,11 @@ static void serve_signals(struct px_stats **stats, int n, const char *path,
 			ticks = 0;
 			px_stats_write(status, stats, n);
 		}
+		ts_log_flush();
 		if (sig == SIGUSR1) {
 			px_stats_print(stderr, stats, n);
 		} else if (sig == SIGTERM && run_state == PX_RUN) {
-			fprintf(stderr, "tagshake-proxy: draining\n");
+			ts_log(TS_LOG_INFO, "draining");
 			ts_notify("STOPPING=1");
 			unlink_own(path, own);
 			__atomic_store_n(&run_state, PX_DRAIN, __ATOMIC_RELAXED);
@@ -237,14 +239,16 @@ int main(int argc, char **argv)
 	struct strip_list strip = { 0 };
 	sigset_t all;
 
+	ts_log_init("tagshake-proxy");
 	if (parse_args(argc, argv, &o)) {
 		usage(stderr);
 		return 2;
 	}
 	if (ts_config_load(o.config, &cfg, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tagshake-proxy: %s\n", err);
+		ts_log(TS_LOG_ERROR, "%s", err);
 		return 1;
 	}
+	ts_log_set_level(cfg->log_level);
 	struct px_upstream *ups = calloc((size_t)cfg->nroutes + 1, sizeof(*ups));
 	if (!ups || px_upstreams_resolve(cfg, ups, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tagshake-proxy: %s\n", ups ? err : "out of memory");
@@ -297,8 +301,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	fprintf(stderr, "tagshake-proxy: %d workers on %s, %d routes, %s\n", o.workers,
-		cfg->handoff_path, cfg->nroutes, o.splice ? "splice" : "copy");
+	ts_log(TS_LOG_INFO, "%d workers on %s, %d routes, %s", o.workers, cfg->handoff_path,
+	       cfg->nroutes, o.splice ? "splice" : "copy");
 	/* the hand-off socket listens and the workers run */
 	ts_notify("READY=1");
 	if (o.status)

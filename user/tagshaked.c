@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "connlog.h"
+#include "log.h"
 #include "notify.h"
 #include "worker.h"
 
@@ -28,6 +29,7 @@
 struct daemon {
 	const char *config_path;
 	const char *status_path;
+	bool log_connections; /* --log-connections: on, whatever the file says */
 	struct ts_gen *gen;
 	struct ts_worker *workers;
 	int nworkers;
@@ -58,7 +60,7 @@ static struct ts_gen *gen_load(const char *path, const struct ts_gen *prev, bool
 	if (!g)
 		return NULL;
 	if (ts_config_load(path, &g->cfg, err, sizeof(err))) {
-		fprintf(stderr, "tagshaked: %s\n", err);
+		ts_log(TS_LOG_ERROR, "%s", err);
 		free(g);
 		return NULL;
 	}
@@ -160,7 +162,15 @@ static void wake(struct ts_worker *w)
 	uint64_t one = 1;
 
 	if (write(w->wake.fd, &one, sizeof(one)) < 0)
-		fprintf(stderr, "tagshaked: wake worker %d: %s\n", w->id, strerror(errno));
+		ts_log(TS_LOG_ERROR, "wake worker %d: %s", w->id, strerror(errno));
+}
+
+/* logging: from the configuration, at start and on every reload */
+static void apply_logging(const struct daemon *d, const struct ts_config *cfg)
+{
+	ts_log_set_level(cfg->log_level);
+	__atomic_store_n(&ts_connlog_enabled, d->log_connections || cfg->log_connections,
+			 __ATOMIC_RELAXED);
 }
 
 static void reload(struct daemon *d)
@@ -169,12 +179,11 @@ static void reload(struct daemon *d)
 	int i;
 
 	if (!g) {
-		fprintf(stderr, "tagshaked: reload failed, keeping generation %u\n",
-			d->gen->number);
+		ts_log(TS_LOG_ERROR, "reload failed, keeping generation %u", d->gen->number);
 		return;
 	}
 	if (g->cfg->nlisteners != d->gen->cfg->nlisteners)
-		fprintf(stderr, "tagshaked: listener changes need a restart\n");
+		ts_log(TS_LOG_WARN, "listener changes need a restart");
 	for (i = 0; i < d->nworkers; i++) {
 		struct ts_gen *old = __atomic_exchange_n(&d->workers[i].next_gen, ts_gen_get(g),
 							 __ATOMIC_ACQ_REL);
@@ -184,7 +193,8 @@ static void reload(struct daemon *d)
 	}
 	ts_gen_put(d->gen);
 	d->gen = g;
-	fprintf(stderr, "tagshaked: loaded generation %u from %s\n", g->number, d->config_path);
+	apply_logging(d, g->cfg);
+	ts_log(TS_LOG_INFO, "loaded generation %u from %s", g->number, d->config_path);
 }
 
 /* Returns the number of worker threads started; *err set on failure. */
@@ -242,8 +252,10 @@ static int main_loop(struct daemon *d, int sfd)
 
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
 			break;
-		if ((p[1].revents & POLLIN) && read(tfd, &ticks, sizeof(ticks)) > 0)
+		if ((p[1].revents & POLLIN) && read(tfd, &ticks, sizeof(ticks)) > 0) {
 			write_status(d);
+			ts_log_flush();
+		}
 		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
 			continue;
 		if (si.ssi_signo == SIGHUP) {
@@ -266,7 +278,8 @@ static void usage(FILE *f)
 		   "  --status FILE  write counters and the active mode (ktls|relay) there\n"
 		   "                 every second\n"
 		   "  --log-connections  one logfmt line per connection outcome on stderr\n"
-		   "                 (result, sni, policy, action, mode, client subject, ms)\n"
+		   "                 (result, sni, policy, action, mode, client subject, ms);\n"
+		   "                 also logging.connections in the configuration\n"
 		   "  --help         this text\n"
 		   "Signals: SIGHUP reloads certificates and policy; SIGTERM drains and exits.\n");
 }
@@ -286,7 +299,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		switch (o) {
 		case 'c': d->config_path = optarg; break;
 		case 's': d->status_path = optarg; break;
-		case 'L': ts_connlog_enabled = true; break;
+		case 'L': d->log_connections = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -304,6 +317,7 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int sfd, err, started;
 
+	ts_log_init("tagshaked");
 	if (parse_args(&d, argc, argv))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
@@ -318,6 +332,7 @@ int main(int argc, char **argv)
 	d.gen = gen_load(d.config_path, NULL, d.ktls);
 	if (sfd < 0 || !d.gen)
 		return 1;
+	apply_logging(&d, d.gen->cfg);
 	d.nworkers = worker_count(d.gen->cfg);
 	started = start_workers(&d, &err);
 	if (err) {
@@ -325,8 +340,8 @@ int main(int argc, char **argv)
 		free(d.workers);
 		return 1;
 	}
-	fprintf(stderr, "tagshaked: %d workers, mode %s (%s), hand-off %s\n", d.nworkers,
-		d.ktls ? "ktls" : "relay", d.mode_why, d.gen->cfg->handoff_path);
+	ts_log(TS_LOG_INFO, "%d workers, mode %s (%s), hand-off %s", d.nworkers,
+	       d.ktls ? "ktls" : "relay", d.mode_why, d.gen->cfg->handoff_path);
 	/* the listeners are bound and the workers run: a service manager may
 	 * start what depends on us */
 	ts_notify("READY=1");

@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "worker.h"
 
 #define EVENTS_BATCH 64
@@ -32,7 +33,7 @@ void ts_worker_set_events(struct ts_worker *w, struct ts_ep *ep, uint32_t events
 	/* 0 means "not registered" */
 	op = ep->events == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
 	if (epoll_ctl(w->epfd, op, ep->fd, &ev) < 0)
-		fprintf(stderr, "tagshaked: worker %d: epoll_ctl: %s\n", w->id, strerror(errno));
+		ts_log(TS_LOG_ERROR, "worker %d: epoll_ctl: %s", w->id, strerror(errno));
 	ep->events = events;
 }
 
