@@ -4,9 +4,10 @@
  * build of the ClientHello parser and through the BPF program in the kernel
  * (the tagger's ts_parse_test entry, BPF_PROG_TEST_RUN once per TCP
  * segment), and any difference in status, SNI, ALPN, records or bytes is a
- * crash. The first input byte chooses the segment size and whether
- * segments arrive in order or with each pair swapped (then an empty FIN
- * segment ends the stream); the rest is the client's stream. Needs root.
+ * crash. The first input byte chooses the segment size (bits 0-2), in-order
+ * or pair-swapped arrival (bit 3; an empty FIN segment then ends the
+ * stream) and whether every segment is also retransmitted (bit 4); the rest
+ * is the client's stream. Needs root.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -101,7 +102,7 @@ static void run_segment(const uint8_t *data, size_t off, size_t len, int fin, st
 }
 
 static void parse_in_kernel(const uint8_t *data, size_t len, size_t seg, int swapped,
-			    struct ts_tag *t)
+			    int twice, struct ts_tag *t)
 {
 	size_t nseg = len ? (len + seg - 1) / seg : 1;
 
@@ -110,8 +111,15 @@ static void parse_in_kernel(const uint8_t *data, size_t len, size_t seg, int swa
 		/* swapped: 1 0 3 2 5 4 ... (a lone last segment stays last) */
 		size_t i = swapped ? (k ^ 1) < nseg ? k ^ 1 : k : k;
 		size_t off = i * seg, n = len - off < seg ? len - off : seg;
+		int fin = !swapped && i == nseg - 1;
 
-		run_segment(data, off, n, !swapped && i == nseg - 1, t);
+		/* twice: every data segment retransmitted at once, FIN on the copy */
+		if (twice && n) {
+			run_segment(data, off, n, 0, t);
+			if (t->status != TS_STATUS_PENDING)
+				return;
+		}
+		run_segment(data, off, n, fin, t);
 		if (t->status != TS_STATUS_PENDING)
 			return;
 	}
@@ -136,18 +144,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct ts_tag user, kern;
 	size_t seg;
-	int swapped;
+	int swapped, twice;
 
 	if (len < 1 || len - 1 > STREAM_MAX)
 		return 0;
 	seg = segment_sizes[data[0] & 7];
 	swapped = (data[0] & 8) != 0;
+	twice = (data[0] & 16) != 0;
 	data++;
 	len--;
 	if (len / seg >= SEGMENTS_MAX)
 		seg = len / SEGMENTS_MAX + 1;
 	ts_hello_parse_bytes(data, len, &user);
-	parse_in_kernel(data, len, seg, swapped, &kern);
+	parse_in_kernel(data, len, seg, swapped, twice, &kern);
 	check_same(&user, &kern);
 	return 0;
 }

@@ -25,10 +25,11 @@ seed() {
 		[ -d "$shared_corpus" ] && cp "$shared_corpus"/*.bin "$dir/" 2>/dev/null
 		;;
 	differential)
-		# the control byte: segment size (low 3 bits), swapped pairs (bit 3)
+		# the control byte: segment size (bits 0-2), swapped pairs (bit 3),
+		# retransmitted segments (bit 4)
 		for f in tests/data/hellos/*.bin; do
 			b=$(basename "$f" .bin)
-			for c in 00 01 0a 0d; do
+			for c in 00 01 0a 0d 11 1d; do
 				{ printf "\x$c"; cat "$f"; } >"$dir/$b-$c"
 			done
 		done
