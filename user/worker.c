@@ -57,7 +57,6 @@ static void pause_accepting(struct ts_worker *w)
 
 void ts_worker_accept(struct ts_worker *w, int lfd)
 {
-	const int one = 1;
 	int n;
 
 	for (n = 0; n < ACCEPT_BATCH && w->accepting; n++) {
@@ -81,9 +80,7 @@ void ts_worker_accept(struct ts_worker *w, int lfd)
 		}
 		if (fd < 0)
 			return; /* EAGAIN, or a connection already gone */
-		/* Handshake flights and relayed records go out at once: Nagle
-		 * held small relayed writes for up to 40 ms (proxy bench). */
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)); /* best effort */
+		/* TCP_NODELAY comes from the listener (ts_listener_open) */
 		ts_conn_accepted(w, fd);
 	}
 }
