@@ -56,8 +56,17 @@
  *                                 address (4 or 16 bytes), port (2 bytes)
  *   TS_PP2_TYPE_LOCAL       0xED  local address, same layout as PEER
  *   TS_PP2_TYPE_MATCH       0xEE  enum ts_match, 1 byte
+ *   TS_PP2_TYPE_CHAIN       0xEF  the certificates the client sent after its
+ *                                 leaf, in TLS order: each one a 3-byte big
+ *                                 endian length and its DER (the encoding of
+ *                                 TLS's certificate_list). Absent when the
+ *                                 client sent none; omitted whole, never cut,
+ *                                 when it sent more than TS_CHAIN_MAX_CERTS,
+ *                                 when they exceed TS_CHAIN_MAX bytes, or when
+ *                                 the block has no room left for them.
  * The certificate TLVs are present whenever a client certificate was
- * verified, on full and on resumed handshakes alike.
+ * verified, on full and on resumed handshakes alike (CHAIN only where the
+ * session kept the chain: OpenSSL's session cache does, tickets do not).
  */
 #ifndef TS_HANDOFF_H
 #define TS_HANDOFF_H
@@ -93,6 +102,7 @@
 #define TS_PP2_TYPE_PEER 0xEC
 #define TS_PP2_TYPE_LOCAL 0xED
 #define TS_PP2_TYPE_MATCH 0xEE
+#define TS_PP2_TYPE_CHAIN 0xEF
 
 /* Largest metadata block: a client certificate DER up to 16 KiB plus the
  * rest; a SOCK_SEQPACKET message this size fits the default socket buffer. */
@@ -100,6 +110,14 @@
 /* Size of one TLV header: type + 16-bit length. */
 #define TS_TLV_HDR 3
 #define TS_FINGERPRINT_LEN 32
+/* TS_PP2_TYPE_CHAIN: length prefix of each certificate (as in TLS). */
+#define TS_CHAIN_LEN_BYTES 3
+/* Intermediates carried: real client chains have one or two; more is
+ * unusual enough to leave out rather than let it crowd the block. */
+#define TS_CHAIN_MAX_CERTS 4
+/* Bytes of the CHAIN value: with a leaf of up to 16 KiB it still fits
+ * TS_HANDOFF_MAX. */
+#define TS_CHAIN_MAX 16384
 
 enum ts_handoff_mode {
 	TS_MODE_KTLS = 0,  /* the fd is the TCP socket with kTLS TX+RX */
@@ -128,6 +146,7 @@ struct ts_handoff_meta {
 	uint32_t ssl_verify; /* 0 = client certificate verified */
 	struct ts_bytes version, cn, cipher, sig_alg, key_alg;
 	struct ts_bytes policy, cert, subject, issuer, serial;
+	struct ts_bytes chain; /* TS_PP2_TYPE_CHAIN, validated; ts_handoff_chain_next() */
 	const uint8_t *fingerprint; /* TS_FINGERPRINT_LEN bytes or NULL */
 	uint16_t route_id, cert_id, ca_id; /* 0 = none/absent */
 	uint8_t action;  /* enum ts_action, TS_ACTION_NONE when absent */
@@ -173,6 +192,10 @@ long ts_tlv_finish(const struct ts_tlv_buf *b);
 /* Parses a TLV block (the hand-off payload) into `m`, pointing into `tlv`.
  * Unknown types are skipped (forward compatible). Returns 0 or -EBADMSG. */
 int ts_handoff_parse(const uint8_t *tlv, size_t len, struct ts_handoff_meta *m);
+
+/* Iterates over the certificates of a parsed chain: start with *off = 0;
+ * returns 1 with *cert set to the next DER, 0 at the end. */
+int ts_handoff_chain_next(const struct ts_bytes *chain, size_t *off, struct ts_bytes *cert);
 
 /* Sends one hand-off: conn_fd as SCM_RIGHTS plus the TLV block. Does not
  * close conn_fd (the caller closes its copy after success). Returns 0,

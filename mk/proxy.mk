@@ -46,6 +46,6 @@ $(BUILD)/bench/proxy_load: bench/proxy_load.c
 
 TEST_BINS += $(BUILD)/tests/test_cert_headers
 
-$(BUILD)/tests/test_cert_headers: tests/test_cert_headers.c $(PX_OBJDIR)/cert_headers.o $(PX_HDRS)
+$(BUILD)/tests/test_cert_headers: tests/test_cert_headers.c $(PX_OBJDIR)/cert_headers.o $(PX_OBJDIR)/handoff.o $(PX_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/cert_headers.o -o $@ -lcmocka -lssl -lcrypto
+	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/cert_headers.o $(PX_OBJDIR)/handoff.o -o $@ -lcmocka -lssl -lcrypto

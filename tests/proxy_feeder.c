@@ -80,6 +80,29 @@ static int on_sni(SSL *ssl, int *alert, void *arg)
 	return SSL_TLSEXT_ERR_OK;
 }
 
+/* The CHAIN TLV as tagshaked sends it (include/ts_handoff.h). */
+static void add_chain_tlv(struct ts_tlv_buf *b, SSL *ssl)
+{
+	STACK_OF(X509) *sk = SSL_get_peer_cert_chain(ssl);
+	uint8_t val[TS_CHAIN_MAX];
+	size_t len = 0;
+
+	for (int i = 0; sk && i < sk_X509_num(sk) && i < TS_CHAIN_MAX_CERTS; i++) {
+		int n = i2d_X509(sk_X509_value(sk, i), NULL);
+		unsigned char *p = val + len + TS_CHAIN_LEN_BYTES;
+
+		if (n <= 0 || (size_t)n > sizeof(val) - len - TS_CHAIN_LEN_BYTES)
+			return;
+		val[len] = (uint8_t)(n >> 16);
+		val[len + 1] = (uint8_t)(n >> 8);
+		val[len + 2] = (uint8_t)n;
+		i2d_X509(sk_X509_value(sk, i), &p);
+		len += TS_CHAIN_LEN_BYTES + (size_t)n;
+	}
+	if (len)
+		ts_tlv_add(b, TS_PP2_TYPE_CHAIN, val, len);
+}
+
 static void add_cert_tlvs(struct ts_tlv_buf *b, X509 *x)
 {
 	unsigned char *der = NULL, md[32];
@@ -170,8 +193,10 @@ static long build_tlvs(SSL *ssl, int tcp, const struct decision *d, uint8_t *mem
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_MODE, TS_MODE_RELAY);
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_CERT_ID, d->v.cert_id ? d->v.cert_id : 1);
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_CA_ID, d->v.ca_id);
-	if (peer && vr == X509_V_OK)
+	if (peer && vr == X509_V_OK) {
 		add_cert_tlvs(&b, peer);
+		add_chain_tlv(&b, ssl);
+	}
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_RESUMED, SSL_session_reused(ssl) ? 1 : 0);
 	if (getpeername(tcp, (struct sockaddr *)&ss, &sl) == 0)
 		add_addr(&b, TS_PP2_TYPE_PEER, &ss);

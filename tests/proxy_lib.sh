@@ -86,6 +86,22 @@ make_certs() {
 		printf 'subjectAltName=URI:spiffe://tagshake.test/client,DNS:client.test,DNS:alt.client.test\n' >client.ext
 		openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -set_serial 0x1F2E3D4C5B6A \
 			-days 2 -extfile client.ext -out client.crt 2>/dev/null
+		# root → intermediate → client, for Client-Cert-Chain: the CA set
+		# trusts the root, the client sends its intermediate (chain.pem) or
+		# its intermediate and the root (chain-root.pem)
+		ec root.key
+		openssl req -x509 -new -key root.key -subj "/CN=Test Root CA" -days 2 -out root.crt 2>/dev/null
+		ec inter.key
+		openssl req -new -key inter.key -subj "/CN=Test Intermediate CA" -out inter.csr 2>/dev/null
+		printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >inter.ext
+		openssl x509 -req -in inter.csr -CA root.crt -CAkey root.key -set_serial 2 -days 2 \
+			-extfile inter.ext -out inter.crt 2>/dev/null
+		ec leaf.key
+		openssl req -new -key leaf.key -subj "/CN=chain client" -out leaf.csr 2>/dev/null
+		openssl x509 -req -in leaf.csr -CA inter.crt -CAkey inter.key -set_serial 3 -days 2 \
+			-out leaf.crt 2>/dev/null
+		cat leaf.crt inter.crt >chain.pem
+		cat leaf.crt inter.crt root.crt >chain-root.pem
 	)
 }
 
@@ -97,7 +113,7 @@ listeners:
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 ca_sets:
-  - { name: clients, files: [pki/ca.crt] }
+  - { name: clients, files: [pki/ca.crt, pki/root.crt] }
 routes:
   - { name: kong, upstream: 127.0.0.1:$NGX_PORT, metadata: http, headers: kong }
   - { name: xfcc, upstream: 127.0.0.1:$NGX_PORT, metadata: http, headers: xfcc }

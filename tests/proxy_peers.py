@@ -18,7 +18,7 @@ SIG = b"\r\n\r\n\x00\r\nQUIT\n"
 NAMES = {0x01: "alpn", 0x02: "authority", 0x20: "ssl", 0xE0: "policy", 0xE1: "route",
          0xE2: "action", 0xE3: "mode", 0xE4: "cert", 0xE5: "fingerprint", 0xE6: "subject",
          0xE7: "issuer", 0xE8: "serial", 0xE9: "cert_id", 0xEA: "ca_id", 0xEB: "resumed", 0xEC: "peer", 0xED: "local",
-         0xEE: "match"}
+         0xEE: "match", 0xEF: "chain"}
 SSL_SUB = {0x21: "version", 0x22: "cn", 0x23: "cipher", 0x24: "sig_alg", 0x25: "key_alg"}
 
 
@@ -79,7 +79,7 @@ def decode(ts):
             d[name] = struct.unpack(">H", v)[0]
         elif t in (0xE2, 0xE3, 0xEB, 0xEE):
             d[name] = v[0]
-        elif t in (0xE4, 0xE5):
+        elif t in (0xE4, 0xE5, 0xEF):
             d[name] = v.hex()
         elif t in (0xEC, 0xED):
             d[name] = addr_tlv(v)

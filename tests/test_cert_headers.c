@@ -133,6 +133,24 @@ static void test_rfc9440(void **state)
 	free(out);
 }
 
+/* Client-Cert-Chain: each chain certificate a Byte Sequence, in order,
+ * ", " between them (RFC 8941 list serialisation). */
+static void test_rfc9440_chain(void **state)
+{
+	(void)state;
+	static const uint8_t chain[] = { 0, 0, 3, 'a', 'b', 'c', 0, 0, 2, 0xff, 0xfe };
+	struct ts_handoff_meta m = meta("CN=client");
+	char *out = NULL, b64[4096], want[4300];
+
+	m.chain = (struct ts_bytes){ chain, sizeof(chain) };
+	EVP_EncodeBlock((unsigned char *)b64, der, der_len);
+	snprintf(want, sizeof(want), "Client-Cert: :%s:\r\nClient-Cert-Chain: :YWJj:, ://4=:\r\n",
+		 b64);
+	assert_int_equal(ts_cert_headers(TS_HEADERS_RFC9440, NULL, &m, &out), (ssize_t)strlen(want));
+	assert_string_equal(out, want);
+	free(out);
+}
+
 static void test_no_header_splitting(void **state)
 {
 	(void)state;
@@ -184,6 +202,7 @@ int main(void)
 		cmocka_unit_test(test_xfcc_quoting_and_sans),
 		cmocka_unit_test(test_kong_custom_names),
 		cmocka_unit_test(test_rfc9440),
+		cmocka_unit_test(test_rfc9440_chain),
 		cmocka_unit_test(test_no_header_splitting),
 		cmocka_unit_test(test_nothing_without_verified_cert),
 		cmocka_unit_test(test_names_and_url_encoding),

@@ -38,7 +38,7 @@ static long build_sample(uint8_t *mem, size_t cap)
 	ts_tlv_add(&b, TS_PP2_TYPE_FINGERPRINT, fp, sizeof(fp));
 	ts_tlv_add_str(&b, TS_PP2_TYPE_SERIAL, "1F");
 	ts_tlv_add_addr(&b, TS_PP2_TYPE_PEER, &peer);
-	ts_tlv_add(&b, 0xEF, "future", 6); /* unknown type: must be skipped */
+	ts_tlv_add(&b, 0xF0, "future", 6); /* unknown (PP2 experimental range): skipped */
 	return ts_tlv_finish(&b);
 }
 
@@ -90,6 +90,52 @@ static void test_truncated(void **state)
 	assert_int_equal(ts_handoff_parse(mem, 2, &m), -EBADMSG);
 	/* a fixed-size TLV with the wrong length */
 	assert_int_equal(ts_handoff_parse((const uint8_t *)"\xE1\x00\x01\x05", 4, &m), -EBADMSG);
+}
+
+/* One CHAIN TLV around `val` (n bytes) parsed on its own. */
+static int parse_chain_tlv(const uint8_t *val, size_t n, struct ts_handoff_meta *m)
+{
+	uint8_t mem[64];
+	struct ts_tlv_buf b;
+
+	ts_tlv_init(&b, mem, sizeof(mem));
+	ts_tlv_add(&b, TS_PP2_TYPE_CHAIN, val, n);
+	return ts_handoff_parse(mem, (size_t)ts_tlv_finish(&b), m);
+}
+
+/* CHAIN: 3-byte lengths, each certificate in order; anything not whole is
+ * refused (zero length, a length past the end, a cut prefix, too many). */
+static void test_chain(void **state)
+{
+	static const uint8_t two[] = { 0, 0, 3, 'a', 'b', 'c', 0, 0, 1, 'd' };
+	static const uint8_t zero[] = { 0, 0, 0 }, over[] = { 0, 0, 4, 'a', 'b', 'c' };
+	static const uint8_t cut[] = { 0, 0, 1, 'a', 0, 0 };
+	static const uint8_t five[] = { 0, 0, 1, 'a', 0, 0, 1, 'b', 0, 0, 1, 'c',
+					0, 0, 1, 'd', 0, 0, 1, 'e' };
+	struct ts_handoff_meta m;
+	struct ts_bytes x;
+	size_t off = 0;
+
+	(void)state;
+	assert_int_equal(parse_chain_tlv(two, sizeof(two), &m), 0);
+	assert_int_equal(m.chain.len, sizeof(two));
+	assert_int_equal(ts_handoff_chain_next(&m.chain, &off, &x), 1);
+	assert_int_equal(x.len, 3);
+	assert_memory_equal(x.p, "abc", 3);
+	assert_int_equal(ts_handoff_chain_next(&m.chain, &off, &x), 1);
+	assert_int_equal(x.len, 1);
+	assert_memory_equal(x.p, "d", 1);
+	assert_int_equal(ts_handoff_chain_next(&m.chain, &off, &x), 0);
+	assert_int_equal(parse_chain_tlv(five, sizeof(five) - 4, &m), 0); /* four: the bound */
+	assert_int_equal(parse_chain_tlv(five, sizeof(five), &m), -EBADMSG);
+	assert_int_equal(parse_chain_tlv(zero, sizeof(zero), &m), -EBADMSG);
+	assert_int_equal(parse_chain_tlv(over, sizeof(over), &m), -EBADMSG);
+	assert_int_equal(parse_chain_tlv(cut, sizeof(cut), &m), -EBADMSG);
+	assert_int_equal(parse_chain_tlv(two, 0, &m), -EBADMSG);
+	/* no CHAIN TLV: an empty chain, nothing to iterate */
+	assert_int_equal(ts_handoff_parse((const uint8_t *)"\xE3\x00\x01\x01", 4, &m), 0);
+	off = 0;
+	assert_int_equal(ts_handoff_chain_next(&m.chain, &off, &x), 0);
 }
 
 static void test_overflow(void **state)
@@ -182,6 +228,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_parse),
 		cmocka_unit_test(test_truncated),
+		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_send_recv),
 		cmocka_unit_test(test_recv_without_fd),

@@ -52,6 +52,21 @@ check "rfc9440: Client-Cert as a byte sequence, no chain (the hand-off carries t
 	"cert=:$b64:
 chain=" "$(tls_curl rfc.test /rfc "${CLIENT_CERT[@]}")"
 
+# --- Client-Cert-Chain: the intermediates the client sent, in TLS order -----
+der64() { openssl x509 -in "$T/pki/$1" -outform DER | base64 -w0; }
+check "rfc9440: leaf from an intermediate CA, Client-Cert-Chain carries the intermediate" \
+	"cert=:$(der64 leaf.crt):
+chain=:$(der64 inter.crt):" \
+	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain.pem" --key "$T/pki/leaf.key")"
+check "rfc9440: intermediate and root sent → both, in order, as an RFC 8941 list" \
+	"cert=:$(der64 leaf.crt):
+chain=:$(der64 inter.crt):, :$(der64 root.crt):" \
+	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain-root.pem" --key "$T/pki/leaf.key")"
+check "rfc9440: a forged Client-Cert-Chain is replaced by the real one" \
+	"cert=:$(der64 leaf.crt):
+chain=:$(der64 inter.crt):" \
+	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain.pem" --key "$T/pki/leaf.key" -H 'Client-Cert-Chain: :AAAA:')"
+
 # --- optional policy without a certificate: nothing injected --------------
 check "optional without certificate: no metadata header at all" "||||" "$(tls_curl opt.test /all)"
 check "optional with certificate: kong headers" "$kong_expected" "$(tls_curl opt.test /kong "${CLIENT_CERT[@]}")"
@@ -66,6 +81,21 @@ out=$(printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$FEED_PORT
 check "resumed session (no certificate sent this time)" 1 "$(echo "$out" | grep -c '^Reused, TLSv1.3')"
 check "resumed session: kong headers still carry the client identity" "subject=$subject" \
 	"$(echo "$out" | grep '^subject=' | tail -1 | tr -d '\r')"
+
+req='GET /rfc HTTP/1.1\r\nHost: rfc.test\r\nConnection: close\r\n\r\n'
+printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername rfc.test \
+	-CAfile "$T/pki/server.crt" -cert "$T/pki/leaf.crt" -cert_chain "$T/pki/inter.crt" \
+	-key "$T/pki/leaf.key" -sess_out "$T/sess-chain.pem" -ign_eof >/dev/null 2>&1
+out=$(printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername rfc.test \
+	-CAfile "$T/pki/server.crt" -sess_in "$T/sess-chain.pem" -ign_eof 2>/dev/null | tr -d '\r')
+# tagshaked resumes from its session cache, which keeps the chain; the
+# stand-in resumes from OpenSSL's stateless tickets, which do not carry it
+want_chain=$(der64 inter.crt)
+[ "${PROXY_TEST_HANDSHAKER:-tagshaked}" = tagshaked ] || want_chain=
+check "resumed session: Client-Cert and (session cache) Client-Cert-Chain still sent" \
+	"Reused, TLSv1.3
+cert=:$(der64 leaf.crt):
+chain=${want_chain:+:$want_chain:}" "$(echo "$out" | grep -a '^Reused\|^cert=\|^chain=' | sed 's/^\(Reused, TLSv1.3\),.*/\1/')"
 
 # --- spoofing -----------------------------------------------------------------
 before=$(stat close_http_421)

@@ -32,15 +32,24 @@ sleep 0.2
 check "haproxy log: fc_pp_authority equals the SNI" 1 "$(grep -c '^authority=hap.test client=127.0.0.1:' "$T/haproxy.log")"
 
 # --- every TLV against the client certificate -----------------------------
-crt=$T/pki/client.crt
-# key algorithm as HAProxy names it: type and size ("EC256", "RSA2048")
-key_alg=$(openssl x509 -in "$crt" -noout -text | awk '/Public Key Algorithm:/ { t = ($NF == "id-ecPublicKey") ? "EC" : "RSA" }
-	/Public-Key: \(/ { gsub(/[^0-9]/, "", $0); b = $0 } END { print t b }')
-fp=$(openssl x509 -in "$crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
-cat >"$T/expected.json" <<JSON
+# expected_json CRT [CHAIN_CRT...]: the TLVs the upstream must decode for a
+# client that sent CRT (and those chain certificates after it)
+expected_json() {
+	local crt=$1 key_alg fp chain="" c der
+	shift
+	# key algorithm as HAProxy names it: type and size ("EC256", "RSA2048")
+	key_alg=$(openssl x509 -in "$crt" -noout -text | awk '/Public Key Algorithm:/ { t = ($NF == "id-ecPublicKey") ? "EC" : "RSA" }
+		/Public-Key: \(/ { gsub(/[^0-9]/, "", $0); b = $0 } END { print t b }')
+	fp=$(openssl x509 -in "$crt" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
+	# CHAIN (0xEF): each certificate as a 3-byte length and its DER
+	for c in "$@"; do
+		der=$(openssl x509 -in "$c" -outform DER | od -An -v -tx1 | tr -d ' \n')
+		chain+=$(printf '%06x' $((${#der} / 2)))$der
+	done
+	cat >"$T/expected.json" <<JSON
 {
   "ssl_client": 7, "ssl_verify": 0, "cert_id": 1, "ca_id": 1,
-  "cn": "client one",
+  "cn": "$(openssl x509 -in "$crt" -noout -subject -nameopt multiline | sed -n 's/^ *commonName *= //p')",
   "sig_alg": "$(openssl x509 -in "$crt" -noout -text | sed -n 's/^ *Signature Algorithm: //p' | head -1)",
   "key_alg": "$key_alg",
   "policy": "tlv.test", "route": $R_TLV, "action": 2, "mode": 1, "match": 1, "resumed": 0,
@@ -48,9 +57,13 @@ cat >"$T/expected.json" <<JSON
   "fingerprint": "$fp",
   "subject": $(openssl x509 -in "$crt" -noout -subject -nameopt RFC2253 | sed 's/^subject=//' | python3 -c 'import json,sys; print(json.dumps(sys.stdin.read().strip()))'),
   "issuer": "$(openssl x509 -in "$crt" -noout -issuer -nameopt RFC2253 | sed 's/^issuer=//')",
+  ${chain:+"\"chain\": \"$chain\","}
   "serial": "$(openssl x509 -in "$crt" -noout -serial | sed 's/^serial=//')"
 }
 JSON
+}
+crt=$T/pki/client.crt
+expected_json "$crt"
 res=$(peers tls-client "$FEED_PORT" tlv.test "$T/pki/server.crt" "$crt" "$T/pki/client.key" tlv)
 count=$(echo "$res" | grep -c .)
 check "TLV upstream: $count values decoded and compared" 0 "$(echo "$res" | grep -vc ' ok$')"
@@ -58,6 +71,15 @@ echo "$res" | grep -v ' ok$' | sed 's/^/#   /'
 for want in authority alpn version cipher cn sig_alg key_alg cert fingerprint subject issuer serial peer local policy; do
 	check "TLV $want matches" "$want ok" "$(echo "$res" | grep "^$want ")"
 done
+check "TLV: no chain TLV when the client sent its leaf only" "unexpected_tlvs ok" \
+	"$(echo "$res" | grep "^unexpected_tlvs ")"
+# a client certificate from an intermediate CA: the chain TLV (0xEF) holds
+# the intermediate the client sent
+expected_json "$T/pki/leaf.crt" "$T/pki/inter.crt"
+res=$(peers tls-client "$FEED_PORT" tlv.test "$T/pki/server.crt" "$T/pki/chain.pem" "$T/pki/leaf.key" tlv)
+check "TLV upstream, client with an intermediate: every value matches" 0 "$(echo "$res" | grep -vc ' ok$')"
+echo "$res" | grep -v ' ok$' | sed 's/^/#   /'
+check "TLV chain: the intermediate, length-prefixed DER" "chain ok" "$(echo "$res" | grep "^chain ")"
 
 # --- raw mode: half-close both ways, bulk data ------------------------------
 check "raw: client half-closes, upstream still answers after EOF" "pingbye" \

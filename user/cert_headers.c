@@ -278,26 +278,46 @@ static void render_xfcc(struct sbuf *b, const struct ts_handoff_meta *m)
 	free(pem);
 }
 
-/* RFC 9440: the DER as a Structured Field Byte Sequence. The hand-off
- * carries the leaf only, so Client-Cert-Chain is never sent. */
-static void render_rfc9440(struct sbuf *b, const struct ts_handoff_meta *m)
+/* A Structured Field Byte Sequence (RFC 8941, 3.3.5): ":base64:". */
+static void sf_bytes(struct sbuf *v, const uint8_t *der, size_t len)
 {
-	char *b64 = base64(m->cert.p, m->cert.len, 0);
-	struct sbuf v = { 0 };
+	char *b64 = base64(der, len, 0);
 
 	if (!b64) {
-		b->err = -ENOMEM;
+		v->err = -ENOMEM;
 		return;
 	}
-	sb_add(&v, ":", 1);
-	sb_str(&v, b64);
-	sb_add(&v, ":", 1);
-	if (v.err)
-		b->err = v.err;
-	else
-		header(b, "Client-Cert", v.p, v.len);
-	free(v.p);
+	sb_add(v, ":", 1);
+	sb_str(v, b64);
+	sb_add(v, ":", 1);
 	free(b64);
+}
+
+/* RFC 9440: Client-Cert, the leaf DER as a Byte Sequence; Client-Cert-Chain,
+ * the certificates the client sent after it, a List of Byte Sequences in TLS
+ * order (only when there are any: the hand-off omits a chain over its
+ * bounds, see include/ts_handoff.h). */
+static void render_rfc9440(struct sbuf *b, const struct ts_handoff_meta *m)
+{
+	struct sbuf v = { 0 }, chain = { 0 };
+	struct ts_bytes x;
+	size_t off = 0;
+
+	sf_bytes(&v, m->cert.p, m->cert.len);
+	while (ts_handoff_chain_next(&m->chain, &off, &x)) {
+		if (chain.len)
+			sb_add(&chain, ", ", 2);
+		sf_bytes(&chain, x.p, x.len);
+	}
+	if (v.err || chain.err) {
+		b->err = v.err ? v.err : chain.err;
+	} else {
+		header(b, "Client-Cert", v.p, v.len);
+		if (chain.len)
+			header(b, "Client-Cert-Chain", chain.p, chain.len);
+	}
+	free(v.p);
+	free(chain.p);
 }
 
 ssize_t ts_cert_headers(enum ts_header_style style, const struct ts_kong_names *kong,

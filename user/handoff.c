@@ -206,6 +206,50 @@ static int parse_ssl(const uint8_t *v, uint16_t l, struct ts_handoff_meta *m)
 	return tlv_walk(v + 5, l - 5, ssl_sub, m);
 }
 
+static uint32_t get24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+
+/* The chain must be whole: non-empty certificates whose lengths add up
+ * exactly, no more than the sender may send. */
+static int parse_chain(struct ts_bytes *dst, const uint8_t *v, uint16_t l)
+{
+	size_t off = 0;
+	int n = 0;
+
+	while (off < l) {
+		uint32_t cl;
+
+		if (l - off < TS_CHAIN_LEN_BYTES)
+			return -EBADMSG;
+		cl = get24(v + off);
+		off += TS_CHAIN_LEN_BYTES;
+		if (cl == 0 || cl > l - off || ++n > TS_CHAIN_MAX_CERTS)
+			return -EBADMSG;
+		off += cl;
+	}
+	if (n == 0 || l > TS_CHAIN_MAX)
+		return -EBADMSG;
+	set_bytes(dst, v, l);
+	return 0;
+}
+
+int ts_handoff_chain_next(const struct ts_bytes *chain, size_t *off, struct ts_bytes *cert)
+{
+	uint32_t cl;
+
+	if (*off + TS_CHAIN_LEN_BYTES > chain->len)
+		return 0;
+	cl = get24(chain->p + *off);
+	if (cl > chain->len - *off - TS_CHAIN_LEN_BYTES)
+		return 0; /* not from ts_handoff_parse(): stop rather than overrun */
+	cert->p = chain->p + *off + TS_CHAIN_LEN_BYTES;
+	cert->len = (uint16_t)cl;
+	*off += TS_CHAIN_LEN_BYTES + cl;
+	return 1;
+}
+
 static int want_len(uint16_t l, uint16_t n)
 {
 	return l == n ? 0 : -EBADMSG;
@@ -224,6 +268,7 @@ static int top_tlv(uint8_t type, const uint8_t *v, uint16_t l, struct ts_handoff
 	case TS_PP2_TYPE_SERIAL: set_bytes(&m->serial, v, l); return 0;
 	case TS_PP2_TYPE_PEER: return parse_addr(&m->peer, v, l);
 	case TS_PP2_TYPE_LOCAL: return parse_addr(&m->local, v, l);
+	case TS_PP2_TYPE_CHAIN: return parse_chain(&m->chain, v, l);
 	default: break;
 	}
 	switch (type) {

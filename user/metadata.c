@@ -58,6 +58,39 @@ static void add_cert(struct ts_tlv_buf *b, X509 *x)
 	add_serial(b, x);
 }
 
+/* The intermediates the client sent (the server side's peer chain has no
+ * leaf in OpenSSL, but a copy of it is skipped anyway), as in
+ * include/ts_handoff.h. Added last and only whole: when they break a bound
+ * or the block has no room, the leaf's identity still goes out. */
+static void add_chain(struct ts_tlv_buf *b, SSL *ssl, X509 *leaf)
+{
+	STACK_OF(X509) *sk = SSL_get_peer_cert_chain(ssl);
+	uint8_t val[TS_CHAIN_MAX];
+	size_t len = 0;
+	int n = 0;
+
+	for (int i = 0; sk && i < sk_X509_num(sk); i++) {
+		X509 *x = sk_X509_value(sk, i);
+		int dl = i2d_X509(x, NULL);
+		unsigned char *p;
+
+		if (!X509_cmp(x, leaf))
+			continue;
+		if (dl <= 0 || ++n > TS_CHAIN_MAX_CERTS ||
+		    (size_t)dl > sizeof(val) - len - TS_CHAIN_LEN_BYTES)
+			return;
+		val[len] = (uint8_t)(dl >> 16);
+		val[len + 1] = (uint8_t)(dl >> 8);
+		val[len + 2] = (uint8_t)dl;
+		p = val + len + TS_CHAIN_LEN_BYTES;
+		if (i2d_X509(x, &p) != dl)
+			return;
+		len += TS_CHAIN_LEN_BYTES + (size_t)dl;
+	}
+	if (len && !b->err && b->cap - b->len >= TS_TLV_HDR + len)
+		ts_tlv_add(b, TS_PP2_TYPE_CHAIN, val, len);
+}
+
 /* Key algorithm as HAProxy writes it: "RSA2048", "EC256". */
 static void add_key_alg(struct ts_tlv_buf *b, X509 *x)
 {
@@ -133,8 +166,10 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 		ts_tlv_add_addr(&b, TS_PP2_TYPE_PEER, &c->peer);
 	if (c->local.family)
 		ts_tlv_add_addr(&b, TS_PP2_TYPE_LOCAL, &c->local);
-	if (peer)
+	if (peer) {
 		add_cert(&b, peer);
+		add_chain(&b, ssl, peer);
+	}
 	len = ts_tlv_finish(&b);
 	if (len < 0) {
 		free(mem);
