@@ -62,6 +62,10 @@ check "rfc9440: intermediate and root sent → both, in order, as an RFC 8941 li
 	"cert=:$(der64 leaf.crt):
 chain=:$(der64 inter.crt):, :$(der64 root.crt):" \
 	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain-root.pem" --key "$T/pki/leaf.key")"
+cat "$T/pki/chain-root.pem" "$T/pki/ca.crt" "$T/pki/other-ca.crt" "$T/pki/server.crt" >"$T/pki/chain5.pem"
+check "rfc9440: 5 certificates after the leaf (over the bound of 4): no chain at all, the leaf still sent" \
+	"cert=:$(der64 leaf.crt):
+chain=" "$(tls_curl rfc.test /rfc --cert "$T/pki/chain5.pem" --key "$T/pki/leaf.key")"
 check "rfc9440: a forged Client-Cert-Chain is replaced by the real one" \
 	"cert=:$(der64 leaf.crt):
 chain=:$(der64 inter.crt):" \
