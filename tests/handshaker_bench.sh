@@ -49,6 +49,43 @@ row() { # row LABEL load-args...
 		'BEGIN { printf "| %s | %s | %.0f | %.3f |\n", l, o, n / s, (t / hz) * 1000 / n }'
 }
 
+# A reject flood: bench/conn_load sends a ClientHello recorded from openssl
+# s_client for gone.test (no crypto on the client, so it keeps the server
+# busier than handshaker_load can) from PROCS processes on CPU 1
+record_hello() { # record_hello SNI FILE
+	python3 - "$1" "$2" <<'PY'
+import socket, subprocess, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(1)
+c = subprocess.Popen(["openssl", "s_client", "-connect", "127.0.0.1:%d" % s.getsockname()[1],
+                      "-servername", sys.argv[1]], stdin=subprocess.DEVNULL,
+                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+a, _ = s.accept()
+a.settimeout(5)
+d = b""
+while len(d) < 5 or len(d) < 5 + int.from_bytes(d[3:5], "big"):
+    d += a.recv(65536)
+open(sys.argv[2], "wb").write(d)
+c.kill()
+PY
+}
+flood_row() { # flood_row LABEL PROCS
+	local t0 t1 out n before
+	[ -x "$ROOT/build/bench/conn_load" ] || return 0
+	[ -s "$T/gone.hello" ] || record_hello gone.test "$T/gone.hello"
+	before=$(stat_now reject_tag)
+	t0=$(cpu_ticks)
+	out=$(taskset -c 1 "$ROOT/build/bench/conn_load" -a 127.0.0.1 -p "$PORT" -f "$T/gone.hello" \
+		-c "$2" -d "$SECS")
+	t1=$(cpu_ticks)
+	# the server's RST ends each connection: conn_load counts it "failed"
+	n=$(awk '{ print $2 + $4 }' <<<"$out")
+	out="$out, reject_tag +$(($(stat_now reject_tag) - before))"
+	awk -v l="$1" -v o="$out" -v t=$((t1 - t0)) -v hz="$HZ" -v n="$n" -v s="$SECS" \
+		'BEGIN { printf "| %s | %s | %.0f | %.3f |\n", l, o, n / s, (t / hz) * 1000 / n }'
+}
+
 echo "| row | client result | conn/s | server CPU ms per connection |"
 echo "|---|---|---:|---:|"
 row "none, ECDSA P-256" open.test "$SECS"
@@ -163,6 +200,7 @@ if [ "$(id -u)" -eq 0 ] && [ -x "$ROOT/build/tagshake" ] &&
 	before=$(stat_now handshakes)
 	row "reject, tagger loaded (closed on the tag)" gone.test "$SECS"
 	PAR=4 row "reject, tagger loaded, 4 clients at once" gone.test "$SECS"
+	flood_row "reject, tagger loaded, flood of a recorded ClientHello (4 processes)" 4
 	PAR=4 row "none, ECDSA P-256, tagger loaded, 4 clients at once" open.test "$SECS"
 	[ -n "${DEBUG:-}" ] && { echo "handshakes before $before"; sleep 1.1; cat "$T/status"; tail -3 "$T/sink.out"; }
 	# BASE=path/to/an/older/tagshaked: its reject rows in the same run,
@@ -178,6 +216,7 @@ if [ "$(id -u)" -eq 0 ] && [ -x "$ROOT/build/tagshake" ] &&
 			[ "$bin" = "$BASE" ] && name=base
 			row "reject, tagger loaded, $name build" gone.test "$SECS"
 			PAR=4 row "reject, tagger loaded, 4 clients at once, $name build" gone.test "$SECS"
+			flood_row "reject, tagger loaded, flood (4 processes), $name build" 4
 		done
 	fi
 	"$ROOT/build/tagshake" unload --pin-dir "$PIN_DIR" >/dev/null

@@ -6,10 +6,12 @@
 # byte (tests/handshaker_peer checks each one): application data in the same
 # TCP segment as the client's Finished (queued before the handshaker installs
 # kTLS receive), and a client KeyUpdate after the hand-off, which these
-# kernels cannot follow: the connection must end, nothing after it delivered.
-# Needs only bash, openssl and the listed binaries.
-#   scripts/vmtest.sh --kernel 6.12 build/tagshaked build/tests/handoff_sink \
-#       build/tests/handshaker_peer tests/handshaker_vm_ktls.sh -- tests/handshaker_vm_ktls.sh
+# kernels cannot follow: the connection must end, nothing after it delivered
+# (to the sink, and through tagshake-proxy to an echo upstream, busybox nc).
+# Needs only bash, busybox, openssl and the listed binaries.
+#   scripts/vmtest.sh --kernel 6.12 build/tagshaked build/tagshake-proxy \
+#       build/tests/handoff_sink build/tests/handshaker_peer \
+#       tests/handshaker_vm_ktls.sh -- tests/handshaker_vm_ktls.sh
 set -u
 cd "$(dirname "$0")/.." || exit 1
 T=$(mktemp -d)
@@ -19,7 +21,8 @@ failed=0
 ok() { n=$((n + 1)); echo "ok $n - $1"; }
 not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 check() { local w=$1; shift; if "$@"; then ok "$w"; else not_ok "$w"; fi; }
-trap 'kill $DAEMON $SINK 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+PROXY=
+trap 'kill $DAEMON $SINK $PROXY 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
 	-keyout "$T/ca.key" -out "$T/ca.crt" -subj /CN=vm-ca 2>/dev/null
@@ -130,5 +133,42 @@ r=$(sed -n 's/^relay //p' "$T/status")
 echo "# hand-offs: ktls=$k relay=$r"
 # in mode ktls a relay hand-off is a connection kTLS was refused for
 check "every hand-off used kTLS (7 + 11), none fell back to the relay" test "$k/$r" = "18/0"
+
+# --- the same KeyUpdate through tagshake-proxy: an echo upstream (busybox nc
+# running tee, which keeps what it got) must receive the bytes before it and
+# nothing after; the proxy closes and counts the connection
+kill "$DAEMON" "$SINK"
+wait "$DAEMON" "$SINK" 2>/dev/null
+sed -e 's/^handoff:/routes:\n  - { name: echo, upstream: 127.0.0.1:9000, metadata: raw }\nhandoff:/' \
+	-e 's/{ sni: open.test, action: none }/{ sni: open.test, action: none, route: echo }/' \
+	"$T/ts.yaml" > "$T/px.yaml"
+printf '#!/bin/sh\nexec tee -a %s/upstream.bin\n' "$T" > "$T/echo.sh"
+chmod +x "$T/echo.sh"
+: > "$T/upstream.bin"
+busybox nc -ll -p 9000 -e "$T/echo.sh" &
+SINK=$!
+rm -f "$T/h.sock" "$T/status"
+build/tagshake-proxy --config "$T/px.yaml" --workers 1 2>"$T/proxy.log" &
+PROXY=$!
+for _ in $(seq 100); do [ -S "$T/h.sock" ] && break; sleep 0.05; done
+build/tagshaked --config "$T/px.yaml" --status "$T/status" 2>>"$T/hs.log" &
+DAEMON=$!
+for _ in $(seq 100); do [ -s "$T/status" ] && break; sleep 0.05; done
+sleep 0.3
+o=$(timeout 20 build/tests/handshaker_peer 127.0.0.1 "$PORT" open.test keyupdate 5000 2>&1)
+echo "# $o"
+check "proxy: 5000 B echoed by the upstream through the kTLS socket, then the connection ends" \
+	grep -Eq '^port=[0-9]* resumed=0 first=5000/5000/1 after=5000/0/1 end=(eof|reset)$' <<<"$o"
+sleep 0.3
+check "proxy: the upstream got exactly the 5000 B sent before the KeyUpdate" \
+	test "$(wc -c < "$T/upstream.bin")" = 5000
+kill -USR1 "$PROXY"
+sleep 0.3
+px=$(grep 'stats:' "$T/proxy.log" | tail -1)
+echo "# $px"
+check "proxy: the connection closed and counted as a client error" \
+	grep -q ' close_client_error=1 ' <<<"$px "
+kill "$PROXY"
+wait "$PROXY" 2>/dev/null
 echo "1..$n"
 [ "$failed" -eq 0 ]
