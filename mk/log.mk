@@ -18,3 +18,7 @@ $(BUILD)/tests/test_config_logging: tests/test_config_logging.c $(BUILD)/hs/conf
 				    user/config.h user/log.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser $< $(BUILD)/hs/config.o $(BUILD)/hs/name.o -o $@ -lcmocka -lyaml -lbpf
+
+# logfmt connection lines (user/logfmt.c): tagshaked's connlog, the proxy's
+$(BUILD)/tagshaked: $(BUILD)/hs/logfmt.o
+$(BUILD)/tagshake-proxy: $(BUILD)/proxy/logfmt.o $(BUILD)/proxy/proxy_connlog.o

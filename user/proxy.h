@@ -68,6 +68,7 @@ struct px_conn {
 	bool closed;         /* freed after the current epoll batch */
 	uint64_t deadline_ms;
 	uint64_t start_us; /* hand-off received */
+	struct px_connlog *log; /* logging.connections, else NULL */
 	struct px_list *list;
 	struct px_conn *prev, *next;
 };

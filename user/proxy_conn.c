@@ -8,6 +8,7 @@
  * EOF and everything was written (half-close both ways).
  */
 #include "proxy.h"
+#include "proxy_connlog.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -104,6 +105,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	c = route ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
 		px_count(&w->stats, route ? PX_CLOSE_NOMEM : PX_CLOSE_NO_ROUTE, 1);
+		px_connlog_refused(&h->meta, route ? "nomem" : "no_route");
 		ts_handoff_release(h);
 		return;
 	}
@@ -111,6 +113,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	c->start_us = px_now_us();
 	c->route = route;
 	c->policy = pol;
+	c->log = px_connlog_new(&h->meta, route, c->start_us);
 	c->client = (struct px_ep){ .kind = PX_EP_CLIENT, .fd = h->fd, .owner = c };
 	h->fd = -1;
 	fcntl(c->client.fd, F_SETFL, fcntl(c->client.fd, F_GETFL) | O_NONBLOCK);
@@ -152,6 +155,9 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	px_count(&w->stats, reason, 1);
 	if (c->http)
 		px_count(&w->stats, PX_HTTP_REQUESTS, ts_http_inject_requests(c->http));
+	px_connlog_close(c->log, px_close_name(reason),
+			 c->http ? (long)ts_http_inject_requests(c->http) : -1, px_now_us());
+	c->log = NULL;
 	drop_upstream(c); /* before leaving the timer lists: it may touch() */
 	px_list_remove(c);
 	px_ep_update(w, &c->client, 0);
@@ -253,6 +259,8 @@ static void step(struct px_conn *c)
 		}
 		px_count(st, PX_BYTES_UP, (uint64_t)up);
 		px_count(st, PX_BYTES_DOWN, (uint64_t)down);
+		if (c->log)
+			px_connlog_bytes(c->log, (uint64_t)up, (uint64_t)down);
 		if (up > 0 || down > 0)
 			touch(c);
 	} while (half_close(c));

@@ -22,6 +22,7 @@
 
 #include "cert_headers.h"
 #include "log.h"
+#include "proxy_connlog.h"
 #include "notify.h"
 #include "proxy.h"
 
@@ -249,6 +250,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ts_log_set_level(cfg->log_level);
+	px_connlog_enabled = cfg->log_connections;
 	struct px_upstream *ups = calloc((size_t)cfg->nroutes + 1, sizeof(*ups));
 	if (!ups || px_upstreams_resolve(cfg, ups, err, sizeof(err)) < 0) {
 		fprintf(stderr, "tagshake-proxy: %s\n", ups ? err : "out of memory");

@@ -3,6 +3,7 @@
 #include "proxy_stats.h"
 
 #include <errno.h>
+#include <string.h>
 
 static const char *const names[PX_COUNTER_COUNT] = {
 	[PX_HANDOFFS] = "handoffs",
@@ -95,4 +96,12 @@ enum px_counter px_close_for_status(int status)
 	case 502: return PX_CLOSE_HTTP_502;
 	default: return PX_CLOSE_NOMEM;
 	}
+}
+
+const char *px_close_name(enum px_counter reason)
+{
+	static const char prefix[] = "close_";
+	const char *n = names[reason];
+
+	return strncmp(n, prefix, sizeof(prefix) - 1) ? n : n + sizeof(prefix) - 1;
 }

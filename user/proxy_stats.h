@@ -64,6 +64,8 @@ void px_stats_print(FILE *f, struct px_stats *const *workers, int n);
 /* Writes "name value" per counter, summed, to path (via path.tmp and a
  * rename, so readers never see half a file); -errno on failure. */
 int px_stats_write(const char *path, struct px_stats *const *workers, int n);
+/* A close reason's name without "close_" (done, idle, http_421...). */
+const char *px_close_name(enum px_counter reason);
 /* The close reason for a local HTTP status. */
 enum px_counter px_close_for_status(int status);
 
