@@ -175,14 +175,14 @@ static void finish(SSL *ssl)
 
 static int run(SSL *ssl, enum mode mode, size_t bytes, struct phase ph[2])
 {
-	int one = 0;
+	int off = 0;
 
 	if (mode == MODE_EARLY) {
 		SSL_set_msg_callback(ssl, cork_after_server_hello);
 		if (SSL_connect(ssl) != 1 || !send_phase(ssl, 0, bytes, &ph[0]))
 			return -1;
 		/* uncork: Finished and the data go out together */
-		setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
+		setsockopt(SSL_get_fd(ssl), IPPROTO_TCP, TCP_CORK, &off, sizeof(off));
 		if (read_phase(ssl, 0, &ph[0]))
 			finish(ssl);
 		return 0;
