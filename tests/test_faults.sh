@@ -3,8 +3,8 @@
 # and without a client certificate, a none SNI) runs through the tagger,
 # tagshaked (relay mode) and the proxy while: the proxy is killed (SIGKILL)
 # and restarted, the tagger is unloaded and loaded again, policies are
-# imported every 200 ms, tagshaked reloads (SIGHUP), and tagshaked is
-# killed and restarted. No require connection may ever complete without a
+# imported every 200 ms, tagshaked reloads (SIGHUP), tagshaked is killed
+# and restarted, the upstream is killed and restarted. No require connection may ever complete without a
 # verified certificate (invariant 1), no connection may hang, and each
 # daemon's counters must account for every connection. Then N connections
 # (TS_HOLD, default 1000) are held through the proxy and the RSS per
@@ -95,6 +95,7 @@ mkdir -p "$CG"
 tagger_load
 check "tagger loaded, policies imported" 0 "$?"
 start_peer echo-server "$T/echo.sock"
+ECHO_PID=$!
 wait_for "$T/echo.sock"
 start_proxy
 hs_start
@@ -142,6 +143,14 @@ wait "$HS_PID" 2>/dev/null
 sleep 0.5
 hs_start
 echo "# t=9 s: tagshaked killed (SIGKILL) and restarted"
+sleep 1
+kill -KILL "$ECHO_PID"
+wait "$ECHO_PID" 2>/dev/null
+sleep 1
+rm -f "$T/echo.sock"
+start_peer echo-server "$T/echo.sock"
+wait_for "$T/echo.sock"
+echo "# t=11 s: the upstream killed (SIGKILL) for 1 s and restarted"
 wait $LOAD
 out=$(cat "$T/faults.json")
 echo "# with faults: $out"
@@ -161,6 +170,8 @@ check "restarted tagshaked: every accepted connection has one close reason" "$(h
 check "restarted tagshaked: every handshake handed off, every relay closed" "$(hs handshakes) $(hs relay)" \
 	"$(($(hs handoff_ok) + $(hs handoff_timeout) + $(hs handoff_error))) $(($(hs relay_closed) + $(hs relay_idle) + $(hs relay_error)))"
 check "restarted proxy: every hand-off closed with a reason" "$(stat handoffs)" "$(proxy_closes)"
+check "restarted proxy: the upstream's gap counted (close_upstream_down or connect_refused > 0)" yes \
+	"$([ $(($(stat close_upstream_down) + $(stat connect_refused))) -gt 0 ] && echo yes)"
 
 # --- connections held through the proxy -----------------------------------
 hs_fd=$(fds "$HS_PID") px_fd=$(fds "$PROXY_PID")
