@@ -1,9 +1,10 @@
 #!/bin/bash
-# Hostile clients against the running stack on loopback: tagshaked (relay
-# mode), tagshake-proxy and an echo upstream, with a generated PKI and short
-# timeouts. Each misbehaviour must end by timeout or a clean close, counted
-# under its reason in tagshaked's status file and the proxy's counters, and
-# both daemons' fd counts and RSS must come back to their baseline.
+# Hostile clients against the running stack on loopback: the BPF tagger
+# (when root; in a child cgroup), tagshaked (relay mode), tagshake-proxy and
+# an echo upstream, with a generated PKI and short timeouts. Each
+# misbehaviour must end by timeout or a clean close, counted under its
+# reason in the tagger's, tagshaked's and the proxy's counters, and both
+# daemons' fd counts and RSS must come back to their baseline.
 . "$(dirname "$0")/proxy_lib.sh"
 
 [ -x "$ROOT/build/tagshaked" ] && [ -x "$ROOT/build/tagshake-proxy" ] || {
@@ -14,6 +15,19 @@
 HANDSHAKE_S=2 # timeouts.handshake below: accept to Finished
 PORT=$FEED_PORT
 hostile() { timeout 60 python3 "$ROOT/tests/hostile_clients.py" "$1" "$PORT" "${@:2}"; }
+TS=$ROOT/build/tagshake
+PINS=/sys/fs/bpf/tagshake-hostile-$$
+CG=/sys/fs/cgroup/unified/tagshake-hostile-$$
+TAGGER=0
+[ "$(id -u)" -eq 0 ] && [ -z "${TS_HOSTILE_NO_TAGGER:-}" ] && TAGGER=1
+cleanup_hostile() {
+	cleanup
+	if [ "$TAGGER" = 1 ]; then
+		"$TS" unload --pin-dir "$PINS" >/dev/null 2>&1
+		rmdir "$CG" 2>/dev/null
+	fi
+}
+trap cleanup_hostile EXIT
 
 # The configuration: one policy per action, short timeouts so the suite
 # stays fast. Replaces proxy_lib's (same shape, fewer routes).
@@ -36,6 +50,8 @@ defaults:
   no-sni: { action: none, route: raw }
 handoff:
   socket: $T/handoff.sock
+bpf:
+  pin_dir: $PINS
 timeouts:
   handshake: ${HANDSHAKE_S}s
   handoff: 500ms
@@ -49,6 +65,19 @@ hs_now() { awk -v k="$1" '$1 == k { print $2 }' "$T/status"; }
 mark() { cp "$T/status" "$T/status.mark"; }
 hs_delta() {
 	echo $(($(hs_now "$1") - $(awk -v k="$1" '$1 == k { print $2 }' "$T/status.mark")))
+}
+# the tagger's counters: tg_mark, then tg_delta "status.ok action.reject ..."
+tg_stats() { "$TS" stats --json --pin-dir "$PINS"; }
+tg_mark() { [ "$TAGGER" = 1 ] && tg_stats >"$T/tagger.mark"; }
+tg_delta() {
+	python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.loads(sys.argv[2])
+print(" ".join(str(b[k] - a[k]) for k in sys.argv[3].split()))' "$T/tagger.mark" "$(tg_stats)" "$1"
+}
+# the tagger's statuses that changed since tg_mark, as "name+N ..."
+tg_changed() {
+	python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.loads(sys.argv[2])
+print(" ".join("%s+%d" % (k, b[k] - a[k]) for k in sorted(b) if k.startswith("status.") and b[k] != a[k]))' \
+		"$T/tagger.mark" "$(tg_stats)"
 }
 fds() { ls "/proc/$1/fd" | wc -l; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
@@ -77,7 +106,18 @@ write_config
 start_peer echo-server "$T/echo.sock"
 wait_for "$T/echo.sock"
 start_proxy
-"$ROOT/build/tagshaked" --config "$T/tagshake.yaml" --status "$T/status" 2>"$T/handshaker.log" &
+if [ "$TAGGER" = 1 ]; then
+	mkdir -p "$CG"
+	"$TS" load --port "$PORT" --cgroup "$CG" --pin-dir "$PINS" >/dev/null 2>&1 &&
+		"$TS" policy import "$T/tagshake.yaml" --pin-dir "$PINS" >/dev/null
+	check "tagger loaded in a child cgroup, policies imported" 0 "$?"
+	# tagshaked in the tagger's cgroup: its sockets are the tagged ones
+	sh -c "echo \$\$ >'$CG/cgroup.procs' && exec '$ROOT/build/tagshaked' --config '$T/tagshake.yaml' \
+		--status '$T/status'" 2>"$T/handshaker.log" &
+else
+	echo "# not root: without the tagger"
+	"$ROOT/build/tagshaked" --config "$T/tagshake.yaml" --status "$T/status" 2>"$T/handshaker.log" &
+fi
 HS_PID=$!
 PIDS+=("$HS_PID")
 wait_for "$PORT"
@@ -107,6 +147,7 @@ ends() {
 # --- misbehaviours the handshake timeout must end -------------------------
 T_LO=$HANDSHAKE_S T_HI=$((HANDSHAKE_S + 2))
 mark
+tg_mark
 hostile silent 20 "$T/silent.ready" >"$T/silent.out" &
 p1=$!
 hostile slow open.test >"$T/slow.out" &
@@ -135,9 +176,12 @@ check "handshake_timeout counted 23 (20 silent, slow, half, hello+silence)" 23 \
 	"$(hs_delta handshake_timeout)"
 check "no other reason counted for them" "0 0 0 0" \
 	"$(hs_delta handshake_failed) $(hs_delta reject_policy) $(hs_delta handshakes) $(hs_delta overload)"
+[ "$TAGGER" = 1 ] && check "tagger: only the whole hello got a final tag (the others stay pending)" \
+	"status.ok+1" "$(tg_changed)"
 
 # --- misbehaviours OpenSSL refuses at once --------------------------------
 mark
+tg_mark
 ends "plain HTTP and 4 KiB of garbage: closed at once" "$(hostile garbage 4096)" \
 	"closed after T s, server sent nothing" 0 1
 # OpenSSL takes ClientHellos up to 128 KiB; the tagger's bound is 16 KiB
@@ -147,14 +191,24 @@ check "a 20 KB ClientHello in 2 records: the server answers (tag too-big, OpenSS
 settle
 check "garbage and the client gone after the big hello: 2 handshake_failed" "2 1" \
 	"$(hs_delta handshake_failed) $(hs_delta tag_missing)"
+[ "$TAGGER" = 1 ] && check "tagger: the garbage not-tls, the 20 KB hello too-big" \
+	"status.not-tls+1 status.too-big+1" "$(tg_changed)"
 
 # --- thousands of connections for a reject SNI ----------------------------
 mark
+tg_mark
 check "5000 connections for a reject SNI: all closed without a byte" \
 	"5000 of 5000 closed with nothing sent" "$(hostile reject gone.test 5000 8 | sed 's/ in .*//')"
 settle
-check "reject_policy counted 5000, no handshake, no failure" "5000 5000 0 0" \
-	"$(hs_delta reject_policy) $(hs_delta decide_reject) $(hs_delta handshakes) $(hs_delta handshake_failed)"
+# with the tagger they close on the tag (no OpenSSL object), else in the
+# ClientHello callback
+want_tag=0 want_policy=5000
+[ "$TAGGER" = 1 ] && want_tag=5000 want_policy=0
+check "rejects counted (reject_tag reject_policy decide_reject), no handshake, no failure" \
+	"$want_tag $want_policy 5000 0 0" \
+	"$(hs_delta reject_tag) $(hs_delta reject_policy) $(hs_delta decide_reject) $(hs_delta handshakes) $(hs_delta handshake_failed)"
+[ "$TAGGER" = 1 ] && check "tagger: 5000 ok tags with action reject" "5000 5000" \
+	"$(tg_delta "status.ok action.reject")"
 
 # --- after the handshake: renegotiation and KeyUpdate flood ---------------
 mark
