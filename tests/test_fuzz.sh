@@ -1,14 +1,14 @@
 #!/bin/bash
 # Fuzz regression suite: replays every input kept in fuzz/regressions/ and
 # the seeds through their harness (ASan + UBSan + the harness invariants),
-# then runs each harness for a few seconds (TS_FUZZ_SECONDS, default 5) so
+# then runs each harness for a few seconds (TS_FUZZ_SECONDS, default 4) so
 # new breakage shows up in `make test`. `make fuzz` runs them for longer.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 . tests/lib.sh
 . fuzz/lib.sh
 
-seconds=${TS_FUZZ_SECONDS:-5}
+seconds=${TS_FUZZ_SECONDS:-4}
 harnesses="hello config handoff http differential"
 [ "$(id -u)" -eq 0 ] || harnesses="hello config handoff http"
 mkdir -p "$bin/replay"
