@@ -78,7 +78,7 @@ done
 if [ "$(wc -l <"$dat/tput")" = 2 ]; then
 	read -r _ tup tdown < <(sed -n 1p "$dat/tput")
 	read -r _ nup ndown < <(sed -n 2p "$dat/tput")
-	first() { sed 's/ .*//' <<<"$1"; } # "0.95 (0.57 + 0.38)" -> 0.95
+	first() { echo "${1%% *}"; } # "0.95 (0.57 + 0.38)" -> 0.95
 	for d in "upload:$tup:$nup:3" "download:$tdown:$ndown:5"; do
 		IFS=: read -r name t p c <<<"$d"
 		echo "| proxy: $name throughput (MB/s; peer: nginx stream ssl) | $t | $p | $(ratio "$t" "$p") | higher |"
