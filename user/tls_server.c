@@ -21,6 +21,7 @@
 #include <openssl/x509.h>
 
 #include "handshaker.h"
+#include "log.h"
 #include "ktls.h"
 #include "name.h"
 #include "worker.h"
@@ -53,7 +54,7 @@ static void log_ssl(const char *what, const char *file)
 	unsigned long e = ERR_get_error();
 
 	ERR_error_string_n(e, buf, sizeof(buf));
-	fprintf(stderr, "tagshaked: %s %s: %s\n", what, file ? file : "", e ? buf : "failed");
+	ts_log(TS_LOG_ERROR, "%s %s: %s", what, file ? file : "", e ? buf : "failed");
 	ERR_clear_error();
 }
 
@@ -214,7 +215,7 @@ static int keypair_load(const struct ts_cfg_keypair *p, struct keypair *k)
 
 	memset(k, 0, sizeof(*k));
 	if (!f) {
-		fprintf(stderr, "tagshaked: cannot open %s: %s\n", p->chain, strerror(errno));
+		ts_log(TS_LOG_ERROR, "cannot open %s: %s", p->chain, strerror(errno));
 		return -ENOENT;
 	}
 	k->leaf = PEM_read_X509(f, NULL, NULL, NULL);
@@ -279,7 +280,7 @@ static int ca_file_load(const char *file, struct ca_set *s, bool send_names, EVP
 	int n = 0;
 
 	if (!f) {
-		fprintf(stderr, "tagshaked: cannot open %s: %s\n", file, strerror(errno));
+		ts_log(TS_LOG_ERROR, "cannot open %s: %s", file, strerror(errno));
 		return -ENOENT;
 	}
 	while ((x = PEM_read_X509(f, NULL, NULL, NULL))) {
@@ -298,7 +299,7 @@ static int ca_file_load(const char *file, struct ca_set *s, bool send_names, EVP
 	fclose(f);
 	ERR_clear_error();
 	if (n == 0) {
-		fprintf(stderr, "tagshaked: no CA certificate in %s\n", file);
+		ts_log(TS_LOG_ERROR, "no CA certificate in %s", file);
 		return -EINVAL;
 	}
 	return 0;
@@ -360,8 +361,8 @@ static int build_combos(struct ts_tls *t, const struct ts_config *cfg, struct ca
 		for (j = 0; !err && j < cc->npairs; j++, loaded++)
 			err = keypair_load(&cc->pairs[j], &kp[j]);
 		if (err)
-			fprintf(stderr, "tagshaked: %s:%d: certificates[%d] (%s) not loaded\n",
-				cfg->path, cc->line, i, cc->name);
+			ts_log(TS_LOG_ERROR, "%s:%d: certificates[%d] (%s) not loaded",
+			       cfg->path, cc->line, i, cc->name);
 		for (j = 0; !err && j <= t->nca; j++) {
 			SSL_CTX **slot = &t->combo[i * (t->nca + 1) + j];
 
@@ -423,7 +424,7 @@ struct ts_tls *ts_tls_build(const struct ts_config *cfg, const struct ts_tls *pr
 	if (!t)
 		return NULL;
 	if (cfg->ncerts == 0) {
-		fprintf(stderr, "tagshaked: %s: no certificates configured\n", cfg->path);
+		ts_log(TS_LOG_ERROR, "%s: no certificates configured", cfg->path);
 		free(t);
 		return NULL;
 	}
@@ -431,8 +432,8 @@ struct ts_tls *ts_tls_build(const struct ts_config *cfg, const struct ts_tls *pr
 	t->nca = cfg->nca_sets;
 	t->default_cert = pick_default_cert(cfg);
 	if ((long)t->ncerts * (t->nca + 1) > TS_COMBOS_MAX) {
-		fprintf(stderr, "tagshaked: %d certificates x %d CA sets is too many contexts\n",
-			t->ncerts, t->nca);
+		ts_log(TS_LOG_ERROR, "%d certificates x %d CA sets is too many contexts",
+		       t->ncerts, t->nca);
 		free(t);
 		return NULL;
 	}
@@ -444,8 +445,8 @@ struct ts_tls *ts_tls_build(const struct ts_config *cfg, const struct ts_tls *pr
 	for (i = 0; !err && i < t->nca; i++) {
 		err = ca_set_load(&cfg->ca_sets[i], &cas[i], t->ca_digest[i + 1]);
 		if (err)
-			fprintf(stderr, "tagshaked: %s:%d: ca_sets[%d] (%s) not loaded\n", cfg->path,
-				cfg->ca_sets[i].line, i, cfg->ca_sets[i].name);
+			ts_log(TS_LOG_ERROR, "%s:%d: ca_sets[%d] (%s) not loaded", cfg->path,
+			       cfg->ca_sets[i].line, i, cfg->ca_sets[i].name);
 	}
 	if (!err)
 		err = build_combos(t, cfg, cas, ktls);
