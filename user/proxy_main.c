@@ -227,8 +227,7 @@ static void raise_fd_limit(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			fprintf(stderr, "tagshake-proxy: cannot raise the fd limit: %s\n",
-				strerror(errno));
+			ts_log(TS_LOG_WARN, "cannot raise the fd limit: %s", strerror(errno));
 	}
 }
 
@@ -253,11 +252,11 @@ int main(int argc, char **argv)
 	px_connlog_enabled = cfg->log_connections;
 	struct px_upstream *ups = calloc((size_t)cfg->nroutes + 1, sizeof(*ups));
 	if (!ups || px_upstreams_resolve(cfg, ups, err, sizeof(err)) < 0) {
-		fprintf(stderr, "tagshake-proxy: %s\n", ups ? err : "out of memory");
+		ts_log(TS_LOG_ERROR, "%s", ups ? err : "out of memory");
 		return 1;
 	}
 	if (strip_list_build(cfg, &strip) < 0) {
-		fprintf(stderr, "tagshake-proxy: out of memory\n");
+		ts_log(TS_LOG_ERROR, "out of memory");
 		return 1;
 	}
 	struct px_settings set = {
@@ -271,8 +270,7 @@ int main(int argc, char **argv)
 	};
 	int lfd = ts_handoff_listen(cfg->handoff_path, PX_HANDOFF_BACKLOG);
 	if (lfd < 0) {
-		fprintf(stderr, "tagshake-proxy: listen on %s: %s\n", cfg->handoff_path,
-			strerror(-lfd));
+		ts_log(TS_LOG_ERROR, "listen on %s: %s", cfg->handoff_path, strerror(-lfd));
 		return 1;
 	}
 	/* every worker is woken for a new link, one gets it: accept4 must not
@@ -280,7 +278,7 @@ int main(int argc, char **argv)
 	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
 	struct stat own;
 	if (stat(cfg->handoff_path, &own) < 0) {
-		fprintf(stderr, "tagshake-proxy: %s: %s\n", cfg->handoff_path, strerror(errno));
+		ts_log(TS_LOG_ERROR, "%s: %s", cfg->handoff_path, strerror(errno));
 		return 1;
 	}
 	raise_fd_limit();
@@ -299,7 +297,7 @@ int main(int argc, char **argv)
 		ws[i].listen = (struct px_ep){ .kind = PX_EP_LISTEN, .fd = lfd };
 		stats[i] = &ws[i].stats;
 		if (pthread_create(&tids[i], NULL, worker_main, &ws[i])) {
-			fprintf(stderr, "tagshake-proxy: cannot start worker %d\n", i);
+			ts_log(TS_LOG_ERROR, "cannot start worker %d", i);
 			return 1;
 		}
 	}
