@@ -196,7 +196,7 @@ check "SIGTERM: both daemons exited 0 (a sanitizer report makes it 1, memcheck 9
 reports=$(grep -hE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: ' \
 	"$T/hs.log" "$T/proxy.log")
 if [ "$CHECKER" = valgrind ]; then
-	grep -E 'ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable' \
+	grep -E 'ERROR SUMMARY|All heap blocks|definitely lost|indirectly lost|possibly lost|still reachable' \
 		"$T/valgrind.log" | sed 's/^/# /'
 	reports+=$(grep -E 'ERROR SUMMARY: [1-9]' "$T/valgrind.log")
 fi
