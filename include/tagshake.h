@@ -72,7 +72,7 @@ enum ts_match {
 
 /*
  * A policy entry is keyed by the 64-bit FNV-1a hash of its name
- * (ts_name_hash() in bpf/policy.h): the map hashes 8 bytes per lookup
+ * (ts_name_hash() in bpf/name_hash.h): the map hashes 8 bytes per lookup
  * instead of 256. The value carries the name, compared on every hit.
  */
 struct ts_policy_key {

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Userspace access to the pinned policy: the same lookup as the BPF program
- * (bpf/policy.h), single-entry changes, and atomic replacement of the set.
+ * (bpf/policy_lookup.h), single-entry changes, and atomic replacement of the set.
  */
 #ifndef TS_USER_POLICY_H
 #define TS_USER_POLICY_H
