@@ -58,15 +58,9 @@ cleanup_asan() {
 }
 trap cleanup_asan EXIT
 
-cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $PORT, workers: 2 }
-certificates:
-  - { name: edge, chain: pki/server.crt, key: pki/server.key }
-ca_sets:
-  - { name: clients, files: [pki/ca.crt] }
-routes:
-  - { name: raw, upstream: "unix:$T/echo.sock", metadata: raw }
+{
+	raw_config_head 2
+	cat <<YAML
   - { name: kong, upstream: 127.0.0.1:$NGX_PORT, metadata: http, headers: kong }
 policies:
   - { sni: raw.test, action: none, route: raw }
@@ -75,17 +69,15 @@ policies:
   - { sni: gone.test, action: reject }
 defaults:
   default: { action: reject }
-handoff:
-  socket: $T/handoff.sock
 timeouts:
   handshake: 5s
   handoff: 5s
   idle: 900s
 limits:
   handshakes_in_flight: 4096
-bpf:
-  pin_dir: $PINS
 YAML
+	raw_config_tail
+} >"$T/tagshake.yaml"
 
 hs() { awk -v k="$1" '$1 == k { print $2 }' "$T/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }

@@ -105,6 +105,32 @@ make_certs() {
 	)
 }
 
+# The stack of the hardening suites, first and last parts of its YAML (each
+# suite writes its own policies, defaults and timeouts between them): one
+# listener with WORKERS workers, the edge certificate, the client CA set, a
+# raw route to the echo socket; the hand-off socket and the tagger's pins.
+raw_config_head() { # WORKERS
+	cat <<YAML
+listeners:
+  - { address: 127.0.0.1, port: $PORT, workers: $1 }
+certificates:
+  - { name: edge, chain: pki/server.crt, key: pki/server.key }
+ca_sets:
+  - { name: clients, files: [pki/ca.crt] }
+routes:
+  - { name: raw, upstream: "unix:$T/echo.sock", metadata: raw }
+YAML
+}
+
+raw_config_tail() {
+	cat <<YAML
+handoff:
+  socket: $T/handoff.sock
+bpf:
+  pin_dir: $PINS
+YAML
+}
+
 # The configuration: one route per upstream/mode, one policy per case.
 write_config() {
 	cat >"$T/tagshake.yaml" <<YAML

@@ -31,31 +31,23 @@ cleanup_faults() {
 trap cleanup_faults EXIT
 
 write_config() {
-	cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $PORT, workers: 2 }
-certificates:
-  - { name: edge, chain: pki/server.crt, key: pki/server.key }
-ca_sets:
-  - { name: clients, files: [pki/ca.crt] }
-routes:
-  - { name: raw, upstream: "unix:$T/echo.sock", metadata: raw }
+	{
+		raw_config_head 2
+		cat <<YAML
 policies:
   - { sni: open.test, action: none, route: raw }
   - { sni: secure.test, action: require, ca_set: clients, route: raw }
 defaults:
   default: { action: reject }
-handoff:
-  socket: $T/handoff.sock
 timeouts:
   handshake: 3s
   handoff: 2s
   idle: 30s
 limits:
   handshakes_in_flight: 4096
-bpf:
-  pin_dir: $PINS
 YAML
+		raw_config_tail
+	} >"$T/tagshake.yaml"
 }
 tagger_load() {
 	"$TS" load --port "$PORT" --cgroup "$CG" --pin-dir "$PINS" >/dev/null 2>&1 &&

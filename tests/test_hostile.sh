@@ -32,15 +32,9 @@ trap cleanup_hostile EXIT
 # The configuration: one policy per action, short timeouts so the suite
 # stays fast. Replaces proxy_lib's (same shape, fewer routes).
 write_config() {
-	cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $PORT, workers: 1 }
-certificates:
-  - { name: edge, chain: pki/server.crt, key: pki/server.key }
-ca_sets:
-  - { name: clients, files: [pki/ca.crt] }
-routes:
-  - { name: raw, upstream: "unix:$T/echo.sock", metadata: raw }
+	{
+		raw_config_head 1
+		cat <<YAML
 policies:
   - { sni: open.test, action: none, route: raw }
   - { sni: secure.test, action: require, ca_set: clients, route: raw }
@@ -48,15 +42,13 @@ policies:
 defaults:
   default: { action: none, route: raw }
   no-sni: { action: none, route: raw }
-handoff:
-  socket: $T/handoff.sock
-bpf:
-  pin_dir: $PINS
 timeouts:
   handshake: ${HANDSHAKE_S}s
   handoff: 500ms
   idle: 3s
 YAML
+		raw_config_tail
+	} >"$T/tagshake.yaml"
 }
 
 # hs_now NAME: a counter from tagshaked's status file (rewritten every second)

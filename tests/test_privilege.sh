@@ -43,27 +43,19 @@ modes() { # "name mode owner" for each entry of a directory
 }
 
 write_config() {
-	cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $PORT, workers: 1 }
-certificates:
-  - { name: edge, chain: pki/server.crt, key: pki/server.key }
-ca_sets:
-  - { name: clients, files: [pki/ca.crt] }
-routes:
-  - { name: raw, upstream: "unix:$T/echo.sock", metadata: raw }
+	{
+		raw_config_head 1
+		cat <<YAML
 policies:
   - { sni: open.test, action: none, route: raw }
   - { sni: secure.test, action: require, ca_set: clients, route: raw }
 defaults:
   default: { action: none, route: raw }
-handoff:
-  socket: $T/handoff.sock
 timeouts:
   handoff: 300ms
-bpf:
-  pin_dir: $PINS
 YAML
+		raw_config_tail
+	} >"$T/tagshake.yaml"
 }
 make_certs
 write_config
