@@ -53,6 +53,20 @@ start_server() {
 	return 1
 }
 
+# start_demo STATE PORT PINS OUT: starts the demo stack (scripts/run.sh) in
+# the background, its pid in RUNPID and its output in OUT, and returns once
+# it has printed the commands to try (or after 15 s).
+start_demo() {
+	timeout -s TERM 120 scripts/run.sh --no-deps --no-build --state "$1" --port "$2" \
+		--pin-dir "$3" >"$4" 2>&1 &
+	RUNPID=$!
+	for _ in $(seq 300); do
+		grep -q '^  cat ' "$4" && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # Headless Chromium with the flags this closed machine needs.
 chromium_headless() {
 	local profile

@@ -22,10 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-timeout -s TERM 120 scripts/run.sh --no-deps --no-build --state "$state" --port "$port" \
-	--pin-dir "$pins" >"$work/run.out" 2>&1 &
-RUNPID=$!
-for _ in $(seq 300); do grep -q '^  cat ' "$work/run.out" && break; sleep 0.05; done
+start_demo "$state" "$port" "$pins" "$work/run.out"
 check "the demo stack runs" grep -q 'running on' "$work/run.out"
 run=$state/run
 
