@@ -9,7 +9,7 @@ $(OBJ)/tests/%.o: tests/%.c
 
 # --- suites ----------------------------------------------------------------
 TEST_BINS += $(BUILD)/tests/test_clienthello $(BUILD)/tests/test_reasm \
-	     $(BUILD)/tests/test_policy_lookup \
+	     $(BUILD)/tests/test_policy_lookup $(BUILD)/tests/test_policy_differential \
 	     $(BUILD)/tests/test_handoff $(BUILD)/tests/test_config \
 	     $(BUILD)/tests/test_config_logging $(BUILD)/tests/test_decision \
 	     $(BUILD)/tests/test_log $(BUILD)/tests/test_pp2 \
@@ -25,6 +25,11 @@ $(BUILD)/tests/test_reasm: $(OBJ)/tests/test_reasm.o
 
 $(BUILD)/tests/test_policy_lookup: LDLIBS = -lcmocka $(LIBBPF_LIBS)
 $(BUILD)/tests/test_policy_lookup: $(OBJ)/tests/test_policy_lookup.o $(LIB_A)
+	$(link)
+
+# bpf/policy_lookup.h (on a BPF map) against lib/config.c's lookup
+$(BUILD)/tests/test_policy_differential: LDLIBS = -lcmocka $(LIBBPF_LIBS) $(LIB_LIBS)
+$(BUILD)/tests/test_policy_differential: $(OBJ)/tests/test_policy_differential.o $(LIB_A)
 	$(link)
 
 $(BUILD)/tests/test_handoff: LDLIBS = -lcmocka
