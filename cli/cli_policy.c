@@ -23,7 +23,7 @@ static const char policy_help[] =
 	"\n"
 	"NAME is an SNI (example.com), a wildcard (*.example.com, one level), or\n"
 	"@default (no entry matched) or @no-sni (the ClientHello had no SNI).\n"
-	"ACTION is none, optional, require or reject. IDs (0-65535) name the\n"
+	"ACTION is none, request, optional, require or reject. IDs (0-65535) name the\n"
 	"server certificate, client-CA set and upstream route in the configuration.\n"
 	"import replaces the whole set atomically from a tagshake configuration file.\n"
 	"Changes apply to the next ClientHello.\n";
@@ -113,7 +113,7 @@ static int policy_add(struct policy_opts *o)
 		return err;
 	action = ts_action_parse(o->argv[1]);
 	if (action < 0)
-		return ts_usage_error("invalid action '%s' (none, optional, require, reject)",
+		return ts_usage_error("invalid action '%s' (none, request, optional, require, reject)",
 				      o->argv[1]);
 	ids.action = (__u8)action;
 	ids.cert_id = (__u16)o->ids[0];

@@ -115,7 +115,8 @@ static void px_row(struct top *t, const char *label, const char *key)
 static void draw_policies(struct top *t)
 {
 	static const char *const decide[TS_ACTION_COUNT] = { "decide_none", "decide_optional",
-							     "decide_require", "decide_reject" };
+							     "decide_require", "decide_reject",
+							     "decide_request" };
 	char label[64];
 
 	t->y++;

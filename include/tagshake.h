@@ -57,6 +57,9 @@ enum ts_action {
 	TS_ACTION_OPTIONAL,
 	TS_ACTION_REQUIRE,
 	TS_ACTION_REJECT,
+	/* send a CertificateRequest, accept any certificate or none: the chain
+	 * is verified (against the CA set, if any) and reported, never refused */
+	TS_ACTION_REQUEST,
 	TS_ACTION_COUNT,
 };
 

@@ -45,6 +45,7 @@ static const char *const action_names[TS_ACTION_COUNT] = {
 	[TS_ACTION_OPTIONAL] = "optional",
 	[TS_ACTION_REQUIRE] = "require",
 	[TS_ACTION_REJECT] = "reject",
+	[TS_ACTION_REQUEST] = "request",
 };
 
 const char *ts_action_name(unsigned action)
@@ -577,6 +578,8 @@ static const char *const resumption_names[] = { "cache", "tickets", NULL };
 /* in enum ts_log_level order */
 static const char *const log_level_names[] = { "error", "warn", "info", "debug", NULL };
 static const char *const header_names[] = { "kong", "xfcc", "rfc9440", NULL };
+/* in enum ts_unverified order */
+static const char *const unverified_names[] = { "omit", "forward", NULL };
 
 /* RFC 9110 token characters: what a field name may contain. */
 static bool is_tchar(char c)
@@ -592,15 +595,9 @@ static const char *const reserved_headers[] = {
 	"te",   "trailer",        "keep-alive",        "expect",     NULL,
 };
 
-static int kong_name_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+/* A header name set in the file, into dst[TS_CFG_HEADER_SIZE]. */
+static int header_name_field(struct parser *p, const char *key, const yaml_node_t *v, char *dst)
 {
-	struct ts_cfg_kong_names *k = obj;
-	const char *leaf = strrchr(key, '.') + 1;
-	char *dst = !strcmp(leaf, "cert")	 ? k->cert
-		    : !strcmp(leaf, "serial")	 ? k->serial
-		    : !strcmp(leaf, "issuer_dn") ? k->issuer_dn
-		    : !strcmp(leaf, "subject_dn") ? k->subject_dn
-						  : k->fingerprint;
 	int err = copy_str(p, v, key, dst, TS_CFG_HEADER_SIZE);
 
 	if (err)
@@ -612,6 +609,19 @@ static int kong_name_field(struct parser *p, const char *key, const yaml_node_t 
 		if (!strcasecmp(dst, *r))
 			return fail(p, v, key, "'%s' is a header the proxy itself uses", dst);
 	return 0;
+}
+
+static int kong_name_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	struct ts_cfg_kong_names *k = obj;
+	const char *leaf = strrchr(key, '.') + 1;
+	char *dst = !strcmp(leaf, "cert")	 ? k->cert
+		    : !strcmp(leaf, "serial")	 ? k->serial
+		    : !strcmp(leaf, "issuer_dn") ? k->issuer_dn
+		    : !strcmp(leaf, "subject_dn") ? k->subject_dn
+						  : k->fingerprint;
+
+	return header_name_field(p, key, v, dst);
 }
 
 static const struct field kong_name_fields[] = {
@@ -653,6 +663,13 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 		err = parse_fields(p, v, key, kong_name_fields, &r->kong);
 		return err ? err : check_kong_names(p, v, key, &r->kong);
 	}
+	if (!strcmp(leaf, "verify_header"))
+		return header_name_field(p, key, v, r->verify_header);
+	if (!strcmp(leaf, "unverified")) {
+		err = pick(p, v, key, unverified_names, &val);
+		r->unverified = (enum ts_unverified)val;
+		return err;
+	}
 	err = pick(p, v, key, header_names, &val);
 	r->headers = (enum ts_header_style)val;
 	return err;
@@ -660,8 +677,25 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 
 static const struct field route_fields[] = {
 	{ "name", route_field },    { "upstream", route_field },     { "metadata", route_field },
-	{ "headers", route_field }, { "kong_headers", route_field }, { NULL, NULL },
+	{ "headers", route_field }, { "kong_headers", route_field }, { "verify_header", route_field },
+	{ "unverified", route_field }, { NULL, NULL },
 };
+
+/* The verify status must not share a name with a certificate header. */
+static int check_verify_header(struct parser *p, const yaml_node_t *n, const char *key,
+			       const struct ts_cfg_route *r)
+{
+	const struct ts_cfg_kong_names *k = &r->kong;
+	const char *all[] = { k->cert, k->serial, k->issuer_dn, k->subject_dn, k->fingerprint,
+			      "X-Client-Cert", "X-Client-Cert-Serial", "X-Client-Cert-Issuer-DN",
+			      "X-Client-Cert-Subject-DN", "X-Client-Cert-Fingerprint",
+			      "x-forwarded-client-cert", "client-cert", "client-cert-chain" };
+
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (!strcasecmp(r->verify_header, all[i]))
+			return fail(p, n, key, "'%s' is a certificate header", all[i]);
+	return 0;
+}
 
 static int parse_route(struct parser *p, const char *key, const yaml_node_t *item, int i)
 {
@@ -680,6 +714,15 @@ static int parse_route(struct parser *p, const char *key, const yaml_node_t *ite
 	    (r->mode != TS_META_HTTP || r->headers != TS_HEADERS_KONG))
 		err = fail(p, lookup(p, item, "kong_headers"), key,
 			   "'kong_headers' only applies to metadata: http with headers: kong");
+	if (!err && lookup(p, item, "verify_header") && r->mode != TS_META_HTTP)
+		err = fail(p, lookup(p, item, "verify_header"), key,
+			   "'verify_header' only applies to metadata: http (proxy-v2 carries the "
+			   "status in PP2_TYPE_SSL)");
+	if (!err && lookup(p, item, "unverified") && r->mode == TS_META_RAW)
+		err = fail(p, lookup(p, item, "unverified"), key,
+			   "'unverified' does not apply to metadata: raw (it sends nothing)");
+	if (!err && r->verify_header[0])
+		err = check_verify_header(p, lookup(p, item, "verify_header"), key, r);
 	if (!err)
 		err = check_name(p, item, key, r->name, p->cfg->routes[0].name, sizeof(*r), i);
 	return err;
@@ -727,7 +770,7 @@ static int policy_field(struct parser *p, const char *key, const yaml_node_t *v,
 	if (!strcmp(leaf, "action")) {
 		a = ts_action_parse(s);
 		if (a < 0)
-			return fail(p, v, key, "unknown action '%s' (none, optional, require, reject)",
+			return fail(p, v, key, "unknown action '%s' (none, request, optional, require, reject)",
 				    s);
 		pol->value.action = (__u8)a;
 		return 0;

@@ -85,6 +85,18 @@ struct ts_cfg_kong_names {
 	char fingerprint[TS_CFG_HEADER_SIZE];
 };
 
+/* What a route's upstream gets for a client certificate that was presented
+ * but not verified (action request): docs/security.md, "Unverified client
+ * certificates". */
+enum ts_unverified {
+	TS_UNVERIFIED_OMIT = 0, /* only the verify status: no certificate, no identity */
+	TS_UNVERIFIED_FORWARD,  /* the certificate and its fields as if verified, beside
+				 * a verify status that says FAILED:<reason> */
+};
+
+/* The verify-status header's default name (nginx's $ssl_client_verify values). */
+#define TS_VERIFY_HEADER_DEFAULT "X-Client-Cert-Verify"
+
 struct ts_cfg_route {
 	char name[TS_CFG_NAME_SIZE];
 	char upstream[128]; /* as written: "host:port" or "unix:/path" */
@@ -94,6 +106,8 @@ struct ts_cfg_route {
 	enum ts_meta_mode mode;
 	enum ts_header_style headers; /* meaningful in TS_META_HTTP */
 	struct ts_cfg_kong_names kong; /* meaningful with TS_HEADERS_KONG */
+	char verify_header[TS_CFG_HEADER_SIZE]; /* "" = TS_VERIFY_HEADER_DEFAULT */
+	enum ts_unverified unverified;
 	int line;
 };
 

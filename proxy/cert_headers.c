@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 const struct ts_kong_names ts_kong_default_names = {
@@ -22,6 +23,8 @@ const struct ts_kong_names ts_kong_default_names = {
 	.issuer_dn = "X-Client-Cert-Issuer-DN",
 	.subject_dn = "X-Client-Cert-Subject-DN",
 	.fingerprint = "X-Client-Cert-Fingerprint",
+	.verify = TS_VERIFY_HEADER_DEFAULT,
+	.unverified = TS_UNVERIFIED_OMIT,
 };
 
 static const char *name_or(const char *set, const char *dflt)
@@ -38,6 +41,8 @@ void ts_kong_names_of(const struct ts_cfg_route *r, struct ts_kong_names *out)
 	out->issuer_dn = name_or(r->kong.issuer_dn, d->issuer_dn);
 	out->subject_dn = name_or(r->kong.subject_dn, d->subject_dn);
 	out->fingerprint = name_or(r->kong.fingerprint, d->fingerprint);
+	out->verify = name_or(r->verify_header, d->verify);
+	out->unverified = (int)r->unverified;
 }
 
 #define PEM_LINE 64 /* RFC 7468 base64 line width */
@@ -320,16 +325,39 @@ static void render_rfc9440(struct sbuf *b, const struct ts_handoff_meta *m)
 	free(chain.p);
 }
 
+const char *ts_cert_verify_status(const struct ts_handoff_meta *m, char *buf, size_t len)
+{
+	/* PP2_CLIENT_CERT_SESS: a certificate on this connection or, resumed,
+	 * on the session's first one (PROXY protocol 2.2.5) */
+	if (!m->has_ssl || !(m->ssl_client & (PP2_CLIENT_CERT_CONN | PP2_CLIENT_CERT_SESS)))
+		snprintf(buf, len, "NONE");
+	else if (m->ssl_verify == X509_V_OK)
+		snprintf(buf, len, "SUCCESS");
+	else
+		snprintf(buf, len, "FAILED:%s", X509_verify_cert_error_string((long)m->ssl_verify));
+	return buf;
+}
+
 ssize_t ts_cert_headers(enum ts_header_style style, const struct ts_kong_names *kong,
 			const struct ts_handoff_meta *m, char **out)
 {
 	struct sbuf b = { 0 };
+	char status[128];
+	bool verified;
 
+	if (!kong)
+		kong = &ts_kong_default_names;
+	ts_cert_verify_status(m, status, sizeof(status));
+	verified = !strcmp(status, "SUCCESS");
 	sb_add(&b, "", 0);
-	if (m->cert.len && m->ssl_verify == 0) {
+	header(&b, kong->verify, status, strlen(status));
+	/* the rule of docs/security.md: an unverified certificate is never
+	 * rendered as an identity unless the route asks for it */
+	if (m->cert.len && (verified || (!strncmp(status, "FAILED:", 7) &&
+					 kong->unverified == TS_UNVERIFIED_FORWARD))) {
 		switch (style) {
 		case TS_HEADERS_KONG:
-			render_kong(&b, kong ? kong : &ts_kong_default_names, m);
+			render_kong(&b, kong, m);
 			break;
 		case TS_HEADERS_XFCC:
 			render_xfcc(&b, m);
@@ -364,8 +392,15 @@ void ts_cert_header_names(const struct ts_kong_names *kong,
 			  void (*fn)(void *ctx, const char *name), void *ctx)
 {
 	const struct ts_kong_names *k = kong ? kong : &ts_kong_default_names;
-	const char *all[] = { k->cert, k->serial, k->issuer_dn, k->subject_dn, k->fingerprint,
-			      "x-forwarded-client-cert", "client-cert", "client-cert-chain" };
+	const char *all[] = { k->cert,
+			      k->serial,
+			      k->issuer_dn,
+			      k->subject_dn,
+			      k->fingerprint,
+			      k->verify ? k->verify : TS_VERIFY_HEADER_DEFAULT,
+			      "x-forwarded-client-cert",
+			      "client-cert",
+			      "client-cert-chain" };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		lower_call(all[i], fn, ctx);

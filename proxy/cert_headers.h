@@ -13,13 +13,17 @@
 #include "config.h"
 #include "ts_handoff.h"
 
-/* Kong's header names (its plugin makes each configurable). */
+/* Kong's header names (its plugin makes each configurable), and the
+ * route's choices every style shares: the verify-status header's name and
+ * what an unverified certificate gets (enum ts_unverified). */
 struct ts_kong_names {
 	const char *cert;        /* URL-encoded PEM */
 	const char *serial;      /* uppercase hex */
 	const char *issuer_dn;   /* RFC 2253 */
 	const char *subject_dn;  /* RFC 2253 */
 	const char *fingerprint; /* SHA-1 of the DER, lowercase hex */
+	const char *verify;      /* SUCCESS, FAILED:<reason> or NONE */
+	int unverified;          /* enum ts_unverified */
 };
 
 extern const struct ts_kong_names ts_kong_default_names;
@@ -29,14 +33,20 @@ extern const struct ts_kong_names ts_kong_default_names;
 void ts_kong_names_of(const struct ts_cfg_route *r, struct ts_kong_names *out);
 
 /*
- * Renders the style's header lines ("Name: value\r\n" each) for the client
- * certificate in `m` into a malloc'd buffer *out (NUL terminated). No
- * verified certificate: *out is "" and the length 0. `kong` may be NULL for
+ * Renders the header lines ("Name: value\r\n" each) for the client
+ * certificate in `m` into a malloc'd buffer *out (NUL terminated): always the
+ * verify status (nginx's $ssl_client_verify values), then the style's
+ * certificate headers for a verified certificate, and for an unverified one
+ * only when the route says `unverified: forward`. `kong` may be NULL for
  * the default names. Returns the length or a negative errno (-EBADMSG when the
  * certificate or a value from the metadata cannot go into a header).
  */
 ssize_t ts_cert_headers(enum ts_header_style style, const struct ts_kong_names *kong,
 			const struct ts_handoff_meta *m, char **out);
+
+/* The verify status of `m` as nginx's $ssl_client_verify: "SUCCESS",
+ * "FAILED:<X509 reason>" or "NONE", into buf. */
+const char *ts_cert_verify_status(const struct ts_handoff_meta *m, char *buf, size_t len);
 
 /*
  * Calls fn for each header name (lowercase) that any style may set, with the

@@ -29,8 +29,9 @@
 /* Pending handshaker connections on the hand-off socket. */
 #define PX_HANDOFF_BACKLOG 128
 #define PX_WORKERS_MAX 256
-/* Names one ts_cert_header_names() call gives: five Kong, XFCC, two RFC 9440. */
-#define PX_STRIP_PER_CALL 8
+/* Names one ts_cert_header_names() call gives: five Kong, the verify
+ * status, XFCC, two RFC 9440. */
+#define PX_STRIP_PER_CALL 9
 
 static int run_state; /* enum px_run */
 static int workers_done;

@@ -58,8 +58,13 @@ static bool in_handshake(const struct ts_conn *c)
 
 void ts_hs_count_action(const struct ts_conn *c, enum ts_hs_counter base)
 {
-	if (c->decided && c->d.value.action < TS_ACTION_REJECT)
-		ts_count(&c->w->stats, (enum ts_hs_counter)(base + c->d.value.action));
+	unsigned a = c->d.value.action;
+
+	/* the blocks are none, optional, require, request: reject never gets
+	 * this far and has no slot */
+	if (!c->decided || a == TS_ACTION_REJECT || a >= TS_ACTION_COUNT)
+		return;
+	ts_count(&c->w->stats, (enum ts_hs_counter)(base + (a == TS_ACTION_REQUEST ? 3 : a)));
 }
 
 /* Leaves the "handshakes in flight" set; may resume accepting. */

@@ -140,13 +140,15 @@ void ts_decision_name(struct ts_decision *d)
 	}
 }
 
-/* How much an action keeps from completing: reject > require > optional > none. */
+/* How much an action keeps from completing or asks of the client:
+ * reject > require > optional > request > none. */
 static int strictness(unsigned action)
 {
 	switch (action) {
-	case TS_ACTION_REJECT: return 3;
-	case TS_ACTION_REQUIRE: return 2;
-	case TS_ACTION_OPTIONAL: return 1;
+	case TS_ACTION_REJECT: return 4;
+	case TS_ACTION_REQUIRE: return 3;
+	case TS_ACTION_OPTIONAL: return 2;
+	case TS_ACTION_REQUEST: return 1;
 	default: return 0;
 	}
 }

@@ -33,6 +33,7 @@ enum ts_hs_counter {
 	TS_HC_DECIDE_OPTIONAL,
 	TS_HC_DECIDE_REQUIRE,
 	TS_HC_DECIDE_REJECT,
+	TS_HC_DECIDE_REQUEST, /* TS_HC_DECIDE_NONE + enum ts_action */
 	TS_HC_CERT_REQUESTS, /* CertificateRequest messages sent */
 	TS_HC_HANDSHAKES,    /* completed */
 	TS_HC_RESUMED,       /* completed by resumption */
@@ -58,16 +59,20 @@ enum ts_hs_counter {
 	TS_HC_HS_LE_50MS,
 	TS_HC_HS_LE_250MS,
 	TS_HC_HS_OVER_250MS,
-	/* outcomes once decided, by action (+ none/optional/require) */
+	/* outcomes once decided, by action (+ none/optional/require/request,
+	 * see ts_hs_count_action()) */
 	TS_HC_OK_NONE,       /* completed handshakes */
 	TS_HC_OK_OPTIONAL,
 	TS_HC_OK_REQUIRE,
+	TS_HC_OK_REQUEST,
 	TS_HC_FAILED_NONE,   /* failed handshakes */
 	TS_HC_FAILED_OPTIONAL,
 	TS_HC_FAILED_REQUIRE,
+	TS_HC_FAILED_REQUEST,
 	TS_HC_CERTREQ_NONE,  /* CertificateRequests: none must stay 0 */
 	TS_HC_CERTREQ_OPTIONAL,
 	TS_HC_CERTREQ_REQUIRE,
+	TS_HC_CERTREQ_REQUEST,
 	TS_HC_COUNT,
 };
 

@@ -105,17 +105,24 @@ static void add_key_alg(struct ts_tlv_buf *b, X509 *x)
 	ts_tlv_add_str(b, PP2_SUBTYPE_SSL_KEY_ALG, buf);
 }
 
-static void add_ssl(struct ts_tlv_buf *b, SSL *ssl, X509 *peer)
+/* PP2_TYPE_SSL as the PROXY protocol (2.2.5) defines it: the client bits say
+ * whether a certificate was presented on this connection (CERT_CONN) or on
+ * the session it resumed (CERT_SESS), verify is 0 only when that
+ * certificate was verified. `presented` is the client's certificate,
+ * `identity` the same when its fields may go out (see ts_metadata_build()). */
+static void add_ssl(struct ts_tlv_buf *b, SSL *ssl, X509 *presented, X509 *identity)
 {
 	bool resumed = SSL_session_reused(ssl);
 	long vr = SSL_get_verify_result(ssl);
 	uint8_t client = PP2_CLIENT_SSL;
 	uint32_t verify = TS_VERIFY_NO_CERT;
+	X509 *peer = identity;
 	size_t mark;
 	char cn[256];
 
-	if (peer) {
+	if (presented) {
 		client |= PP2_CLIENT_CERT_SESS | (resumed ? 0 : PP2_CLIENT_CERT_CONN);
+		/* X509_V_OK is 0; any failure is non-zero */
 		verify = (uint32_t)vr;
 	}
 	mark = ts_tlv_open_ssl(b, client, verify);
@@ -136,7 +143,8 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 		       uint8_t **out)
 {
 	uint8_t *mem = malloc(TS_HANDOFF_MAX);
-	X509 *peer = SSL_get0_peer_certificate(ssl);
+	X509 *presented = SSL_get0_peer_certificate(ssl), *peer = presented;
+	const struct ts_cfg_route *route = ts_config_route(c->gen->cfg, c->d.value.route_id);
 	const unsigned char *alpn = NULL;
 	unsigned int alpn_len = 0;
 	struct ts_tlv_buf b;
@@ -144,8 +152,11 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 
 	if (!mem)
 		return -ENOMEM;
-	/* only a verified certificate is an identity */
-	if (peer && SSL_get_verify_result(ssl) != X509_V_OK)
+	/* only a verified certificate is an identity; an unverified one
+	 * (action request) goes out only to a route that asked for it, and
+	 * then PP2_TYPE_SSL's verify says so (docs/security.md) */
+	if (peer && SSL_get_verify_result(ssl) != X509_V_OK &&
+	    !(route && route->unverified == TS_UNVERIFIED_FORWARD))
 		peer = NULL;
 	ts_tlv_init(&b, mem, TS_HANDOFF_MAX);
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_MODE, (uint8_t)mode);
@@ -154,7 +165,7 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
 	if (alpn_len)
 		ts_tlv_add(&b, PP2_TYPE_ALPN, alpn, alpn_len);
-	add_ssl(&b, ssl, peer);
+	add_ssl(&b, ssl, presented, peer);
 	ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, c->d.policy);
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, c->d.value.route_id);
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, c->d.value.action);

@@ -23,6 +23,7 @@ static const char *const counter_names[TS_HC_COUNT] = {
 	[TS_HC_DECIDE_OPTIONAL] = "decide_optional",
 	[TS_HC_DECIDE_REQUIRE] = "decide_require",
 	[TS_HC_DECIDE_REJECT] = "decide_reject",
+	[TS_HC_DECIDE_REQUEST] = "decide_request",
 	[TS_HC_CERT_REQUESTS] = "cert_requests",
 	[TS_HC_HANDSHAKES] = "handshakes",
 	[TS_HC_RESUMED] = "resumed",
@@ -49,12 +50,15 @@ static const char *const counter_names[TS_HC_COUNT] = {
 	[TS_HC_OK_NONE] = "ok_none",
 	[TS_HC_OK_OPTIONAL] = "ok_optional",
 	[TS_HC_OK_REQUIRE] = "ok_require",
+	[TS_HC_OK_REQUEST] = "ok_request",
 	[TS_HC_FAILED_NONE] = "failed_none",
 	[TS_HC_FAILED_OPTIONAL] = "failed_optional",
 	[TS_HC_FAILED_REQUIRE] = "failed_require",
+	[TS_HC_FAILED_REQUEST] = "failed_request",
 	[TS_HC_CERTREQ_NONE] = "certreq_none",
 	[TS_HC_CERTREQ_OPTIONAL] = "certreq_optional",
 	[TS_HC_CERTREQ_REQUIRE] = "certreq_require",
+	[TS_HC_CERTREQ_REQUEST] = "certreq_request",
 };
 
 static const char *const gauge_names[TS_HG_COUNT] = {

@@ -130,15 +130,34 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
 	return ts_tls_apply(c->gen->tls, ssl, c) ? SSL_CLIENT_HELLO_ERROR : SSL_CLIENT_HELLO_SUCCESS;
 }
 
+/*
+ * `request`: the chain's verification is recorded (SSL_get_verify_result()
+ * keeps the last error, as with nginx's ssl_verify_client optional_no_ca,
+ * whose callback does the same) and never fails the handshake. Possession
+ * of the key is still proved: OpenSSL checks CertificateVerify whatever
+ * this callback says.
+ */
+static int verify_report_only(int ok, X509_STORE_CTX *ctx)
+{
+	(void)ok;
+	(void)ctx;
+	return 1;
+}
+
 int ts_tls_apply(struct ts_tls *t, SSL *ssl, struct ts_conn *c)
 {
 	const struct ts_policy_value *v = &c->d.value;
 	unsigned cert = v->cert_id ? v->cert_id : t->default_cert;
+	SSL_verify_cb cb = NULL;
 	int mode = SSL_VERIFY_NONE;
 
 	if (cert == 0 || cert > (unsigned)t->ncerts || v->ca_id > t->nca)
 		return -EINVAL; /* a map entry this configuration does not know */
-	if (v->action == TS_ACTION_OPTIONAL || v->action == TS_ACTION_REQUIRE) {
+	if (v->action == TS_ACTION_REQUEST) {
+		/* a CA set, when there is one, verifies and names the CAs */
+		mode = SSL_VERIFY_PEER;
+		cb = verify_report_only;
+	} else if (v->action == TS_ACTION_OPTIONAL || v->action == TS_ACTION_REQUIRE) {
 		/* fail closed: asking without a CA set could verify nothing */
 		if (!v->ca_id)
 			return -EINVAL;
@@ -150,7 +169,7 @@ int ts_tls_apply(struct ts_tls *t, SSL *ssl, struct ts_conn *c)
 	 * the per-SSL settings come after it */
 	if (!SSL_set_SSL_CTX(ssl, t->combo[(cert - 1) * (unsigned)(t->nca + 1) + v->ca_id]))
 		return -EINVAL;
-	SSL_set_verify(ssl, mode, NULL);
+	SSL_set_verify(ssl, mode, cb);
 	c->d.value.cert_id = (__u16)cert;
 	if (!SSL_set_session_id_context(ssl, c->d.binding, sizeof(c->d.binding)))
 		return -EINVAL;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* Client-certificate headers: exact header text for each style from a
  * certificate made here (quotes in the DN, ';' in a URI SAN, several DNS
- * SANs), custom Kong names, and no header splitting through metadata. */
+ * SANs), custom Kong names, and no header splitting through metadata; the
+ * verify status in nginx's $ssl_client_verify values and the rule for
+ * unverified certificates (docs/security.md). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,6 +18,8 @@
 #include <openssl/x509v3.h>
 
 #include "cert_headers.h"
+
+#define VERIFY_OK "X-Client-Cert-Verify: SUCCESS\r\n"
 
 static unsigned char *der;
 static int der_len;
@@ -68,6 +72,9 @@ static struct ts_handoff_meta meta(const char *subject)
 	m.subject = (struct ts_bytes){ (const uint8_t *)subject, (uint16_t)strlen(subject) };
 	m.issuer = m.subject;
 	m.serial = (struct ts_bytes){ (const uint8_t *)"1234", 4 };
+	m.has_ssl = 1;
+	m.ssl_client = PP2_CLIENT_SSL | PP2_CLIENT_CERT_CONN | PP2_CLIENT_CERT_SESS;
+	m.ssl_verify = 0;
 	return m;
 }
 
@@ -91,7 +98,7 @@ static void test_xfcc_quoting_and_sans(void **state)
 	ssize_t n = ts_cert_headers(TS_HEADERS_XFCC, NULL, &m, &out);
 
 	assert_true(n > 0);
-	snprintf(want, sizeof(want), "x-forwarded-client-cert: Hash=%s;Cert=\"-----BEGIN%%20CERTIFICATE-----%%0A", hash);
+	snprintf(want, sizeof(want), VERIFY_OK "x-forwarded-client-cert: Hash=%s;Cert=\"-----BEGIN%%20CERTIFICATE-----%%0A", hash);
 	assert_memory_equal(out, want, strlen(want));
 	/* the subject's quotes and backslashes escaped inside the quoted value;
 	 * a URI with ';' quoted; only the first URI; every DNS name */
@@ -105,13 +112,14 @@ static void test_xfcc_quoting_and_sans(void **state)
 static void test_kong_custom_names(void **state)
 {
 	(void)state;
-	const struct ts_kong_names names = { "X-Cert", "X-Serial", "X-Issuer", "X-Subject", "X-Fp" };
+	const struct ts_kong_names names = { "X-Cert", "X-Serial", "X-Issuer", "X-Subject", "X-Fp",
+					     "X-Verify", TS_UNVERIFIED_OMIT };
 	struct ts_handoff_meta m = meta("CN=client");
 	char *out = NULL, *sha1 = hex_digest(EVP_sha1()), want[256];
 	ssize_t n = ts_cert_headers(TS_HEADERS_KONG, &names, &m, &out);
 
 	assert_true(n > 0);
-	assert_memory_equal(out, "X-Cert: -----BEGIN%20CERTIFICATE-----%0A", 40);
+	assert_memory_equal(out, "X-Verify: SUCCESS\r\nX-Cert: -----BEGIN%20CERTIFICATE-----%0A", 59);
 	snprintf(want, sizeof(want),
 		 "-----END%%20CERTIFICATE-----%%0A\r\nX-Serial: 1234\r\nX-Issuer: CN=client\r\n"
 		 "X-Subject: CN=client\r\nX-Fp: %s\r\n", sha1);
@@ -127,7 +135,7 @@ static void test_rfc9440(void **state)
 	char *out = NULL, b64[4096], want[4200];
 
 	EVP_EncodeBlock((unsigned char *)b64, der, der_len);
-	snprintf(want, sizeof(want), "Client-Cert: :%s:\r\n", b64);
+	snprintf(want, sizeof(want), VERIFY_OK "Client-Cert: :%s:\r\n", b64);
 	assert_int_equal(ts_cert_headers(TS_HEADERS_RFC9440, NULL, &m, &out), (ssize_t)strlen(want));
 	assert_string_equal(out, want);
 	free(out);
@@ -144,7 +152,7 @@ static void test_rfc9440_chain(void **state)
 
 	m.chain = (struct ts_bytes){ chain, sizeof(chain) };
 	EVP_EncodeBlock((unsigned char *)b64, der, der_len);
-	snprintf(want, sizeof(want), "Client-Cert: :%s:\r\nClient-Cert-Chain: :YWJj:, ://4=:\r\n",
+	snprintf(want, sizeof(want), VERIFY_OK "Client-Cert: :%s:\r\nClient-Cert-Chain: :YWJj:, ://4=:\r\n",
 		 b64);
 	assert_int_equal(ts_cert_headers(TS_HEADERS_RFC9440, NULL, &m, &out), (ssize_t)strlen(want));
 	assert_string_equal(out, want);
@@ -161,20 +169,63 @@ static void test_no_header_splitting(void **state)
 		assert_int_equal(ts_cert_headers(style, NULL, &m, &out), -EBADMSG);
 }
 
-static void test_nothing_without_verified_cert(void **state)
+/* The default rule: an unverified certificate gets its verify status and
+ * nothing else, in every style. */
+static void test_unverified_omitted(void **state)
 {
 	(void)state;
+	static const char want[] =
+		"X-Client-Cert-Verify: FAILED:unable to get local issuer certificate\r\n";
 	struct ts_handoff_meta m = meta("CN=client");
 	char *out = NULL;
 
 	m.ssl_verify = 20; /* X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY */
-	assert_int_equal(ts_cert_headers(TS_HEADERS_KONG, NULL, &m, &out), 0);
-	assert_string_equal(out, "");
+	for (int style = TS_HEADERS_KONG; style <= TS_HEADERS_RFC9440; style++) {
+		assert_int_equal(ts_cert_headers(style, NULL, &m, &out), (ssize_t)strlen(want));
+		assert_string_equal(out, want);
+		free(out);
+	}
+}
+
+/* unverified: forward: the certificate headers as if verified, after a
+ * status that says it was not. */
+static void test_unverified_forwarded(void **state)
+{
+	(void)state;
+	struct ts_kong_names names = ts_kong_default_names;
+	struct ts_handoff_meta m = meta("CN=client");
+	char *out = NULL, b64[4096], want[4300];
+
+	names.unverified = TS_UNVERIFIED_FORWARD;
+	m.ssl_verify = 10; /* X509_V_ERR_CERT_HAS_EXPIRED */
+	EVP_EncodeBlock((unsigned char *)b64, der, der_len);
+	snprintf(want, sizeof(want),
+		 "X-Client-Cert-Verify: FAILED:certificate has expired\r\nClient-Cert: :%s:\r\n", b64);
+	assert_int_equal(ts_cert_headers(TS_HEADERS_RFC9440, &names, &m, &out),
+			 (ssize_t)strlen(want));
+	assert_string_equal(out, want);
 	free(out);
-	m.ssl_verify = 0;
+}
+
+/* NONE without a certificate (client bits clear), SUCCESS on a resumed
+ * connection whose session had one (PP2_CLIENT_CERT_SESS only). */
+static void test_verify_none_and_resumed(void **state)
+{
+	(void)state;
+	struct ts_handoff_meta m = meta("CN=client");
+	char *out = NULL, buf[64];
+
+	m.ssl_client = PP2_CLIENT_SSL;
+	m.ssl_verify = 1;
 	m.cert.len = 0;
-	assert_int_equal(ts_cert_headers(TS_HEADERS_RFC9440, NULL, &m, &out), 0);
+	assert_int_equal(ts_cert_headers(TS_HEADERS_KONG, NULL, &m, &out), 28);
+	assert_string_equal(out, "X-Client-Cert-Verify: NONE\r\n");
 	free(out);
+	m.has_ssl = 0;
+	assert_string_equal(ts_cert_verify_status(&m, buf, sizeof(buf)), "NONE");
+	m = meta("CN=client");
+	m.ssl_client = PP2_CLIENT_SSL | PP2_CLIENT_CERT_SESS;
+	assert_string_equal(ts_cert_verify_status(&m, buf, sizeof(buf)), "SUCCESS");
 }
 
 static void collect(void *ctx, const char *name)
@@ -186,11 +237,12 @@ static void collect(void *ctx, const char *name)
 static void test_names_and_url_encoding(void **state)
 {
 	(void)state;
-	const struct ts_kong_names names = { "X-Cert", "X-Serial", "X-Issuer", "X-Subject", "X-Fp" };
+	const struct ts_kong_names names = { "X-Cert", "X-Serial", "X-Issuer", "X-Subject", "X-Fp",
+					     "X-Verify", TS_UNVERIFIED_OMIT };
 	char all[256] = "", enc[64];
 
 	ts_cert_header_names(&names, collect, all);
-	assert_string_equal(all, "x-cert,x-serial,x-issuer,x-subject,x-fp,x-forwarded-client-cert,"
+	assert_string_equal(all, "x-cert,x-serial,x-issuer,x-subject,x-fp,x-verify,x-forwarded-client-cert,"
 				 "client-cert,client-cert-chain,");
 	assert_int_equal(ts_url_encode("a b/+~\n", 7, enc), 15);
 	assert_string_equal(enc, "a%20b%2F%2B~%0A");
@@ -204,7 +256,9 @@ int main(void)
 		cmocka_unit_test(test_rfc9440),
 		cmocka_unit_test(test_rfc9440_chain),
 		cmocka_unit_test(test_no_header_splitting),
-		cmocka_unit_test(test_nothing_without_verified_cert),
+		cmocka_unit_test(test_unverified_omitted),
+		cmocka_unit_test(test_unverified_forwarded),
+		cmocka_unit_test(test_verify_none_and_resumed),
 		cmocka_unit_test(test_names_and_url_encoding),
 	};
 	return cmocka_run_group_tests(tests, make_cert, free_cert);
