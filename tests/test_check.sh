@@ -42,7 +42,7 @@ bad() {
 	same "$rc: $err" "1: tagshake: $2" "$3"
 }
 bad "$base  - { sni: b.test, action: maybe }
-" "bad.yaml:11: policies[1].action: unknown action 'maybe' (none, optional, require, reject)" "unknown action"
+" "bad.yaml:11: policies[1].action: unknown action 'maybe' (none, request, optional, require, reject)" "unknown action"
 bad "$base  - { sni: b.test, action: require, ca_set: nope }
 " "bad.yaml:11: policies[1].ca_set: no ca_set named 'nope'" "reference to a missing CA set"
 bad "$base  - { sni: b.test, action: none, route: r2 }

@@ -310,7 +310,7 @@ static const struct {
 	  "      cert: " "X-Very-Long-Name-That-Goes-On-And-On-Past-Sixty-Three-Characters-Total\n",
 	  "6: routes[0].kong_headers.cert: longer than 63 bytes" },
 	{ "policies:\n  - sni: a.com\n    action: allow\n",
-	  "3: policies[0].action: unknown action 'allow' (none, optional, require, reject)" },
+	  "3: policies[0].action: unknown action 'allow' (none, request, optional, require, reject)" },
 	{ "policies:\n  - sni: a..com\n    action: none\n",
 	  "2: policies[0].sni: 'a..com' is not a host name or *.parent" },
 	{ "policies:\n  - sni: a.com\n    action: require\n",
