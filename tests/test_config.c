@@ -309,6 +309,17 @@ static const struct {
 	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
 	  "      cert: " "X-Very-Long-Name-That-Goes-On-And-On-Past-Sixty-Three-Characters-Total\n",
 	  "6: routes[0].kong_headers.cert: longer than 63 bytes" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    verify_header: X-V\n",
+	  "4: routes[0]: 'verify_header' only applies to metadata: http (proxy-v2 carries the "
+	  "status in PP2_TYPE_SSL)" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: raw\n    unverified: forward\n",
+	  "5: routes[0]: 'unverified' does not apply to metadata: raw (it sends nothing)" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    unverified: maybe\n",
+	  "5: routes[0].unverified: unknown value 'maybe'" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    verify_header: Client-Cert\n",
+	  "5: routes[0]: 'client-cert' is a certificate header" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    verify_header: Host\n",
+	  "5: routes[0].verify_header: 'Host' is a header the proxy itself uses" },
 	{ "policies:\n  - sni: a.com\n    action: allow\n",
 	  "3: policies[0].action: unknown action 'allow' (none, request, optional, require, reject)" },
 	{ "policies:\n  - sni: a..com\n    action: none\n",
@@ -421,7 +432,7 @@ static void test_example_parses(void **state)
 	assert_int_equal(ts_config_load(path, &c, err, sizeof(err)), 0);
 	assert_int_equal(c->ncerts, 2);
 	assert_int_equal(c->certs[0].npairs, 2);
-	assert_int_equal(c->npolicies, 6);
+	assert_int_equal(c->npolicies, 7);
 	ts_config_decide(c, "x.partners.example.com", 22, &v, &m);
 	assert_int_equal(m, TS_MATCH_WILDCARD);
 	assert_int_equal(v.action, TS_ACTION_REQUIRE);
@@ -429,6 +440,13 @@ static void test_example_parses(void **state)
 	assert_int_equal(v.ca_id, 1);
 	assert_int_equal(v.route_id, 2);
 	assert_string_equal(c->routes[3].kong.subject_dn, "X-SSL-Client-S-DN");
+	assert_string_equal(c->routes[3].verify_header, "X-SSL-Client-Verify");
+	assert_int_equal(c->routes[3].unverified, TS_UNVERIFIED_FORWARD);
+	assert_int_equal(c->routes[0].unverified, TS_UNVERIFIED_OMIT);
+	ts_config_decide(c, "upload.example.com", 18, &v, &m);
+	assert_int_equal(v.action, TS_ACTION_REQUEST);
+	assert_int_equal(v.ca_id, 1);
+	assert_int_equal(v.route_id, 4);
 	ts_config_free(c);
 }
 
