@@ -67,6 +67,10 @@
  * The certificate TLVs are present whenever a client certificate was
  * verified, on full and on resumed handshakes alike (CHAIN only where the
  * session kept the chain: OpenSSL's session cache does, tickets do not).
+ * A certificate presented but not verified (action request) sets the
+ * PP2_CLIENT_CERT_* bits with a non-zero verify, and its certificate TLVs
+ * (and the SSL CN, signature and key algorithm) are present only when the
+ * policy's route says `unverified: forward` (docs/security.md).
  */
 #ifndef TS_HANDOFF_H
 #define TS_HANDOFF_H
