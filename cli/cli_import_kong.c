@@ -46,6 +46,7 @@ static const char import_help[] =
 
 struct import_opts {
 	const char *in, *out, *listen, *pem_dir, *cert, *key, *handoff, *pin_dir;
+	char pem_buf[PATH_MAX]; /* pem_dir made absolute */
 };
 
 /* A CA set: the sorted ca_certificates ids of one or more mtls-auth plugins. */
@@ -416,7 +417,7 @@ static void yaml_str(FILE *f, const char *s)
 static int write_certs(FILE *f, const struct conv *cv, const struct import_opts *o)
 {
 	const struct kg_file *k = cv->k;
-	char chain[PATH_MAX], key[PATH_MAX], name[64];
+	char chain[PATH_MAX] = "", key[PATH_MAX] = "", name[64];
 	int err = 0;
 
 	fputs("certificates:\n", f);
@@ -435,6 +436,8 @@ static int write_certs(FILE *f, const struct conv *cv, const struct import_opts 
 		snprintf(name, sizeof(name), "kong-cert-%d.key", i + 1);
 		if (!err)
 			err = write_pem(o->pem_dir, name, c->key, 0600, key, sizeof(key));
+		if (err)
+			break;
 		fprintf(f, "  - name: kong-cert-%d\n    pairs:\n      - { chain: ", i + 1);
 		yaml_str(f, chain);
 		fputs(", key: ", f);
@@ -446,6 +449,8 @@ static int write_certs(FILE *f, const struct conv *cv, const struct import_opts 
 			snprintf(name, sizeof(name), "kong-cert-%d-alt.key", i + 1);
 			if (!err)
 				err = write_pem(o->pem_dir, name, c->key_alt, 0600, key, sizeof(key));
+			if (err)
+				break;
 			fputs("      - { chain: ", f);
 			yaml_str(f, chain);
 			fputs(", key: ", f);
@@ -695,7 +700,7 @@ static int parse_opts(int argc, char **argv, struct import_opts *o)
 
 static int run(struct conv *cv, struct import_opts *o)
 {
-	char dir[PATH_MAX], pem[PATH_MAX + 16], tmp[PATH_MAX + 8];
+	char dir[PATH_MAX], tmp[PATH_MAX + 8];
 	FILE *f = stdout;
 	int err;
 
@@ -705,16 +710,17 @@ static int run(struct conv *cv, struct import_opts *o)
 	if (!o->pem_dir) {
 		const char *slash = o->out ? strrchr(o->out, '/') : NULL;
 
-		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - o->out) : 1,
+		snprintf(dir, sizeof(dir) - 16, "%.*s", slash ? (int)(slash - o->out) : 1,
 			 slash ? o->out : ".");
-		snprintf(pem, sizeof(pem), "%s/kong-pem", dir);
-		o->pem_dir = pem;
+		strcat(dir, "/kong-pem");
+	} else {
+		snprintf(dir, sizeof(dir), "%s", o->pem_dir);
 	}
-	if (mkdir(o->pem_dir, 0700) && errno != EEXIST)
-		return ts_fail("cannot create %s: %s", o->pem_dir, strerror(errno));
-	if (!realpath(o->pem_dir, dir))
-		return ts_fail("%s: %s", o->pem_dir, strerror(errno));
-	o->pem_dir = dir;
+	if (mkdir(dir, 0700) && errno != EEXIST)
+		return ts_fail("cannot create %s: %s", dir, strerror(errno));
+	if (!realpath(dir, o->pem_buf))
+		return ts_fail("%s: %s", dir, strerror(errno));
+	o->pem_dir = o->pem_buf;
 	cv->route_names = calloc((size_t)cv->k->nroutes + 1, sizeof(*cv->route_names));
 	if (!cv->route_names)
 		return ts_fail("out of memory");
@@ -742,7 +748,7 @@ static int run(struct conv *cv, struct import_opts *o)
 int ts_cmd_import_kong(int argc, char **argv)
 {
 	struct import_opts o = { 0 };
-	struct kg_file k;
+	struct kg_file k = { 0 };
 	struct conv cv = { .k = &k };
 	int rc = parse_opts(argc, argv, &o);
 

@@ -329,12 +329,14 @@ const char *ts_cert_verify_status(const struct ts_handoff_meta *m, char *buf, si
 {
 	/* PP2_CLIENT_CERT_SESS: a certificate on this connection or, resumed,
 	 * on the session's first one (PROXY protocol 2.2.5) */
+	const char *why = X509_verify_cert_error_string((long)m->ssl_verify);
+
 	if (!m->has_ssl || !(m->ssl_client & (PP2_CLIENT_CERT_CONN | PP2_CLIENT_CERT_SESS)))
 		snprintf(buf, len, "NONE");
 	else if (m->ssl_verify == X509_V_OK)
 		snprintf(buf, len, "SUCCESS");
 	else
-		snprintf(buf, len, "FAILED:%s", X509_verify_cert_error_string((long)m->ssl_verify));
+		snprintf(buf, len, "FAILED:%s", why ? why : "unknown");
 	return buf;
 }
 
