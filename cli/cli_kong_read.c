@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Reading a Kong declarative configuration (user/kong_decl.h). Each entity
+ * Reading a Kong declarative configuration (cli/kong_decl.h). Each entity
  * has a table of its fields: the ones read, and the ones Kong has that
  * tagshake does not carry over, each with the reason the report prints.
  * Anything else is an error naming the entity and the field.

@@ -65,8 +65,8 @@ same "$(ss -Hltn "sport = :$port" | awk '{print $4}' | sort -u)" "127.0.0.1:$por
 
 ua="User-Agent: curl/$(curl --version | awk 'NR == 1 { print $2 }')"
 same "$(run_printed 'none: no CertificateRequest')" \
-	"$(printf 'GET / HTTP/1.1\nHost: none.demo.test:%s\n%s\nAccept: */*' "$port" "$ua")" \
-	"none: the upstream echoes the request, no certificate headers"
+	"$(printf 'GET / HTTP/1.1\nHost: none.demo.test:%s\n%s\nAccept: */*\nX-Client-Cert-Verify: NONE' "$port" "$ua")" \
+	"none: the upstream echoes the request, no certificate headers, the verify status NONE"
 
 # TLS 1.3: the alert comes after curl's request, so curl reports it as a
 # receive (56) or a send (55) failure; s_client names the alert
@@ -130,7 +130,8 @@ check "connection log: RFC 3339 UTC timestamps and a duration in ms" bash -c \
 stats=$(bash -c "$(grep -- ' stats --pin-dir ' "$work/out" | sed 's/^  //')")
 same "$(awk '$1 == "status.ok" { print $2 }' <<<"$stats")" 12 "tagshake stats: 12 tags ok"
 same "$(awk '$1 ~ /^action\./ { printf "%s=%s ", $1, $2 }' <<<"$stats")" \
-	"action.none=4 action.optional=1 action.require=5 action.reject=2 " "tagshake stats: by action"
+	"action.none=4 action.optional=1 action.require=5 action.reject=2 action.request=0 " \
+	"tagshake stats: by action"
 dump=$(bash -c "$(grep -- 'bpftool map dump pinned' "$work/out" | sed 's/^  //')")
 same "$(json_get "$dump" '",".join(sorted(e["value"]["name"] + "=" + str(e["value"]["action"]) for e in d))')" \
 	"*.wild.demo.test=2,@default=0,@no-sni=3,none.demo.test=0,optional.demo.test=1,reject.demo.test=3,require.demo.test=2" \
