@@ -77,8 +77,7 @@ struct conv {
 	struct name_ent *names;
 	int nnames;
 	int catch_all;    /* a Kong route with neither SNIs nor hosts: -1 none */
-	int no_sni_routes; /* certificate routes without SNIs */
-	int cert_routes;
+	int cert_routes; /* routes a certificate plugin applies to */
 	char (*route_names)[TS_CFG_NAME_SIZE]; /* tagshake route per Kong route, "" none */
 	struct kg_strs report;
 };
@@ -337,11 +336,8 @@ static int convert(struct conv *cv)
 				    k->path, rt->line, label);
 			continue;
 		}
-		if (cv->eff[r].action != TS_ACTION_NONE) {
+		if (cv->eff[r].action != TS_ACTION_NONE)
 			cv->cert_routes++;
-			if (rt->snis.n == 0)
-				cv->no_sni_routes++;
-		}
 		if (rt->expression) {
 			kg_strs_add(&k->notes, "%s:%d: route '%s': routed by an expression: no names "
 					       "can be derived from it, not carried over",
@@ -618,6 +614,49 @@ static int write_config(FILE *f, struct conv *cv, const struct import_opts *o)
 
 /* ---- the report ---- */
 
+/*
+ * When Kong asks (its TLS Handshake Modifier and mtls-auth docs): on every
+ * handshake when a certificate plugin is global, or when one applies to a
+ * service or route and any route of the file lacks SNIs (Kong's SNI map
+ * needs them all), or with expression routes; else only on the SNIs of the
+ * routes it applies to.
+ */
+static void print_headline(FILE *f, const struct conv *cv, int asked, int total)
+{
+	const struct kg_file *k = cv->k;
+	bool any = false, global = false, expr = false;
+	int no_snis = 0;
+
+	for (int i = 0; i < k->nplugins; i++) {
+		const struct kg_plugin *p = &k->plugins[i];
+
+		if ((p->kind != KG_PLUGIN_MTLS && p->kind != KG_PLUGIN_MODIFIER) || !p->enabled ||
+		    p->consumer)
+			continue;
+		any = true;
+		global |= p->service < 0 && p->route < 0;
+	}
+	for (int r = 0; r < k->nroutes; r++) {
+		no_snis += k->routes[r].snis.n == 0;
+		expr |= k->routes[r].expression;
+	}
+	fprintf(f, "%s: ", k->path);
+	if (!any)
+		fputs("Kong requests no client certificate", f);
+	else if (no_snis)
+		fprintf(f, "Kong requests a client certificate on every handshake (%d route%s ha%s no "
+			   "SNIs)", no_snis, no_snis == 1 ? "" : "s", no_snis == 1 ? "s" : "ve");
+	else if (global)
+		fputs("Kong requests a client certificate on every handshake (a certificate plugin "
+		      "is global)", f);
+	else if (expr)
+		fputs("Kong requests a client certificate on every handshake (expression routes)", f);
+	else
+		fprintf(f, "Kong requests a client certificate only on the SNIs of its %d certificate "
+			   "route%s", cv->cert_routes, cv->cert_routes == 1 ? "" : "s");
+	fprintf(f, "; this configuration requests one on %d of %d names\n", asked, total);
+}
+
 static void print_report(FILE *f, const struct conv *cv)
 {
 	const struct kg_file *k = cv->k;
@@ -628,18 +667,7 @@ static void print_report(FILE *f, const struct conv *cv)
 			total++;
 			asked += strength(cv->names[i].action) > 0;
 		}
-	if (cv->no_sni_routes)
-		fprintf(f, "%s: Kong requests a client certificate on every handshake (%d route%s "
-			   "ha%s no SNIs); this configuration requests one on %d of %d names\n",
-			k->path, cv->no_sni_routes, cv->no_sni_routes == 1 ? "" : "s",
-			cv->no_sni_routes == 1 ? "s" : "ve", asked, total);
-	else if (cv->cert_routes)
-		fprintf(f, "%s: Kong requests a client certificate only on the SNIs of its %d "
-			   "certificate route%s; this configuration requests one on %d of %d names\n",
-			k->path, cv->cert_routes, cv->cert_routes == 1 ? "" : "s", asked, total);
-	else
-		fprintf(f, "%s: Kong requests no client certificate; this configuration requests "
-			   "one on %d of %d names\n", k->path, asked, total);
+	print_headline(f, cv, asked, total);
 	for (int i = 0; i < cv->nnames; i++) {
 		const struct name_ent *n = &cv->names[i];
 		char ca[32] = "-";

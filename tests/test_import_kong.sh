@@ -130,10 +130,19 @@ check_eq "global: an untrusted certificate goes upstream too (Kong's semantics),
 	"www.kong.test|FAILED:unable to verify the first certificate|$(subject stranger)"
 stop_stack
 
+# ---- case 1 again, every route on its SNIs: Kong still asks everywhere ----
+converted global-snis
+check_eq "global-snis: headline" "$(headline global-snis)" \
+	"global-snis.kong.yaml: Kong requests a client certificate on every handshake (a certificate plugin is global); this configuration requests one on 2 of 2 names"
+for s in one.kong.test:1 two.kong.test:1 three.kong.test:0; do
+	check_eq "global-snis: ${s#*:} CertificateRequest on ${s%%:*}" "$(certreqs "${s%%:*}")" "${s#*:}"
+done
+stop_stack
+
 # ---- case 2: mtls-auth on a service whose routes have no SNIs ----
 converted service
 check_eq "service: headline" "$(headline service)" \
-	"service.kong.yaml: Kong requests a client certificate on every handshake (1 route has no SNIs); this configuration requests one on 1 of 3 names"
+	"service.kong.yaml: Kong requests a client certificate on every handshake (2 routes have no SNIs); this configuration requests one on 1 of 3 names"
 check_eq "service: billing.kong.test requires a certificate of the CA set" \
 	"$(line_of service billing.kong.test)" \
 	" billing.kong.test require kong-ca-set-1 mtls-auth on its service; host of route 'billing-api'"
@@ -158,7 +167,7 @@ stop_stack
 # ---- case 3: plugins on routes without SNIs ----
 converted routes
 check_eq "routes: headline" "$(headline routes)" \
-	"routes.kong.yaml: Kong requests a client certificate on every handshake (1 route has no SNIs); this configuration requests one on 1 of 2 names"
+	"routes.kong.yaml: Kong requests a client certificate on every handshake (2 routes have no SNIs); this configuration requests one on 1 of 2 names"
 check "routes: the route's Kong header names and unverified: forward in the result" \
 	grep -q "kong_headers: { cert: 'X-Partner-Cert', subject_dn: 'X-Partner-Subject' }" "$T/routes.yaml"
 for s in partner.kong.test:1 site.kong.test:0; do
@@ -190,7 +199,7 @@ stop_stack
 # ---- wildcard, trailing wildcard and regex hosts; two CA sets; a shared name ----
 converted hosts
 check_eq "hosts: headline" "$(headline hosts)" \
-	"hosts.kong.yaml: Kong requests a client certificate on every handshake (3 routes have no SNIs); this configuration requests one on 3 of 4 names"
+	"hosts.kong.yaml: Kong requests a client certificate on every handshake (6 routes have no SNIs); this configuration requests one on 3 of 4 names"
 check_eq "hosts: a leading wildcard host becomes a *. policy" "$(line_of hosts '\*.partners.kong.test')" \
 	" *.partners.kong.test require kong-ca-set-1 mtls-auth on the route; host of route 'partners-wild'"
 check_eq "hosts: mtls-auth with anonymous → optional, on its own CA set" "$(line_of hosts staff.kong.test)" \
