@@ -306,6 +306,31 @@ static bool speaks_tls(const struct kg_route *rt)
 	return false;
 }
 
+/* A certificate SNI no converted name uses: Kong would serve the
+ * certificate there and route by Host; here no policy names it. */
+static void note_unused_cert_snis(struct conv *cv)
+{
+	const struct kg_file *k = cv->k;
+
+	for (int i = 0; i < k->ncerts; i++)
+		for (int j = 0; j < k->certs[i].snis.n; j++) {
+			const char *sni = k->certs[i].snis.v[j];
+			bool used = false;
+
+			for (int n = 0; n < cv->nnames && !used; n++) {
+				const char *name = cv->names[n].name, *dot = strchr(name, '.');
+
+				used = !strcasecmp(name, sni) ||
+				       (sni[0] == '*' && dot && !strcasecmp(dot, sni + 1));
+			}
+			if (!used)
+				kg_strs_add(&cv->k->notes, "%s:%d: certificates[%d]: sni '%s': no route "
+							   "serves it: the certificate is kept, the name "
+							   "gets no policy of its own (@default decides)",
+					    k->path, k->certs[i].line, i, sni);
+		}
+}
+
 static int convert(struct conv *cv)
 {
 	struct kg_file *k = cv->k;
@@ -365,6 +390,7 @@ static int convert(struct conv *cv)
 			}
 		}
 	}
+	note_unused_cert_snis(cv);
 	return 0;
 }
 
@@ -561,11 +587,20 @@ static int write_config(FILE *f, struct conv *cv, const struct import_opts *o)
 	int err;
 
 	if (colon) {
-		snprintf(addr, sizeof(addr), "%.*s", (int)(colon - o->listen), o->listen);
+		const char *a = o->listen;
+		int n = (int)(colon - a);
+
+		if (a[0] == '[' && n > 1 && a[n - 1] == ']') { /* [v6]:port */
+			a++;
+			n -= 2;
+		}
+		snprintf(addr, sizeof(addr), "%.*s", n, a);
 		port = colon + 1;
 	}
 	fprintf(f, "# Written by `tagshake import-kong %s`: see the report it printed.\n", k->path);
-	fprintf(f, "listeners:\n  - { address: %s, port: %s }\n", addr, port);
+	fputs("listeners:\n  - { address: ", f);
+	yaml_str(f, addr);
+	fprintf(f, ", port: %s }\n", port);
 	err = write_certs(f, cv, o);
 	if (!err)
 		err = write_casets(f, cv, o);

@@ -462,6 +462,11 @@ static void read_plugin(struct reader *r, const yaml_node_t *n, int service, int
 							       : KG_PLUGIN_OTHER;
 	if (p->kind == KG_PLUGIN_OTHER)
 		kg_note(r, n, "%s: not carried over: tagshake runs no request plugins", entity);
+	else if (!p->enabled)
+		kg_note(r, n, "%s: enabled: false: not carried over", entity);
+	else if (p->consumer)
+		kg_note(r, n, "%s: scoped to a consumer: not carried over (tagshake decides per name, "
+			      "before any consumer is known)", entity);
 	read_plugin_config(r, p, get(r, n, "config"), entity);
 }
 
