@@ -137,6 +137,12 @@ static const struct kg_field cert_fields[] = {
 	{ "created_at", KG_META }, { "updated_at", KG_META }, { NULL, NULL },
 };
 
+static const struct kg_field sni_fields[] = {
+	{ "name", NULL },	{ "certificate", NULL }, { "id", NULL },
+	{ "tags", KG_META }, { "created_at", KG_META }, { "updated_at", KG_META },
+	{ NULL, NULL },
+};
+
 static const struct kg_field ca_fields[] = {
 	{ "id", NULL },	{ "cert", NULL }, { "cert_digest", "recomputed from the certificate" },
 	{ "tags", KG_META }, { "created_at", KG_META }, { "updated_at", KG_META },
@@ -153,6 +159,7 @@ static const struct kg_field top_fields[] = {
 	{ "plugins", NULL },
 	{ "certificates", NULL },
 	{ "ca_certificates", NULL },
+	{ "snis", NULL },
 	{ "_info", KG_META },
 	{ "_workspace", "workspaces: one tagshake configuration is one edge" },
 	{ "_konnect", KG_META },
@@ -631,6 +638,32 @@ static void read_ca(struct reader *r, const yaml_node_t *n)
 		kg_error(r, n, "%s: needs id and cert (mtls-auth refers to it by id)", entity);
 }
 
+/* A top-level SNI entity: its certificate by id (read after certificates). */
+static void read_sni(struct reader *r, const yaml_node_t *n)
+{
+	struct kg_file *k = r->k;
+	char *name, *cert;
+	int i;
+
+	if (!n || n->type != YAML_MAPPING_NODE) {
+		kg_error(r, n, "snis: expected a mapping per SNI");
+		return;
+	}
+	check_fields(r, n, "snis[]", sni_fields);
+	name = dup_scalar(r, n, "name", "snis[]");
+	cert = get_ref(r, n, "certificate", "snis[]");
+	for (i = 0; name && cert && i < k->ncerts; i++)
+		if (k->certs[i].id && !strcmp(k->certs[i].id, cert)) {
+			kg_strs_add(&k->certs[i].snis, "%s", name);
+			break;
+		}
+	if (!name || !cert || i == k->ncerts)
+		kg_error(r, n, "snis[] '%s': needs a name and the id of a certificate in the file",
+			 name ? name : "?");
+	free(name);
+	free(cert);
+}
+
 /* ---- references ---- */
 
 const char *kg_route_label(const struct kg_file *k, int i, char *buf, size_t len)
@@ -787,6 +820,7 @@ int kg_read(const char *path, struct kg_file *k)
 				   "kong config db_export write for Kong 3)", ver ? ver : "(absent)");
 	check_fields(&r, root, "top level", top_fields);
 	read_list(&r, root, "certificates", read_cert);
+	read_list(&r, root, "snis", read_sni);
 	read_list(&r, root, "ca_certificates", read_ca);
 	read_list(&r, root, "services", read_service);
 	read_list(&r, root, "routes", read_top_route);

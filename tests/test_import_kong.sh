@@ -168,6 +168,8 @@ stop_stack
 converted routes
 check_eq "routes: headline" "$(headline routes)" \
 	"routes.kong.yaml: Kong requests a client certificate on every handshake (2 routes have no SNIs); this configuration requests one on 1 of 2 names"
+check "routes: the top-level SNI entity gives the policies their certificate" \
+	grep -q "certificate: kong-cert-1" "$T/routes.yaml"
 check "routes: the route's Kong header names and unverified: forward in the result" \
 	grep -q "kong_headers: { cert: 'X-Partner-Cert', subject_dn: 'X-Partner-Subject' }" "$T/routes.yaml"
 for s in partner.kong.test:1 site.kong.test:0; do
