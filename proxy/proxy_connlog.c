@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cert_headers.h"
 #include "config.h"
 #include "logfmt.h"
 
@@ -15,6 +16,7 @@ struct px_connlog {
 	char sni[TS_NAME_SIZE];
 	char policy[TS_NAME_SIZE];
 	char subject[512];
+	char verify[128]; /* "FAILED:<reason>" for an unverified certificate, else "" */
 	uint8_t action, mode;
 	const char *route; /* the configuration outlives every connection */
 	uint64_t start_us, up, down;
@@ -39,6 +41,9 @@ struct px_connlog *px_connlog_new(const struct ts_handoff_meta *m,
 	copy(l->sni, sizeof(l->sni), &m->authority);
 	copy(l->policy, sizeof(l->policy), &m->policy);
 	copy(l->subject, sizeof(l->subject), &m->subject);
+	ts_cert_verify_status(m, l->verify, sizeof(l->verify));
+	if (strncmp(l->verify, "FAILED:", 7))
+		l->verify[0] = '\0';
 	l->action = m->action;
 	l->mode = m->mode;
 	l->route = route->name;
@@ -84,6 +89,9 @@ void px_connlog_close(struct px_connlog *l, const char *result, long requests, u
 	ts_logfmt_field(&f, "mode", l->mode == TS_MODE_KTLS ? "ktls" : "relay");
 	if (*l->subject)
 		ts_logfmt_field(&f, "subject", l->subject);
+	/* a subject (unverified: forward) or not, the line says it was not verified */
+	if (*l->verify)
+		ts_logfmt_field(&f, "verify", l->verify);
 	number(&f, "up", l->up);
 	number(&f, "down", l->down);
 	if (requests >= 0)

@@ -55,6 +55,13 @@ void ts_connlog(const struct ts_conn *c, const char *result, const char *reason)
 	subject(c->ssl, dn, sizeof(dn));
 	if (dn[0])
 		ts_logfmt_field(&l, "subject", dn);
+	/* action request: a subject that was not verified says so */
+	if (dn[0] && SSL_get_verify_result(c->ssl) != X509_V_OK) {
+		const char *why = X509_verify_cert_error_string(SSL_get_verify_result(c->ssl));
+
+		snprintf(dn, sizeof(dn), "FAILED:%s", why ? why : "unknown");
+		ts_logfmt_field(&l, "verify", dn);
+	}
 	if (reason && *reason)
 		ts_logfmt_field(&l, "reason", reason);
 	snprintf(ms, sizeof(ms), "%.3f", (double)(ts_now_us() - c->accepted_us) / 1000.0);

@@ -81,6 +81,8 @@ handoff:
   socket: $T/handoff.sock
 bpf:
   pin_dir: $T/no-pins
+logging:
+  connections: true
 YAML
 check "the configuration with request policies and the new route keys is valid" \
 	"$ROOT/build/tagshake" check --quiet "$T/tagshake.yaml"
@@ -244,6 +246,19 @@ check_eq "proxy-v2, unverified with forward: verify=10 (X509_V_ERR_CERT_HAS_EXPI
 	"$(ts_says pp.t.test / expired)" "client=7 verify=10 cn=expired cert=$(der_of_file expired)"
 check_eq "proxy-v2, no certificate: client=1 (SSL only), verify non-zero" \
 	"$(ts_says ppo.t.test / none)" "client=1 verify=1 cn=- cert=-"
+
+# ---- connection logs say an unverified subject was not verified ----
+ts_says req.t.test /v untrusted >/dev/null
+sleep 0.3
+check "tagshaked's line: the unverified subject with verify=FAILED:<reason>" grep -qF \
+	'subject="CN=untrusted,O=tagshake test" verify="FAILED:unable to verify the first certificate"' \
+	"$T/handshaker.log"
+check "the proxy's line (unverified: forward): the subject with verify=FAILED:<reason>" grep -qF \
+	'route=kong-fwd mode=relay subject="CN=untrusted,O=tagshake test" verify="FAILED:unable to verify the first certificate"' \
+	"$T/proxy.log"
+verified=$(grep -h 'sni=req.t.test .*subject="CN=trusted,O=tagshake test"' "$T/handshaker.log" "$T/proxy.log")
+check_eq "a verified subject (req.t.test, trusted): both lines, neither with a verify field" \
+	"$(grep -c . <<<"$verified"):$(grep -c 'verify=' <<<"$verified")" "2:0"
 
 # ---- resumption keeps the certificate and its status ----
 resume() { # SNI CERT OUTFILE-PREFIX: a full handshake, then a resumed one, each one request
