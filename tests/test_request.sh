@@ -296,6 +296,14 @@ check_eq "counters: no CertificateRequest on none (certreq_none)" "$(stat_get ce
 check "counters: request decisions and CertificateRequests counted (decide_request, certreq_request)" \
 	test "$(stat_get decide_request)" -gt 0 -a "$(stat_get certreq_request)" -gt 0
 
+m=$("$ROOT/build/tagshake" metrics --once --handshaker-status "$T/status" --pin-dir "$T/no-pins" 2>/dev/null)
+check_eq "tagshake metrics: request decisions and CertificateRequests by action" \
+	"$(grep -E '^tagshake_(decisions|policy_certificate_requests)_total\{action="request"\}' <<<"$m" | cut -d' ' -f1)" \
+	'tagshake_decisions_total{action="request"}
+tagshake_policy_certificate_requests_total{action="request"}'
+check_eq "tagshake metrics: the request counts are the status file's" \
+	"$(grep -E '^tagshake_decisions_total\{action="request"\}' <<<"$m" | cut -d' ' -f2)" "$(stat_get decide_request)"
+
 # ---- Chromium on a none name: the page, and no CertificateRequest ----
 before=$(stat_now cert_requests)
 CHROMIUM_TIMEOUT=30 chromium_headless --host-resolver-rules="MAP none.t.test 127.0.0.1" \
