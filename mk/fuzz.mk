@@ -27,8 +27,8 @@ $(FUZZ_DIR)/fuzz_config: fuzz/fuzz_config.c user/config.c user/name.c $(FUZZ_HDR
 $(FUZZ_DIR)/fuzz_handoff: fuzz/fuzz_handoff.c user/handoff.c $(FUZZ_HDRS) | $(FUZZ_DIR)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@
 
-$(FUZZ_DIR)/fuzz_http: fuzz/fuzz_http.c user/http_inject.c $(FUZZ_HDRS) | $(FUZZ_DIR)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(filter %.c,$^) -o $@ -lhttp_parser
+$(FUZZ_DIR)/fuzz_http: fuzz/fuzz_http.c user/http_inject.c $(LLHTTP_FUZZ_OBJS) $(FUZZ_HDRS) | $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -I$(LLHTTP_INC) $(filter %.c %.o,$^) -o $@
 
 $(FUZZ_DIR)/fuzz_differential: fuzz/fuzz_differential.c user/hello.c $(FUZZ_HDRS) \
 			       $(BUILD)/tagger.skel.h | $(FUZZ_DIR)

@@ -9,6 +9,11 @@ $(PX_OBJDIR)/%.o: user/%.c $(PX_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Iuser -c $< -o $@
 
+# The HTTP module includes llhttp's header (mk/llhttp.mk).
+$(PX_OBJDIR)/http_inject.o: user/http_inject.c $(PX_HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -I$(LLHTTP_INC) -Iuser -c $< -o $@
+
 TEST_BINS += $(BUILD)/tests/test_pp2
 
 $(BUILD)/tests/test_pp2: tests/test_pp2.c $(PX_OBJDIR)/pp2.o $(PX_HDRS)
@@ -17,16 +22,17 @@ $(BUILD)/tests/test_pp2: tests/test_pp2.c $(PX_OBJDIR)/pp2.o $(PX_HDRS)
 
 TEST_BINS += $(BUILD)/tests/test_http_inject
 
-$(BUILD)/tests/test_http_inject: tests/test_http_inject.c $(PX_OBJDIR)/http_inject.o $(PX_HDRS)
+$(BUILD)/tests/test_http_inject: tests/test_http_inject.c $(PX_OBJDIR)/http_inject.o $(LLHTTP_OBJS) $(PX_HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/http_inject.o -o $@ -lcmocka -lhttp_parser
+	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/http_inject.o $(LLHTTP_OBJS) -o $@ -lcmocka
 
 PX_OBJS := $(patsubst %,$(PX_OBJDIR)/%.o,proxy_main proxy_worker proxy_conn proxy_mode \
-	proxy_relay proxy_upstream proxy_stats pp2 http_inject cert_headers handoff config name notify)
+	proxy_relay proxy_upstream proxy_stats pp2 http_inject cert_headers handoff config name notify) \
+	$(LLHTTP_OBJS)
 PROGRAMS += $(BUILD)/tagshake-proxy
 
 $(BUILD)/tagshake-proxy: $(PX_OBJS)
-	$(CC) $(CFLAGS) $^ -o $@ -lpthread -lhttp_parser -lssl -lcrypto -lyaml
+	$(CC) $(CFLAGS) $^ -o $@ -lpthread -lssl -lcrypto -lyaml
 
 # A stand-in handshaker (real OpenSSL, relay mode) for the proxy's tests.
 PX_FEEDER_OBJS := $(patsubst %,$(PX_OBJDIR)/%.o,handoff config name)
