@@ -439,12 +439,15 @@ static int check_authority(struct ts_http_inject *h, struct head_view *v)
 struct sbuf {
 	char *p;
 	size_t len, cap;
+	int cut; /* something did not fit: the head must not go */
 };
 
 static void put(struct sbuf *b, const char *s, size_t n)
 {
-	if (n > b->cap - b->len)
+	if (n > b->cap - b->len) {
 		n = b->cap - b->len;
+		b->cut = 1;
+	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 }
@@ -502,8 +505,10 @@ static int keep_field(const struct ts_http_inject *h, const struct field *f)
 static int build_head(struct ts_http_inject *h, const struct head_view *v)
 {
 	size_t cap = h->raw_len + h->nfields + h->extra_len + HEAD_EXTRA;
-	struct sbuf b = { malloc(cap), 0, cap };
-	char num[32];
+	struct sbuf b = { malloc(cap), 0, cap, 0 };
+	/* "Content-Length: " and 20 digits (UINT64_MAX) and CRLF, with room */
+	char num[64];
+	int nl;
 
 	if (!b.p)
 		return -1;
@@ -512,8 +517,8 @@ static int build_head(struct ts_http_inject *h, const struct head_view *v)
 	if (!v->target.path_len || v->target.path[0] != '/')
 		puts_(&b, "/");
 	put(&b, v->target.path, v->target.path_len);
-	snprintf(num, sizeof(num), " HTTP/1.%u\r\nHost: ", llhttp_get_http_minor(&h->parser));
-	puts_(&b, num);
+	nl = snprintf(num, sizeof(num), " HTTP/1.%u\r\nHost: ", llhttp_get_http_minor(&h->parser));
+	put(&b, num, (size_t)nl);
 	put(&b, v->authority, v->authority_len);
 	puts_(&b, "\r\n");
 	for (unsigned i = 0; i < h->nfields; i++) {
@@ -533,16 +538,16 @@ static int build_head(struct ts_http_inject *h, const struct head_view *v)
 	if (h->chunked) {
 		puts_(&b, "Transfer-Encoding: chunked\r\n");
 	} else if (h->parser.flags & F_CONTENT_LENGTH) {
-		snprintf(num, sizeof(num), "Content-Length: %llu\r\n",
-			 (unsigned long long)h->parser.content_length);
-		puts_(&b, num);
+		nl = snprintf(num, sizeof(num), "Content-Length: %llu\r\n",
+			      (unsigned long long)h->parser.content_length);
+		put(&b, num, (size_t)nl);
 	}
 	put(&b, h->extra, h->extra_len);
-	if (b.cap - b.len < 2) {
+	puts_(&b, "\r\n");
+	if (b.cut) {
 		free(b.p);
 		return -1;
 	}
-	puts_(&b, "\r\n");
 	h->head_out = b.p;
 	h->head_len = b.len;
 	return 0;
