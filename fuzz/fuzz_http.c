@@ -233,7 +233,7 @@ static void check_answer(int rc)
 	char buf[512];
 	size_t n;
 
-	check(rc == 400 || rc == 421 || rc == 431 || rc == 501 || rc == 505);
+	check(rc == 400 || rc == 421 || rc == 431 || rc == 501);
 	n = ts_http_local_response(rc, buf, sizeof(buf));
 	check(n > 12 && n < sizeof(buf) && !memcmp(buf, "HTTP/1.1 ", 9));
 }

@@ -560,7 +560,7 @@ static int judge_head(struct ts_http_inject *h)
 	int rc;
 
 	if (llhttp_get_http_major(&h->parser) != 1 || llhttp_get_http_minor(&h->parser) > 1)
-		return 505;
+		return 400; /* HTTP/0.9 (llhttp refuses the others) */
 	for (unsigned i = 0; i < h->nfields; i++)
 		if (!is_token(h->raw + h->fields[i].name_off, h->fields[i].name_len))
 			return 400;
@@ -780,7 +780,6 @@ static const char *reason(int status)
 	case 501: return "Not Implemented";
 	case 502: return "Bad Gateway";
 	case 504: return "Gateway Timeout";
-	case 505: return "HTTP Version Not Supported";
 	default: return "Internal Server Error";
 	}
 }

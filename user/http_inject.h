@@ -62,7 +62,7 @@ size_t ts_http_inject_reserve(const struct ts_http_inject *h);
  * Feeds client bytes. Appends what goes upstream to out (*out_len grows,
  * never beyond out_cap) and sets *consumed to the input bytes used (the rest
  * must be fed again later). Returns 0 to go on, or an HTTP status (400, 421,
- * 431, 501, 505) when the connection must stop forwarding and answer locally.
+ * 431, 501) when the connection must stop forwarding and answer locally.
  */
 int ts_http_inject_feed(struct ts_http_inject *h, const char *in, size_t in_len, char *out,
 			size_t *out_len, size_t out_cap, size_t *consumed);
