@@ -196,8 +196,8 @@ static int ref_body(const char *up, size_t n, size_t *pos, const struct ref_head
 			*pos += 2;
 			return 1;
 		}
-		if (n - *pos < size + 2)
-			return 0;
+		if (n - *pos < size || n - *pos - size < 2)
+			return 0; /* (size + 2 would wrap for 16 f's) */
 		*pos += size;
 		check(up[*pos] == '\r' && up[*pos + 1] == '\n');
 		*pos += 2;
