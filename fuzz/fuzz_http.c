@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Differential libFuzzer harness for the proxy's HTTP path
- * (user/http_inject.c on llhttp): client bytes fed in the pieces and with
+ * (proxy/http_inject.c on llhttp): client bytes fed in the pieces and with
  * the output room the input's first two bytes choose, as the proxy feeds
  * them; every byte that goes upstream is then read back by a reference
  * reader written here, apart from llhttp.
@@ -32,7 +32,7 @@
 #define INJECT "X-TS-Meta: 1\r\n"
 #define ALLOWED_HOST "example.com"
 #define CLIENT_ADDR "192.0.2.1"
-/* The proxy's input buffer for this filter (PX_HTTP_IN_BUF in user/proxy.h):
+/* The proxy's input buffer for this filter (PX_HTTP_IN_BUF in proxy/proxy.h):
  * a filter that takes nothing from a full buffer stalls the connection. */
 #define PROXY_IN_BUF 16384
 /* Output room: a rebuilt head plus up to 255 * 64 bytes more. */
@@ -42,7 +42,7 @@
 
 static const char *const strip[] = { "x-ts-meta", "x-client-cert", "client-cert", NULL };
 
-/* ---- the reference reader (no code shared with user/http_inject.c) ---- */
+/* ---- the reference reader (no code shared with proxy/http_inject.c) ---- */
 
 static int ref_tchar(unsigned char c)
 {
