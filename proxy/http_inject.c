@@ -126,7 +126,8 @@ static int in_list(const char *const *list, const char *name, size_t len)
 	return 0;
 }
 
-int ts_http_is_stripped(const struct ts_http_inject *h, const char *name, size_t len)
+/* A field the proxy removes from every request: identity or forwarding. */
+static int is_stripped(const struct ts_http_inject *h, const char *name, size_t len)
 {
 	return in_list(h->strip, name, len) || in_list(forwarding_names, name, len);
 }
@@ -477,7 +478,7 @@ static void put_connection(struct ts_http_inject *h, struct sbuf *b)
 
 			v = comma ? comma + 1 : end;
 			trim(&tok, &n);
-			if (!is_token(tok, n) || ts_http_is_stripped(h, tok, n) ||
+			if (!is_token(tok, n) || is_stripped(h, tok, n) ||
 			    canon_eq(tok, n, "host") || canon_eq(tok, n, "content-length") ||
 			    canon_eq(tok, n, "transfer-encoding"))
 				continue;
@@ -497,7 +498,7 @@ static int keep_field(const struct ts_http_inject *h, const struct field *f)
 	const char *n = h->raw + f->name_off;
 	size_t len = f->name_len;
 
-	return !ts_http_is_stripped(h, n, len) && !canon_eq(n, len, "host") &&
+	return !is_stripped(h, n, len) && !canon_eq(n, len, "host") &&
 	       !canon_eq(n, len, "content-length") && !canon_eq(n, len, "transfer-encoding") &&
 	       !canon_eq(n, len, "connection");
 }
