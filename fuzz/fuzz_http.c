@@ -256,7 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static char out[OUT_CAP];
 	struct ts_http_inject *h;
-	size_t piece, room, off = 0, up_len = 0, up_cap = 0, avail = 0, out_len = 0, used = 0;
+	size_t piece, room, off = 0, up_len = 0, up_cap = 0, avail = 0, out_len, used;
 	char *up = NULL;
 	int rc = 0;
 
