@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -592,8 +593,24 @@ static bool is_tchar(char c)
  * header to one of these would strip it from every request. */
 static const char *const reserved_headers[] = {
 	"host", "content-length", "transfer-encoding", "connection", "upgrade",
-	"te",   "trailer",        "keep-alive",        "expect",     NULL,
+	"te",   "trailer",        "keep-alive",        "expect",
+	/* set by the proxy itself on http routes (proxy/http_inject.c) */
+	"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", NULL,
 };
+
+/* Header names compare ASCII case-folded with '_' equal to '-': CGI, WSGI
+ * and nginx with underscores_in_headers read both alike. */
+static int header_name_eq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		char x = *a == '_' ? '-' : (char)tolower((unsigned char)*a);
+		char y = *b == '_' ? '-' : (char)tolower((unsigned char)*b);
+		if (x != y)
+			return 0;
+		if (!x)
+			return 1;
+	}
+}
 
 /* A header name set in the file, into dst[TS_CFG_HEADER_SIZE]. */
 static int header_name_field(struct parser *p, const char *key, const yaml_node_t *v, char *dst)
@@ -606,7 +623,7 @@ static int header_name_field(struct parser *p, const char *key, const yaml_node_
 		if (!is_tchar(*c))
 			return fail(p, v, key, "'%s' is not an HTTP header name", dst);
 	for (const char *const *r = reserved_headers; *r; r++)
-		if (!strcasecmp(dst, *r))
+		if (header_name_eq(dst, *r))
 			return fail(p, v, key, "'%s' is a header the proxy itself uses", dst);
 	return 0;
 }
@@ -639,7 +656,7 @@ static int check_kong_names(struct parser *p, const yaml_node_t *n, const char *
 
 	for (size_t i = 0; i < count; i++)
 		for (size_t j = i + 1; all[i][0] && j < count; j++)
-			if (!strcasecmp(all[i], all[j]))
+			if (header_name_eq(all[i], all[j]))
 				return fail(p, n, key, "'%s' names two headers", all[i]);
 	return 0;
 }
@@ -670,6 +687,12 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 		r->unverified = (enum ts_unverified)val;
 		return err;
 	}
+	if (!strcmp(leaf, "forwarded")) {
+		bool on = true;
+		err = parse_bool(p, v, key, &on);
+		r->no_forwarded = !on;
+		return err;
+	}
 	err = pick(p, v, key, header_names, &val);
 	r->headers = (enum ts_header_style)val;
 	return err;
@@ -678,7 +701,7 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 static const struct field route_fields[] = {
 	{ "name", route_field },    { "upstream", route_field },     { "metadata", route_field },
 	{ "headers", route_field }, { "kong_headers", route_field }, { "verify_header", route_field },
-	{ "unverified", route_field }, { NULL, NULL },
+	{ "unverified", route_field }, { "forwarded", route_field }, { NULL, NULL },
 };
 
 /* The verify status must not share a name with a certificate header. */
@@ -692,7 +715,7 @@ static int check_verify_header(struct parser *p, const yaml_node_t *n, const cha
 			      "x-forwarded-client-cert", "client-cert", "client-cert-chain" };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		if (!strcasecmp(r->verify_header, all[i]))
+		if (header_name_eq(r->verify_header, all[i]))
 			return fail(p, n, key, "'%s' is a certificate header", all[i]);
 	return 0;
 }
@@ -710,6 +733,9 @@ static int parse_route(struct parser *p, const char *key, const yaml_node_t *ite
 	if (!err && lookup(p, item, "headers") && r->mode != TS_META_HTTP)
 		err = fail(p, lookup(p, item, "headers"), key,
 			   "'headers' only applies to metadata: http");
+	if (!err && lookup(p, item, "forwarded") && r->mode != TS_META_HTTP)
+		err = fail(p, lookup(p, item, "forwarded"), key,
+			   "'forwarded' only applies to metadata: http");
 	if (!err && lookup(p, item, "kong_headers") &&
 	    (r->mode != TS_META_HTTP || r->headers != TS_HEADERS_KONG))
 		err = fail(p, lookup(p, item, "kong_headers"), key,

@@ -108,6 +108,7 @@ struct ts_cfg_route {
 	struct ts_cfg_kong_names kong; /* meaningful with TS_HEADERS_KONG */
 	char verify_header[TS_CFG_HEADER_SIZE]; /* "" = TS_VERIFY_HEADER_DEFAULT */
 	enum ts_unverified unverified;
+	bool no_forwarded; /* `forwarded: false`: no X-Forwarded-For/Forwarded (http) */
 	int line;
 };
 

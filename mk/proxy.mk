@@ -10,6 +10,9 @@ $(OBJ)/proxy/%.o: proxy/%.c
 
 PROGRAMS += $(BUILD)/tagshake-proxy
 
-$(BUILD)/tagshake-proxy: LDLIBS = -lhttp_parser -lssl -lcrypto $(LIB_LIBS)
-$(BUILD)/tagshake-proxy: $(PX_OBJS) $(LIB_A)
+# The HTTP path includes llhttp's header; its objects link in (ext_llhttp.mk).
+$(OBJ)/proxy/http_inject.o: CPPFLAGS += -I$(LLHTTP_INC)
+
+$(BUILD)/tagshake-proxy: LDLIBS = -lssl -lcrypto $(LIB_LIBS)
+$(BUILD)/tagshake-proxy: $(PX_OBJS) $(LLHTTP_OBJS) $(LIB_A)
 	$(link)

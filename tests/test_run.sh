@@ -65,8 +65,17 @@ same "$(ss -Hltn "sport = :$port" | awk '{print $4}' | sort -u)" "127.0.0.1:$por
 
 ua="User-Agent: curl/$(curl --version | awk 'NR == 1 { print $2 }')"
 same "$(run_printed 'none: no CertificateRequest')" \
-	"$(printf 'GET / HTTP/1.1\nHost: none.demo.test:%s\n%s\nAccept: */*\nX-Client-Cert-Verify: NONE' "$port" "$ua")" \
-	"none: the upstream echoes the request, no certificate headers, the verify status NONE"
+	"$(printf 'GET / HTTP/1.1
+Host: none.demo.test:%s
+%s
+Accept: */*
+%s
+%s
+%s
+%s' "$port" "$ua" \
+		'X-Client-Cert-Verify: NONE' 'X-Forwarded-For: 127.0.0.1' 'X-Forwarded-Proto: https' \
+		'Forwarded: for=127.0.0.1;proto=https')" \
+	"none: the upstream echoes the request, no certificate headers, the verify status NONE, the proxy's forwarding fields"
 
 # TLS 1.3: the alert comes after curl's request, so curl reports it as a
 # receive (56) or a send (55) failure; s_client names the alert
