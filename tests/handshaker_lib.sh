@@ -1,19 +1,10 @@
 # Shared by tests/test_handshaker*.sh: a test PKI made with the openssl CLI,
 # a configuration, and start/stop of tagshaked and the hand-off sink.
-# Sourced, not run. Needs: $T (temp dir), $ROOT (repo).
+# Sourced, not run. Needs: $T (temp dir), $ROOT (repo). TAP output comes
+# from tests/tap.sh, the cgroup v2 root and bpffs from scripts/sysenv.sh.
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { # check "what" command...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-eq() { # eq "what" got want
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
-}
+. "$ROOT/tests/tap.sh"
+. "$ROOT/scripts/sysenv.sh"
 
 # CA NAME: self-signed ECDSA CA in $T/NAME.{key,crt}
 mk_ca() {
@@ -135,14 +126,20 @@ start_daemon() {
 	return 1
 }
 
-# stat NAME: counter from the status file (rewritten every second; SIGHUP-free
-# refresh: wait for the next write)
+# stat_now NAME: a counter from the status file as it is after what the
+# suite just did. tagshaked rewrites the file every second by rename (a new
+# inode each time), so the next write after this call holds every count
+# made before it: wait for the inode to change (at most 3 s), then read.
 stat_now() {
 	local before
-	before=$(stat -c %Y.%s "$T/status" 2>/dev/null)
-	sleep 1.1
-	awk -v k="$1" '$1 == k { print $2 }' "$T/status"
+	before=$(stat -c %i "$T/status" 2>/dev/null)
+	for _ in $(seq 60); do
+		[ "$(stat -c %i "$T/status" 2>/dev/null)" != "$before" ] && break
+		sleep 0.05
+	done
+	stat_get "$1"
 }
+# stat_get NAME: a counter from the status file as it is now
 stat_get() { awk -v k="$1" '$1 == k { print $2 }' "$T/status"; }
 
 stop_all() {

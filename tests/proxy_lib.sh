@@ -4,14 +4,15 @@
 # configuration, the proxy, and the handshaker: build/tagshaked, or with
 # PROXY_TEST_HANDSHAKER=feeder a stand-in (build/tests/proxy_feeder: real
 # OpenSSL, relay mode, no tagger) that isolates the proxy from the daemon;
-# and helpers for TAP output. Every process started here is stopped by PID.
+# TAP output comes from tests/tap.sh, the cgroup v2 root and bpffs from
+# scripts/sysenv.sh. Every process started here is stopped by PID.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
+. tests/tap.sh
+. scripts/sysenv.sh
 T=$(mktemp -d /tmp/tagshake-proxy-test.XXXXXX)
 PIDS=()
-n=0
-failed=0
 
 cleanup() {
 	local p
@@ -20,17 +21,6 @@ cleanup() {
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-# check "what" EXPECTED ACTUAL
-check() {
-	if [ "$2" == "$3" ]; then ok "$1"; else
-		nok "$1"
-		echo "#   expected: $(printf '%q' "$2" | head -c 600)"
-		echo "#   actual:   $(printf '%q' "$3" | head -c 600)"
-	fi
-}
 
 # Free loopback TCP ports: a random base, checked against listening sockets.
 pick_ports() {
@@ -208,15 +198,15 @@ start_handshaker() {
 check_stat() {
 	local v
 	for _ in $(seq 1 40); do
-		v=$(stat "$2")
+		v=$(proxy_stat "$2")
 		[ "$v" == "$3" ] && break
 		sleep 0.05
 	done
-	check "$1" "$3" "$v"
+	check_eq "$1" "$v" "$3"
 }
 
-# Counters from the proxy (SIGUSR1 prints them on stderr): stat NAME
-stat() {
+# Counters from the proxy (SIGUSR1 prints them on stderr): proxy_stat NAME
+proxy_stat() {
 	local before
 	before=$(grep -c 'stats:' "$T/proxy.log")
 	kill -USR1 "$PROXY_PID"
@@ -326,9 +316,4 @@ peers() { timeout 30 python3 "$ROOT/tests/proxy_peers.py" "$@"; }
 start_peer() { # background python peer
 	python3 "$ROOT/tests/proxy_peers.py" "$@" 2>>"$T/peers.log" &
 	PIDS+=("$!")
-}
-
-finish() {
-	echo "1..$n"
-	[ "$failed" -eq 0 ]
 }

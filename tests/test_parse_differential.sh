@@ -32,13 +32,13 @@ done
 # What each client's hello must parse to.
 for c in $TS_CLIENTS; do
 	out=$(build/tagshake parse --json --userspace "$work/$c.bin")
-	same "$(json_get "$out" 'd["status"]+" "+d["sni"]')" "ok $c.capture.test" "$c: status and SNI"
+	check_eq "$c: status and SNI" "$(json_get "$out" 'd["status"]+" "+d["sni"]')" "ok $c.capture.test"
 done
 out=$(build/tagshake parse --json --userspace "$work/openssl-frag512.bin")
-same "$(json_get "$out" 'd["records"]')" 3 "openssl -max_send_frag 512: three records"
-same "$(json_get "$out" 'd["alpn"]')" '[]' "openssl -max_send_frag 512: no ALPN"
+check_eq "openssl -max_send_frag 512: three records" "$(json_get "$out" 'd["records"]')" 3
+check_eq "openssl -max_send_frag 512: no ALPN" "$(json_get "$out" 'd["alpn"]')" '[]'
 out=$(build/tagshake parse --json --userspace "$work/openssl-tls12.bin")
-same "$(json_get "$out" 'd["alpn"]')" '["h2","http/1.1"]' "openssl -tls1_2: ALPN list"
+check_eq "openssl -tls1_2: ALPN list" "$(json_get "$out" 'd["alpn"]')" '["h2","http/1.1"]'
 out=$(build/tagshake parse --json --userspace "$work/chromium.bin")
 check "chromium: post-quantum hello is over 1500 bytes" \
 	test "$(json_get "$out" 'd["bytes"]')" -gt 1500

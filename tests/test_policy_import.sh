@@ -48,11 +48,11 @@ wait
 
 check "load" build/tagshake load --port "$port" --pin-dir "$pins"
 check "import A" build/tagshake policy import "$work/A.yaml" --pin-dir "$pins"
-same "$(build/tagshake policy list --json --pin-dir "$pins")" \
-	'[{"name":"*.mix.test","action":"require","cert":0,"ca":1,"route":0}]' "A is the whole policy"
+check_eq "A is the whole policy" \
+	"$(build/tagshake policy list --json --pin-dir "$pins")" '[{"name":"*.mix.test","action":"require","cert":0,"ca":1,"route":0}]'
 check "import B" build/tagshake policy import "$work/B.yaml" --pin-dir "$pins"
-same "$(build/tagshake policy list --json --pin-dir "$pins")" \
-	'[{"name":"a.mix.test","action":"optional","cert":0,"ca":2,"route":0}]' "B replaced A whole"
+check_eq "B replaced A whole" \
+	"$(build/tagshake policy list --json --pin-dir "$pins")" '[{"name":"a.mix.test","action":"optional","cert":0,"ca":2,"route":0}]'
 
 (
 	while :; do
