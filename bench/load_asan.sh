@@ -26,8 +26,9 @@
 SECS=${1:-180}
 HOLD=${HOLD:-3200}
 PORT=$FEED_PORT
+ts_sysenv || bail "cgroup v2 and bpffs found"
 PINS=/sys/fs/bpf/tagshake-asan-$$
-CG=/sys/fs/cgroup/unified/tagshake-asan-$$
+CG=$TS_CGROUP2/tagshake-asan-$$
 TS=$ROOT/build/tagshake
 CHECKER=${TS_CHECKER:-asan}
 if [ "$CHECKER" = valgrind ]; then

@@ -17,8 +17,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 PORT=$FEED_PORT
+ts_sysenv || bail "cgroup v2 and bpffs found"
 PINS=/sys/fs/bpf/tagshake-faults-$$
-CG=/sys/fs/cgroup/unified/tagshake-faults-$$
+CG=$TS_CGROUP2/tagshake-faults-$$
 HOLD=${TS_HOLD:-1000}
 TS=$ROOT/build/tagshake
 ulimit -n "$(ulimit -Hn)"

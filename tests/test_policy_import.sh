@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
-need_root "the policy import suite"
+need_tagger_env "the policy import suite"
 
 pins=/sys/fs/bpf/tagshake-import-$$
 port=18951

@@ -14,8 +14,9 @@ if [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 PORT=$FEED_PORT
+ts_sysenv || bail "cgroup v2 and bpffs found"
 PINS=/sys/fs/bpf/tagshake-priv-$$
-CG=/sys/fs/cgroup/unified/tagshake-priv-$$
+CG=$TS_CGROUP2/tagshake-priv-$$
 PY=/usr/bin/python3 # nobody cannot reach root's pyenv
 chmod 711 "$T" # others may traverse, as /run/tagshake would allow
 echo "# work directory $T"

@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
-need_root "the run suite"
+need_tagger_env "the run suite"
 
 work=$(mktemp -d)
 state=$work/state
@@ -17,7 +17,7 @@ trap '[ -n "$RUNPID" ] && kill -TERM "$RUNPID" 2>/dev/null; sleep 1; build/tagsh
 # our program's id while it runs (other suites may attach their own taggers)
 PROG=
 prog_id() { bpftool -j link show pinned "$pins/link" | python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])'; }
-attached() { bpftool cgroup show /sys/fs/cgroup/unified 2>/dev/null | awk -v id="$PROG" '$1 == id' | wc -l; }
+attached() { bpftool cgroup show "$TS_CGROUP2" 2>/dev/null | awk -v id="$PROG" '$1 == id' | wc -l; }
 
 # start: run.sh in the background with SIGINT deliverable (a background job
 # of a script ignores it otherwise), until it prints its commands

@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 . tests/clients.sh
-need_root "the live tagger suite"
+need_tagger_env "the live tagger suite"
 
 id=$$
 srv=ts-srv-$id
@@ -145,9 +145,16 @@ dump=$(bpftool map dump pinned "$pins/policy")
 check "bpftool map dump shows policy fields by name" \
 	bash -c 'grep -q "\"name\": \"a.live.test\"" <<<"$1" && grep -q "\"route_id\": 3" <<<"$1"' _ "$dump"
 
+# our program by id (other suites may have their own taggers attached):
+# attached at the cgroup v2 root, or held by any link
+prog=$(bpftool -j link show pinned "$pins/link" | python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])')
+prog_attached() {
+	bpftool cgroup show "$TS_CGROUP2" | awk -v id="$prog" '$1 == id { f = 1 } END { exit !f }' ||
+		bpftool -j link show | python3 -c 'import json,sys; sys.exit(not any(l.get("prog_id") == int(sys.argv[1]) for l in json.load(sys.stdin)))' "$prog"
+}
+check "(control) while loaded, program $prog is seen attached" prog_attached
 out=$(build/tagshake unload --pin-dir "$pins")
 check "unload" test $? -eq 0
 check "unload leaves nothing pinned" test ! -e "$pins"
-check "unload leaves nothing attached" \
-	bash -c '! bpftool cgroup show /sys/fs/cgroup/unified 2>/dev/null | grep -q ts_tagger || bpftool -j link show | python3 -c "import json,sys; sys.exit(any(l.get(\"type\")==\"cgroup\" and l.get(\"prog_id\") for l in json.load(sys.stdin)) and 0)"'
+check_fails "unload leaves nothing attached (program $prog: not at $TS_CGROUP2, in no link)" prog_attached
 tap_end

@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
-need_root "the top suite"
+need_tagger_env "the top suite"
 
 work=$(mktemp -d)
 state=$work/state

@@ -81,6 +81,7 @@ with open(sys.argv[2], "a", buffering=1) as out:
 ' "$work/notify.sock" "$work/notify.log" "$port" "$work/state/run/handoff.sock" &
 	rx=$!
 	for _ in $(seq 100); do [ -S "$work/notify.sock" ] && break; sleep 0.05; done
+	ts_bpffs >/dev/null || not_ok "bpffs at /sys/fs/bpf"
 	pins=/sys/fs/bpf/tagshake-units-$$
 	state=$work/state
 	NOTIFY_SOCKET=$work/notify.sock timeout -s TERM 60 scripts/run.sh --no-deps --no-build \
