@@ -34,7 +34,7 @@ ts_bpffs() {
 			flock 9
 			ts_is_bpffs "$TS_BPFFS_DIR" ||
 				mount -t bpf bpf "$TS_BPFFS_DIR"
-		) 9>/run/tagshake-bpffs.lock || return 1
+		) 9>/tmp/tagshake-bpffs.lock || return 1
 		ts_is_bpffs "$TS_BPFFS_DIR" || return 1
 	fi
 	echo "$TS_BPFFS_DIR"

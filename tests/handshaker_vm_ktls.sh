@@ -16,11 +16,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 T=$(mktemp -d)
 PORT=8443
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { local w=$1; shift; if "$@"; then ok "$w"; else not_ok "$w"; fi; }
+. tests/tap.sh
 PROXY=
 trap 'kill $DAEMON $SINK $PROXY 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 
@@ -170,5 +166,4 @@ check "proxy: the connection closed and counted as a client error" \
 	grep -q ' close_client_error=1 ' <<<"$px "
 kill "$PROXY"
 wait "$PROXY" 2>/dev/null
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end
