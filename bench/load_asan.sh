@@ -60,7 +60,7 @@ cleanup_asan() {
 trap cleanup_asan EXIT
 
 {
-	raw_config_head 2
+	raw_stack
 	cat <<YAML
   - { name: kong, upstream: 127.0.0.1:$NGX_PORT, metadata: http, headers: kong }
 policies:
@@ -77,8 +77,7 @@ timeouts:
 limits:
   handshakes_in_flight: 4096
 YAML
-	raw_config_tail
-} >"$T/tagshake.yaml"
+} | write_config "$PORT" 2 "$PINS"
 
 hs() { awk -v k="$1" '$1 == k { print $2 }' "$T/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }

@@ -15,9 +15,7 @@ UP_PORT=$NGX_PORT
 NGX_TLS_PORT=$NGX_PP_PORT
 
 make_certs
-cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $FEED_PORT, workers: 1 }
+write_config "$FEED_PORT" 1 <<YAML
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 routes:
@@ -26,8 +24,6 @@ policies:
   - { sni: bench.test, action: none, route: bench }
 defaults:
   default: { action: none, route: bench }
-handoff:
-  socket: $T/handoff.sock
 YAML
 mkdir -p "$T/ngx"
 cat >"$T/ngx/nginx.conf" <<NGX

@@ -1,9 +1,11 @@
 # Shared shell helpers for the suites: TAP output (tests/tap.sh), the host's
-# cgroup v2 root and bpffs (scripts/sysenv.sh), real clients, namespaces.
+# cgroup v2 root and bpffs (scripts/sysenv.sh), the test PKI builder
+# (scripts/pki.sh), real clients, namespaces.
 # Source it; it expects to run from the project root.
 
 . tests/tap.sh
 . scripts/sysenv.sh
+. scripts/pki.sh
 
 need_root() {
 	[ "$(id -u)" -eq 0 ] || bail "$1 needs root"

@@ -9,14 +9,13 @@ cd "$(dirname "$0")/.." || exit 1
 T=$(mktemp -d)
 PIDS=()
 . tests/tap.sh
+. scripts/pki.sh
+. tests/config.sh
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' EXIT
 wait_file() { for _ in $(seq 1 100); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/s.key" \
-	-subj /CN=bench.test -days 2 -out "$T/s.crt" 2>/dev/null
-cat >"$T/ts.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: 8443, workers: 1 }
+pki_ca "$T" s /CN=bench.test || bail "test PKI"
+write_config 8443 1 <<YAML
 certificates:
   - { name: edge, chain: $T/s.crt, key: $T/s.key }
 routes:
@@ -25,16 +24,14 @@ policies:
   - { sni: bench.test, action: none, route: raw }
 defaults:
   default: { action: none, route: raw }
-handoff:
-  socket: $T/h.sock
 YAML
 build/bench/proxy_load upstream 9000 &
 PIDS+=("$!")
-build/tagshake-proxy --config "$T/ts.yaml" --workers 1 2>"$T/proxy.log" &
+build/tagshake-proxy --config "$T/tagshake.yaml" --workers 1 2>"$T/proxy.log" &
 PROXY=$!
 PIDS+=("$PROXY")
-wait_file "$T/h.sock"
-build/tagshaked --config "$T/ts.yaml" --status "$T/status" 2>"$T/hs.log" &
+wait_file "$T/handoff.sock"
+build/tagshaked --config "$T/tagshake.yaml" --status "$T/status" 2>"$T/hs.log" &
 PIDS+=("$!")
 wait_file "$T/status"
 sleep 0.5

@@ -31,25 +31,6 @@ cleanup_faults() {
 }
 trap cleanup_faults EXIT
 
-write_config() {
-	{
-		raw_config_head 2
-		cat <<YAML
-policies:
-  - { sni: open.test, action: none, route: raw }
-  - { sni: secure.test, action: require, ca_set: clients, route: raw }
-defaults:
-  default: { action: reject }
-timeouts:
-  handshake: 3s
-  handoff: 2s
-  idle: 30s
-limits:
-  handshakes_in_flight: 4096
-YAML
-		raw_config_tail
-	} >"$T/tagshake.yaml"
-}
 tagger_load() {
 	"$TS" load --port "$PORT" --cgroup "$CG" --pin-dir "$PINS" >/dev/null 2>&1 &&
 		"$TS" policy import "$T/tagshake.yaml" --pin-dir "$PINS" >/dev/null
@@ -83,7 +64,22 @@ proxy_closes() {
 }
 
 make_certs
-write_config
+{
+	raw_stack
+	cat <<YAML
+policies:
+  - { sni: open.test, action: none, route: raw }
+  - { sni: secure.test, action: require, ca_set: clients, route: raw }
+defaults:
+  default: { action: reject }
+timeouts:
+  handshake: 3s
+  handoff: 2s
+  idle: 30s
+limits:
+  handshakes_in_flight: 4096
+YAML
+} | write_config "$PORT" 2 "$PINS"
 mkdir -p "$CG"
 tagger_load
 check_eq "tagger loaded, policies imported" "$?" 0

@@ -29,7 +29,7 @@ fds() {
 }
 
 make_pki
-write_config "$PORT"
+hs_config "$PORT"
 
 # --- command line and configuration errors
 out=$("$ROOT/build/tagshaked" --help)
@@ -276,9 +276,8 @@ o=$(curl -sS --max-time 2 --cacert "$CA" --resolve "open.test:$PORT:127.0.0.1" "
 check "SIGTERM: the listener is gone" grep -q "Couldn't connect\|refused" <<<"$o"
 
 # --- bound on handshakes in flight (one worker, at most 2)
-write_config "$PORT" 'limits:
-  handshakes_in_flight: 2'
-sed -i 's/workers: 2/workers: 1/' "$T/tagshake.yaml"
+hs_config "$PORT" 'limits:
+  handshakes_in_flight: 2' 1
 start_daemon
 for i in 1 2 3 4; do exec {fd}<>"/dev/tcp/127.0.0.1/$PORT"; held="${held:-} $fd"; done
 sleep 0.2

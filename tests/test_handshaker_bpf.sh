@@ -43,7 +43,7 @@ tagger_on() {
 }
 
 make_pki
-write_config "$PORT"
+hs_config "$PORT"
 check "tagger loaded and policies imported from the same file" tagger_on
 # our program, by the id of its pinned link, among those attached at $CGROUP
 ours_attached() {

@@ -13,7 +13,7 @@ trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 PORT=$(free_port)
 
 make_pki
-write_config "$PORT"
+hs_config "$PORT"
 "$ROOT/build/tests/handoff_sink" "$T/handoff.sock" echo > "$T/sink.out" 2>"$T/sink.err" &
 SINK=$!
 start_daemon || bail "daemon started"

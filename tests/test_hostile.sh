@@ -37,28 +37,6 @@ cleanup_hostile() {
 }
 trap cleanup_hostile EXIT
 
-# The configuration: one policy per action, short timeouts so the suite
-# stays fast. Replaces proxy_lib's (same shape, fewer routes).
-write_config() {
-	{
-		raw_config_head 1
-		cat <<YAML
-policies:
-  - { sni: open.test, action: none, route: raw }
-  - { sni: secure.test, action: require, ca_set: clients, route: raw }
-  - { sni: gone.test, action: reject }
-defaults:
-  default: { action: none, route: raw }
-  no-sni: { action: none, route: raw }
-timeouts:
-  handshake: ${HANDSHAKE_S}s
-  handoff: 500ms
-  idle: 3s
-YAML
-		raw_config_tail
-	} >"$T/tagshake.yaml"
-}
-
 # hs_now NAME: a counter from tagshaked's status file (rewritten every second)
 hs_now() { awk -v k="$1" '$1 == k { print $2 }' "$T/status"; }
 # hs_delta NAME: counter change since the last `mark`
@@ -102,7 +80,24 @@ proxy_closes() {
 }
 
 make_certs
-write_config
+# The configuration: one policy per action, short timeouts so the suite
+# stays fast.
+{
+	raw_stack
+	cat <<YAML
+policies:
+  - { sni: open.test, action: none, route: raw }
+  - { sni: secure.test, action: require, ca_set: clients, route: raw }
+  - { sni: gone.test, action: reject }
+defaults:
+  default: { action: none, route: raw }
+  no-sni: { action: none, route: raw }
+timeouts:
+  handshake: ${HANDSHAKE_S}s
+  handoff: 500ms
+  idle: 3s
+YAML
+} | write_config "$PORT" 1 "$PINS"
 start_peer echo-server "$T/echo.sock"
 wait_for "$T/echo.sock"
 start_proxy

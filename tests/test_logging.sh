@@ -22,7 +22,7 @@ hello() { # a full handshake on open.test, handed off to the sink
 }
 
 make_pki
-write_config "$PORT" "logging: { level: error }"
+hs_config "$PORT" "logging: { level: error }"
 start_sink
 start_daemon || bail "daemon started"
 hello
@@ -30,7 +30,7 @@ sleep 0.3
 check_eq "level error, connections off (default): nothing on stderr after start and a handshake" \
 	"$(cat "$T/daemon.err")" ""
 
-write_config "$PORT" "logging: { level: info, connections: true }"
+hs_config "$PORT" "logging: { level: info, connections: true }"
 kill -HUP "$DAEMON"
 wait_grep "loaded generation 2" "$T/daemon.err"
 check_eq "SIGHUP to level info: the reload is logged" \
@@ -43,7 +43,7 @@ check_eq "connections: true after SIGHUP: one connection line" \
 
 # 10 broken reloads within about half a second: at most 5 identical lines a
 # second, the rest counted on a "suppressed" line once the second is over
-write_config "$PORT" "logging: { level: loud }"
+hs_config "$PORT" "logging: { level: loud }"
 line=$(grep -n 'logging:' "$T/tagshake.yaml" | cut -d: -f1)
 for _ in $(seq 10); do kill -HUP "$DAEMON"; sleep 0.05; done
 sleep 2.2
@@ -62,7 +62,7 @@ stop_all
 
 # tagshake-proxy: its start line is info
 proxy_start() { # level → the proxy's stderr once its socket listens
-	write_config "$PORT" "logging: { level: $1 }"
+	hs_config "$PORT" "logging: { level: $1 }"
 	sed -i "s|$T/handoff.sock|$T/proxy.sock|" "$T/tagshake.yaml"
 	"$ROOT/build/tagshake-proxy" --config "$T/tagshake.yaml" --workers 1 2>"$T/proxy.err" &
 	PROXY=$!

@@ -17,17 +17,16 @@ work=$(mktemp -d)
 trap 'kill $importer 2>/dev/null; build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1; rm -rf "$work"' EXIT
 importer=
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=import-ca \
-	-keyout "$work/ca.key" -out "$work/ca.pem" -days 1 2>/dev/null
+pki_ca "$work" ca /CN=import-ca || bail "a CA made (scripts/pki.sh)"
 for set in A B; do
 	cat >"$work/$set.yaml" <<YAML
 listeners:
   - port: $port
 ca_sets:
   - name: one
-    files: [$work/ca.pem]
+    files: [$work/ca.crt]
   - name: two
-    files: [$work/ca.pem]
+    files: [$work/ca.crt]
 policies:
 YAML
 done

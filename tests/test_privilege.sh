@@ -43,10 +43,10 @@ modes() { # "name mode owner" for each entry of a directory
 	for f in "$1"/*; do command stat -c '%n %a %U' "$f" | sed "s#^$1/##"; done | tr '\n' ' '
 }
 
-write_config() {
-	{
-		raw_config_head 1
-		cat <<YAML
+make_certs
+{
+	raw_stack
+	cat <<YAML
 policies:
   - { sni: open.test, action: none, route: raw }
   - { sni: secure.test, action: require, ca_set: clients, route: raw }
@@ -55,11 +55,7 @@ defaults:
 timeouts:
   handoff: 300ms
 YAML
-		raw_config_tail
-	} >"$T/tagshake.yaml"
-}
-make_certs
-write_config
+} | write_config "$PORT" 1 "$PINS"
 # the same configuration, readable by nobody (copies of the test PKI)
 mkdir -m 755 "$T/pub"
 cp -r "$T/pki" "$T/pub/pki"

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/proxy_lib.sh"
 
 make_certs
-write_config
+proxy_config
 printf 'logging:\n  level: info\n  connections: true\n' >>"$T/tagshake.yaml"
 start_nginx
 start_proxy

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/proxy_lib.sh"
 
 make_certs
-write_config
+proxy_config
 start_nginx
 start_proxy
 start_handshaker

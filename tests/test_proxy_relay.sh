@@ -6,7 +6,7 @@
 . "$(dirname "$0")/proxy_lib.sh"
 
 make_certs
-write_config
+proxy_config
 start_peer tlv-server "$T/tlv.sock" "$T/expected.json"
 start_peer echo-server "$T/echo.sock"
 start_peer greeter "$T/greet.sock" "$T/greet.log"
