@@ -76,7 +76,7 @@ extendedKeyUsage=serverAuth" &&
 }
 
 # ---- the configuration: written once, the operator may edit it
-write_config() {
+write_demo_config() {
 	[ -s "$CONFIG" ] && { say "configuration: $CONFIG (existing)"; return 0; }
 	cat >"$CONFIG" <<YAML
 # tagshake demo configuration, written by scripts/run.sh (edit freely: it is
@@ -174,7 +174,7 @@ if [ -e "$PIN_DIR" ]; then
 fi
 mkdir -p "$STATE" "$RUN" || die "cannot create $STATE"
 make_pki || die "creating the PKI failed"
-write_config
+write_demo_config
 "$TS" check "$CONFIG" >/dev/null 2>"$RUN/check.err" || {
 	# `tagshake check` names the file and line of the first error
 	cat "$RUN/check.err" >&2
