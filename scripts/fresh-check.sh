@@ -28,7 +28,11 @@ if [ "${1:-}" = --inside ]; then
 	list=$2
 	. scripts/sysenv.sh
 	# bpffs: gone, stacked mounts included
-	while ts_is_bpffs /sys/fs/bpf; do umount /sys/fs/bpf || fail_setup "umount /sys/fs/bpf"; done
+	had_bpffs=no
+	while ts_is_bpffs /sys/fs/bpf; do
+		had_bpffs=yes
+		umount /sys/fs/bpf || fail_setup "umount /sys/fs/bpf"
+	done
 	was=$(ts_cgroup2_root) || fail_setup "no cgroup v2 hierarchy on this host"
 	if [ "$was" = /sys/fs/cgroup ]; then
 		# pure v2 host: make it hybrid (tmpfs, v2 at unified)
@@ -45,8 +49,8 @@ if [ "${1:-}" = --inside ]; then
 	now=$(ts_cgroup2_root)
 	[ "$now" = "$want" ] || fail_setup "cgroup v2 root is $now, want $want"
 	ts_is_bpffs /sys/fs/bpf && fail_setup "bpffs still mounted"
-	echo "# fresh-check: host layout had cgroup v2 at $was and bpffs mounted or not;" \
-		"here cgroup v2 is at $now only and /sys/fs/bpf is no bpffs"
+	echo "# fresh-check: the host has cgroup v2 at $was and bpffs mounted: $had_bpffs;" \
+		"here cgroup v2 is at $now and /sys/fs/bpf is no bpffs"
 	exec scripts/run-tests.sh --no-fresh --list "$list"
 fi
 

@@ -14,13 +14,13 @@
 
 TS_BPFFS_DIR=/sys/fs/bpf
 
-ts_cgroup2_root() {
+ts_cgroup2_root() { # [MOUNTINFO]: another mountinfo file, for the tests
 	# mountinfo: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER
 	# the first cgroup2 mount whose root is the hierarchy's root
 	awk '{
 		for (i = 7; i <= NF && $i != "-"; i++) ;
 		if ($(i + 1) == "cgroup2" && $4 == "/") { print $5; found = 1; exit }
-	} END { exit !found }' /proc/self/mountinfo
+	} END { exit !found }' "${1:-/proc/self/mountinfo}"
 }
 
 ts_is_bpffs() { [ "$(stat -f -c %T "$1" 2>/dev/null)" = bpf_fs ]; }
