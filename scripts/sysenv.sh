@@ -4,7 +4,7 @@
 #   ts_cgroup2_root   prints the cgroup v2 mount point: /sys/fs/cgroup on a
 #                     pure v2 host (Debian 12's default), /sys/fs/cgroup/unified
 #                     on a hybrid one. Read from /proc/self/mountinfo, like
-#                     the product does (user/cli_load.c), so a test attaches
+#                     the product does (cli/cli_load.c), so a test attaches
 #                     where `tagshake load` attaches.
 #   ts_bpffs          makes sure /sys/fs/bpf is a bpffs, mounting one when it
 #                     is not (a fresh machine boots without it), and prints it.

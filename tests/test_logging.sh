@@ -45,7 +45,7 @@ check_eq "connections: true after SIGHUP: one connection line" \
 # second, the rest counted on a "suppressed" line once the second is over
 hs_config "$PORT" "logging: { level: loud }"
 line=$(grep -n 'logging:' "$T/tagshake.yaml" | cut -d: -f1)
-# the limiter counts per second of CLOCK_MONOTONIC (user/log.c): the 10
+# the limiter counts per second of CLOCK_MONOTONIC (lib/log.c): the 10
 # signals start just after such a second begins, so they fall into one
 # second and not 5 + 5 into two (python's monotonic clock is the same clock).
 # Each waits for the status file the reload rewrites (a new inode), so no
