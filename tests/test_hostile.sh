@@ -214,7 +214,11 @@ check_eq "TLS 1.2 renegotiation: refused with a no_renegotiation alert" "$(grep 
 settle
 check_eq "the relay closed it, counted relay_error" "$(hs_delta handshakes) $(hs_delta relay_error)" "1 1"
 mark
-(sleep 0.5; for _ in $(seq 200); do echo K; sleep 0.005; done; echo after-keyupdates; sleep 1) |
+# stdin stays open until the echo of the data is back (at most 5 s), not
+# a fixed second that a loaded machine may not meet
+: >"$T/ku.out"
+(sleep 0.5; for _ in $(seq 200); do echo K; sleep 0.005; done; echo after-keyupdates
+	for _ in $(seq 100); do grep -q '^after-keyupdates' "$T/ku.out" && break; sleep 0.05; done) |
 	timeout 20 openssl s_client -connect "127.0.0.1:$PORT" -servername open.test \
 		-CAfile "$T/pki/server.crt" >"$T/ku.out" 2>&1
 # s_client takes a command only when it reads the line alone; a few lines
