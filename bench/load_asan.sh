@@ -26,8 +26,9 @@
 SECS=${1:-180}
 HOLD=${HOLD:-3200}
 PORT=$FEED_PORT
+ts_sysenv || bail "cgroup v2 and bpffs found"
 PINS=/sys/fs/bpf/tagshake-asan-$$
-CG=/sys/fs/cgroup/unified/tagshake-asan-$$
+CG=$TS_CGROUP2/tagshake-asan-$$
 TS=$ROOT/build/tagshake
 CHECKER=${TS_CHECKER:-asan}
 if [ "$CHECKER" = valgrind ]; then
@@ -59,7 +60,7 @@ cleanup_asan() {
 trap cleanup_asan EXIT
 
 {
-	raw_config_head 2
+	raw_stack
 	cat <<YAML
   - { name: kong, upstream: 127.0.0.1:$NGX_PORT, metadata: http, headers: kong }
 policies:
@@ -76,8 +77,7 @@ timeouts:
 limits:
   handshakes_in_flight: 4096
 YAML
-	raw_config_tail
-} >"$T/tagshake.yaml"
+} | write_config "$PORT" 2 "$PINS"
 
 hs() { awk -v k="$1" '$1 == k { print $2 }' "$T/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
@@ -86,7 +86,7 @@ proxy_closes() {
 	local c sum=0
 	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
 		http_431 http_501 http_502 bad_meta nomem shutdown; do
-		sum=$((sum + $(stat "close_$c")))
+		sum=$((sum + $(proxy_stat "close_$c")))
 	done
 	echo "$sum"
 }
@@ -96,7 +96,7 @@ make_certs
 mkdir -p "$CG"
 "$TS" load --port "$PORT" --cgroup "$CG" --pin-dir "$PINS" >/dev/null 2>&1 &&
 	"$TS" policy import "$T/tagshake.yaml" --pin-dir "$PINS" >/dev/null
-check "tagger loaded, policies imported" 0 "$?"
+check_eq "tagger loaded, policies imported" "$?" 0
 start_peer echo-server "$T/echo.sock"
 wait_for "$T/echo.sock"
 start_nginx
@@ -123,7 +123,7 @@ hs_fd1=$(fds "$HS_PID") px_fd1=$(fds "$PROXY_PID")
 echo "# held $held of $HOLD in $(($(date +%s) - t0)) s: tagshaked ${hs_rss1} KiB" \
 	"($(((hs_rss1 - hs_rss0) * 1024 / held)) B per connection), $hs_fd1 fds;" \
 	"proxy ${px_rss1} KiB ($(((px_rss1 - px_rss0) * 1024 / held)) B per connection), $px_fd1 fds"
-check "$HOLD connections held through tagshaked and the proxy" "$HOLD" "$held"
+check_eq "$HOLD connections held through tagshaked and the proxy" "$held" "$HOLD"
 
 # --- sustained full handshakes while they are held --------------------------
 ldr() { "$LOADER" 127.0.0.1 "$PORT" "$@"; }
@@ -135,7 +135,7 @@ ldr gone.test "$SECS" >"$T/load.reject" &
 L3=$!
 while kill -0 "$L1" 2>/dev/null; do # the connections held stay held
 	sleep 10
-	h=$(stat close_done) # a sample of the proxy while loaded
+	h=$(proxy_stat close_done) # a sample of the proxy while loaded
 	echo "# t=$(($(date +%s) - t0)) s: tagshaked accepted=$(hs accepted) relays_open=$(hs relays_open)," \
 		"proxy close_done=$h, RSS $(kb "$HS_PID" VmRSS)/$(kb "$PROXY_PID" VmRSS) KiB"
 done
@@ -146,13 +146,13 @@ fn=$(field failed "$T/load.none") fr=$(field failed "$T/load.require")
 nj=$(field handshakes "$T/load.reject") fj=$(field failed "$T/load.reject")
 echo "# full handshakes: $((nn + nr)) in $SECS s = $(((nn + nr) / SECS))/s" \
 	"(none $((nn / SECS))/s, require+cert $((nr / SECS))/s), rejected $((fj / SECS))/s"
-check "none and require+cert: no failed connection" "0 0" "$fn $fr"
-check "reject SNI: every connection refused" 0 "$nj"
-check "the handshake rate is above 20/s" yes \
-	"$([ $(((nn + nr) / SECS)) -gt 20 ] && echo yes)"
+check_eq "none and require+cert: no failed connection" "$fn $fr" "0 0"
+check_eq "reject SNI: every connection refused" "$nj" 0
+check_eq "the handshake rate is above 20/s" "$([ $(((nn + nr) / SECS)) -gt 20 ] && echo yes)" \
+	yes
 still=$(fds "$PROXY_PID")
-check "the held connections were still open through the proxy after the load" yes \
-	"$([ "$still" -ge $((px_fd0 + 6 * held)) ] && echo yes)"
+check_eq "the held connections were still open through the proxy after the load" "$([ "$still" -ge $((px_fd0 + 6 * held)) ] && echo yes)" \
+	yes
 
 # --- the holder closes; every fate counted ----------------------------------
 wait "$HOLDER"
@@ -163,17 +163,17 @@ for _ in $(seq 1 60); do
 done
 sleep 1.1
 echo "# tagshaked: $(tr '\n' ' ' <"$T/status")"
-stat handoffs >/dev/null # a fresh line of counters
+proxy_stat handoffs >/dev/null # a fresh line of counters
 echo "# proxy: $(grep 'stats:' "$T/proxy.log" | tail -1)"
 clients=$((nn + nr + fn + fr + nj + fj + HOLD))
-check "tagshaked accepted every client connection" "$clients" "$(hs accepted)"
-check "tagshaked: every accepted connection has one close reason" "$(hs accepted)" \
-	"$(($(hs reject_tag) + $(hs reject_policy) + $(hs handshake_failed) + $(hs handshake_timeout) + $(hs handshakes)))"
-check "tagshaked: every reject SNI refused on the tag" "$fj" "$(hs reject_tag)"
-check "tagshaked: every handshake handed off, every relay closed" "$(hs handshakes) $(hs relay)" \
-	"$(($(hs handoff_ok) + $(hs handoff_timeout) + $(hs handoff_error))) $(($(hs relay_closed) + $(hs relay_idle) + $(hs relay_error)))"
-check "proxy: one hand-off per full handshake and held connection" "$((nn + nr + held))" "$(stat handoffs)"
-check "proxy: every hand-off closed with a reason" "$(stat handoffs)" "$(proxy_closes)"
+check_eq "tagshaked accepted every client connection" "$(hs accepted)" "$clients"
+check_eq "tagshaked: every accepted connection has one close reason" "$(($(hs reject_tag) + $(hs reject_policy) + $(hs handshake_failed) + $(hs handshake_timeout) + $(hs handshakes)))" \
+	"$(hs accepted)"
+check_eq "tagshaked: every reject SNI refused on the tag" "$(hs reject_tag)" "$fj"
+check_eq "tagshaked: every handshake handed off, every relay closed" "$(($(hs handoff_ok) + $(hs handoff_timeout) + $(hs handoff_error))) $(($(hs relay_closed) + $(hs relay_idle) + $(hs relay_error)))" \
+	"$(hs handshakes) $(hs relay)"
+check_eq "proxy: one hand-off per full handshake and held connection" "$(proxy_stat handoffs)" "$((nn + nr + held))"
+check_eq "proxy: every hand-off closed with a reason" "$(proxy_closes)" "$(proxy_stat handoffs)"
 hs_hwm=$(kb "$HS_PID" VmHWM) px_hwm=$(kb "$PROXY_PID" VmHWM)
 echo "# peak RSS (VmHWM): tagshaked $hs_hwm KiB, proxy $px_hwm KiB"
 
@@ -183,8 +183,8 @@ wait_exit "$HS_PID" 60
 hs_exit=$EXIT_STATUS
 kill -TERM "$PROXY_PID"
 wait_exit "$PROXY_PID" 60
-check "SIGTERM: both daemons exited 0 (a sanitizer report makes it 1, memcheck 99)" "0 0" \
-	"$hs_exit $EXIT_STATUS"
+check_eq "SIGTERM: both daemons exited 0 (a sanitizer report makes it 1, memcheck 99)" "$hs_exit $EXIT_STATUS" \
+	"0 0"
 reports=$(grep -hE 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|SUMMARY: ' \
 	"$T/hs.log" "$T/proxy.log")
 if [ "$CHECKER" = valgrind ]; then
@@ -192,6 +192,6 @@ if [ "$CHECKER" = valgrind ]; then
 		"$T/valgrind.log" | sed 's/^/# /'
 	reports+=$(grep -E 'ERROR SUMMARY: [1-9]' "$T/valgrind.log")
 fi
-check "no $CHECKER report" "" "$reports"
+check_eq "no $CHECKER report" "$reports" ""
 [ -z "$reports" ] || { export KEEP_TMP=1; echo "# logs kept in $T"; }
-finish
+tap_end

@@ -24,9 +24,7 @@ HTTP_SECONDS=${HTTP_SECONDS:-10}
 HTTP_CONNS=${HTTP_CONNS:-16}
 
 make_certs
-cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $FEED_PORT, workers: 1 }
+write_config "$FEED_PORT" 1 <<YAML
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 routes:
@@ -39,8 +37,6 @@ policies:
 defaults:
   default: { action: none, route: http }
   no-sni: { action: none, route: http }
-handoff:
-  socket: $T/handoff.sock
 YAML
 mkdir -p "$T/ngx"
 cat >"$T/ngx/nginx.conf" <<NGX

@@ -43,7 +43,9 @@ port=8443
 tag=tsb$$
 srv=$tag-srv
 cli=$tag-cli
-cg=/sys/fs/cgroup/unified/tagshake-bench-$$
+. "$(dirname "$0")/../scripts/sysenv.sh"
+ts_sysenv || exit 1
+cg=$TS_CGROUP2/tagshake-bench-$$
 pins=/sys/fs/bpf/tagshake-bench-$$
 floor_pins=/sys/fs/bpf/tagshake-bench-floor-$$
 bench_obj=$BUILD/tagger_bench.bpf.o

@@ -57,20 +57,9 @@ PIDS=()
 
 # ---- the PKI: three CAs (server, clients, partners), an ECDSA server
 # certificate for every demo name, one client certificate per client CA
-new_key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-new_ca() {
-	new_key "$PKI/$1.key" &&
-		openssl req -x509 -new -key "$PKI/$1.key" -days 365 -subj "/O=tagshake demo/CN=$2" \
-			-out "$PKI/$1.crt" 2>/dev/null
-}
-new_leaf() { # NAME CA SUBJECT EXTENSIONS
-	new_key "$PKI/$1.key" &&
-		openssl req -new -key "$PKI/$1.key" -subj "$3" -out "$PKI/$1.csr" 2>/dev/null &&
-		printf '%s\n' "$4" >"$PKI/$1.ext" &&
-		openssl x509 -req -in "$PKI/$1.csr" -CA "$PKI/$2.crt" -CAkey "$PKI/$2.key" \
-			-CAcreateserial -days 365 -extfile "$PKI/$1.ext" -out "$PKI/$1.crt" 2>/dev/null &&
-		rm -f "$PKI/$1.csr" "$PKI/$1.ext"
-}
+. "$ROOT/scripts/pki.sh"
+new_ca() { PKI_DAYS=365 pki_ca "$PKI" "$1" "/O=tagshake demo/CN=$2"; }
+new_leaf() { PKI_DAYS=365 pki_cert "$PKI" "$@"; } # NAME CA SUBJECT EXTENSIONS
 make_pki() {
 	[ -s "$PKI/partner.crt" ] && { say "PKI: $PKI (existing)"; return 0; }
 	mkdir -p "$PKI" && chmod 700 "$PKI" || return 1
@@ -87,7 +76,7 @@ extendedKeyUsage=serverAuth" &&
 }
 
 # ---- the configuration: written once, the operator may edit it
-write_config() {
+write_demo_config() {
 	[ -s "$CONFIG" ] && { say "configuration: $CONFIG (existing)"; return 0; }
 	cat >"$CONFIG" <<YAML
 # tagshake demo configuration, written by scripts/run.sh (edit freely: it is
@@ -185,7 +174,7 @@ if [ -e "$PIN_DIR" ]; then
 fi
 mkdir -p "$STATE" "$RUN" || die "cannot create $STATE"
 make_pki || die "creating the PKI failed"
-write_config
+write_demo_config
 "$TS" check "$CONFIG" >/dev/null 2>"$RUN/check.err" || {
 	# `tagshake check` names the file and line of the first error
 	cat "$RUN/check.err" >&2

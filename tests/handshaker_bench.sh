@@ -15,7 +15,7 @@ LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"
 HZ=$(getconf CLK_TCK)
 
 make_pki
-write_config "$PORT"
+hs_config "$PORT"
 sed -i 's/workers: 2/workers: 1/' "$T/tagshake.yaml"
 start_sink
 taskset -p -c 1 "$SINK" >/dev/null

@@ -1,90 +1,32 @@
 # Shared by tests/test_handshaker*.sh: a test PKI made with the openssl CLI,
 # a configuration, and start/stop of tagshaked and the hand-off sink.
-# Sourced, not run. Needs: $T (temp dir), $ROOT (repo).
+# Sourced, not run. Needs: $T (temp dir), $ROOT (repo). TAP output comes
+# from tests/tap.sh, the cgroup v2 root and bpffs from scripts/sysenv.sh.
 
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { # check "what" command...
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-eq() { # eq "what" got want
-	if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (got '$2', want '$3')"; fi
-}
+. "$ROOT/tests/tap.sh"
+. "$ROOT/scripts/sysenv.sh"
+. "$ROOT/scripts/pki.sh"
+. "$ROOT/tests/config.sh"
 
-# CA NAME: self-signed ECDSA CA in $T/NAME.{key,crt}
-mk_ca() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-		-keyout "$T/$1.key" -out "$T/$1.crt" -subj "/CN=$1" 2>/dev/null
-}
-
-# leaf NAME CA EXT [openssl ca dates...]: key + cert signed by CA with extensions EXT
-mk_leaf() {
-	local name=$1 ca=$2 ext=$3 keyalg=${4:-ec}
-	if [ "$keyalg" = rsa ]; then
-		openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/$name.key" 2>/dev/null
-	else
-		openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/$name.key" 2>/dev/null
-	fi
-	openssl req -new -key "$T/$name.key" -subj "/O=tagshake test/CN=$name" -out "$T/$name.csr" 2>/dev/null
-	printf '%s\n' "$ext" > "$T/$name.ext"
-	openssl x509 -req -in "$T/$name.csr" -CA "$T/$ca.crt" -CAkey "$T/$ca.key" \
-		-CAcreateserial -days 30 -extfile "$T/$name.ext" -out "$T/$name.crt" 2>/dev/null
-}
-
-# An expired client certificate: `openssl ca` is the CLI that sets past dates.
-mk_expired() {
-	local name=$1 ca=$2
-	mkdir -p "$T/ca-db"
-	: > "$T/ca-db/index.txt"
-	echo 1000 > "$T/ca-db/serial"
-	cat > "$T/ca-db/ca.cnf" <<CNF
-[ ca ]
-default_ca = d
-[ d ]
-database = $T/ca-db/index.txt
-serial = $T/ca-db/serial
-new_certs_dir = $T/ca-db
-default_md = sha256
-policy = p
-unique_subject = no
-copy_extensions = none
-[ p ]
-commonName = supplied
-organizationName = optional
-[ ext ]
-basicConstraints = CA:FALSE
-extendedKeyUsage = clientAuth
-CNF
-	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/$name.key" 2>/dev/null
-	openssl req -new -key "$T/$name.key" -subj "/O=tagshake test/CN=$name" -out "$T/$name.csr" 2>/dev/null
-	openssl ca -batch -config "$T/ca-db/ca.cnf" -cert "$T/$ca.crt" -keyfile "$T/$ca.key" \
-		-in "$T/$name.csr" -out "$T/$name.crt" -extensions ext \
-		-startdate 20200101000000Z -enddate 20200201000000Z 2>/dev/null
-}
-
+# The PKI the handshaker suites use, in $T (scripts/pki.sh): three CAs, an
+# ECDSA and an RSA server certificate for every test name, a client of the
+# partners CA, a stranger of another CA and an expired client.
 make_pki() {
-	mk_ca server-ca
-	mk_ca partners-ca
-	mk_ca other-ca
 	local san="subjectAltName=DNS:api.test,DNS:open.test,DNS:opt.test,DNS:*.wild.test,DNS:gone.test,DNS:localhost"
-	mk_leaf edge-ec server-ca "$san"
-	mk_leaf edge-rsa server-ca "$san" rsa
-	mk_leaf client1 partners-ca "extendedKeyUsage=clientAuth"
-	mk_leaf stranger other-ca "extendedKeyUsage=clientAuth"
-	mk_expired oldclient partners-ca
+	pki_ca "$T" server-ca /CN=server-ca &&
+		pki_ca "$T" partners-ca /CN=partners-ca &&
+		pki_ca "$T" other-ca /CN=other-ca &&
+		pki_cert "$T" edge-ec server-ca "/O=tagshake test/CN=edge-ec" "$san" &&
+		pki_cert "$T" edge-rsa server-ca "/O=tagshake test/CN=edge-rsa" "$san" rsa &&
+		pki_cert "$T" client1 partners-ca "/O=tagshake test/CN=client1" "extendedKeyUsage=clientAuth" &&
+		pki_cert "$T" stranger other-ca "/O=tagshake test/CN=stranger" "extendedKeyUsage=clientAuth" &&
+		pki_expired "$T" oldclient partners-ca "/O=tagshake test/CN=oldclient"
 }
 
-# write_config PORT [extra yaml]: the policies every suite uses
-write_config() {
-	cat > "$T/tagshake.yaml" <<YAML
-listeners:
-  - address: 127.0.0.1
-    port: $1
-    workers: 2
+# hs_config PORT [EXTRA-YAML [WORKERS]]: the policies every handshaker suite
+# uses, written by write_config (tests/config.sh); 2 workers by default
+hs_config() {
+	write_config "$1" "${3:-2}" "${PIN_DIR:-$T/no-bpf}" <<YAML
 certificates:
   - name: edge
     pairs:
@@ -107,13 +49,9 @@ policies:
 defaults:
   default: { action: none, certificate: edge }
   no-sni: { action: reject }
-handoff:
-  socket: $T/handoff.sock
 timeouts:
   handshake: 2s
   handoff: 500ms
-bpf:
-  pin_dir: ${PIN_DIR:-$T/no-bpf}
 ${2:-}
 YAML
 }
@@ -135,14 +73,20 @@ start_daemon() {
 	return 1
 }
 
-# stat NAME: counter from the status file (rewritten every second; SIGHUP-free
-# refresh: wait for the next write)
+# stat_now NAME: a counter from the status file as it is after what the
+# suite just did. tagshaked rewrites the file every second by rename (a new
+# inode each time), so the next write after this call holds every count
+# made before it: wait for the inode to change (at most 3 s), then read.
 stat_now() {
 	local before
-	before=$(stat -c %Y.%s "$T/status" 2>/dev/null)
-	sleep 1.1
-	awk -v k="$1" '$1 == k { print $2 }' "$T/status"
+	before=$(stat -c %i "$T/status" 2>/dev/null)
+	for _ in $(seq 60); do
+		[ "$(stat -c %i "$T/status" 2>/dev/null)" != "$before" ] && break
+		sleep 0.05
+	done
+	stat_get "$1"
 }
+# stat_get NAME: a counter from the status file as it is now
 stat_get() { awk -v k="$1" '$1 == k { print $2 }' "$T/status"; }
 
 stop_all() {

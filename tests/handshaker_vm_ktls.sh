@@ -16,26 +16,17 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 T=$(mktemp -d)
 PORT=8443
-n=0
-failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-check() { local w=$1; shift; if "$@"; then ok "$w"; else not_ok "$w"; fi; }
+. tests/tap.sh
+. scripts/pki.sh
+. tests/config.sh
 PROXY=
 trap 'kill $DAEMON $SINK $PROXY 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$T/ca.key" -out "$T/ca.crt" -subj /CN=vm-ca 2>/dev/null
+pki_ca "$T" ca /CN=vm-ca || bail "test PKI"
 for name in edge client1; do
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$name.key" -subj "/CN=$name" -out "$T/$name.csr" 2>/dev/null
-	printf 'subjectAltName=DNS:open.test,DNS:api.test\n' > "$T/$name.ext"
-	openssl x509 -req -in "$T/$name.csr" -CA "$T/ca.crt" -CAkey "$T/ca.key" -CAcreateserial \
-		-days 2 -extfile "$T/$name.ext" -out "$T/$name.crt" 2>/dev/null
+	pki_cert "$T" "$name" ca "/CN=$name" 'subjectAltName=DNS:open.test,DNS:api.test' || bail "test PKI"
 done
-cat > "$T/ts.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $PORT, workers: 1 }
+write_config "$PORT" 1 <<YAML
 certificates:
   - { name: edge, chain: $T/edge.crt, key: $T/edge.key }
 ca_sets:
@@ -43,14 +34,12 @@ ca_sets:
 policies:
   - { sni: open.test, action: none }
   - { sni: api.test, action: require, ca_set: clients }
-handoff:
-  socket: $T/h.sock
 YAML
-build/tests/handoff_sink "$T/h.sock" > "$T/sink.out" 2>&1 &
+build/tests/handoff_sink "$T/handoff.sock" > "$T/sink.out" 2>&1 &
 SINK=$!
-build/tagshaked --config "$T/ts.yaml" --status "$T/status" 2>"$T/hs.log" &
+build/tagshaked --config "$T/tagshake.yaml" --status "$T/status" 2>"$T/hs.log" &
 DAEMON=$!
-for _ in $(seq 100); do [ -s "$T/status" ] && [ -S "$T/h.sock" ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ -s "$T/status" ] && [ -S "$T/handoff.sock" ] && break; sleep 0.05; done
 sleep 0.3
 
 stat_get() { sleep 1.1; sed -n "s/^$1 //p" "$T/status"; }
@@ -81,9 +70,9 @@ check "require without a certificate: refused (116)" grep -q 'alert number 116' 
 # --- the sink now echoes: data behind Finished, KeyUpdate after hand-off
 kill "$SINK"
 wait "$SINK" 2>/dev/null
-build/tests/handoff_sink "$T/h.sock" echo > "$T/echo.out" 2>&1 &
+build/tests/handoff_sink "$T/handoff.sock" echo > "$T/echo.out" 2>&1 &
 SINK=$!
-for _ in $(seq 100); do [ -S "$T/h.sock" ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ -S "$T/handoff.sock" ] && break; sleep 0.05; done
 # peer ARGS...: runs the client, prints its line, then the sink's two lines
 # for that connection (hand-off, echo)
 peer() {
@@ -141,16 +130,16 @@ kill "$DAEMON" "$SINK"
 wait "$DAEMON" "$SINK" 2>/dev/null
 sed -e 's/^handoff:/routes:\n  - { name: echo, upstream: 127.0.0.1:9000, metadata: raw }\nhandoff:/' \
 	-e 's/{ sni: open.test, action: none }/{ sni: open.test, action: none, route: echo }/' \
-	"$T/ts.yaml" > "$T/px.yaml"
+	"$T/tagshake.yaml" > "$T/px.yaml"
 printf '#!/bin/sh\nexec tee -a %s/upstream.bin\n' "$T" > "$T/echo.sh"
 chmod +x "$T/echo.sh"
 : > "$T/upstream.bin"
 busybox nc -ll -p 9000 -e "$T/echo.sh" &
 SINK=$!
-rm -f "$T/h.sock" "$T/status"
+rm -f "$T/handoff.sock" "$T/status"
 build/tagshake-proxy --config "$T/px.yaml" --workers 1 2>"$T/proxy.log" &
 PROXY=$!
-for _ in $(seq 100); do [ -S "$T/h.sock" ] && break; sleep 0.05; done
+for _ in $(seq 100); do [ -S "$T/handoff.sock" ] && break; sleep 0.05; done
 build/tagshaked --config "$T/px.yaml" --status "$T/status" 2>>"$T/hs.log" &
 DAEMON=$!
 for _ in $(seq 100); do [ -s "$T/status" ] && break; sleep 0.05; done
@@ -170,5 +159,4 @@ check "proxy: the connection closed and counted as a client error" \
 	grep -q ' close_client_error=1 ' <<<"$px "
 kill "$PROXY"
 wait "$PROXY" 2>/dev/null
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

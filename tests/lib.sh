@@ -1,35 +1,21 @@
-# Shared shell helpers for the suites: TAP output, real clients, namespaces.
+# Shared shell helpers for the suites: TAP output (tests/tap.sh), the host's
+# cgroup v2 root and bpffs (scripts/sysenv.sh), the test PKI builder
+# (scripts/pki.sh), real clients, namespaces.
 # Source it; it expects to run from the project root.
 
-TAP_N=0
-TAP_FAILED=0
-
-ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $*"; }
-not_ok() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $*"; }
-
-# check DESCRIPTION COMMAND...: one TAP line from the command's exit status.
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else not_ok "$what"; fi
-}
-
-# same VALUE EXPECTED DESCRIPTION: exact string comparison.
-same() {
-	if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3 (got '$1', want '$2')"; fi
-}
-
-tap_end() {
-	echo "1..$TAP_N"
-	[ "$TAP_FAILED" -eq 0 ]
-}
+. tests/tap.sh
+. scripts/sysenv.sh
+. scripts/pki.sh
 
 need_root() {
-	if [ "$(id -u)" -ne 0 ]; then
-		not_ok "$1 needs root"
-		tap_end
-		exit 1
-	fi
+	[ "$(id -u)" -eq 0 ] || bail "$1 needs root"
+}
+
+# need_tagger_env WHAT: root, the cgroup v2 root in TS_CGROUP2 and bpffs at
+# TS_BPFFS (mounted when absent), or the suite stops with a failure.
+need_tagger_env() {
+	need_root "$1"
+	ts_sysenv || bail "$1: no cgroup v2 or bpffs here"
 }
 
 # json_get JSON EXPR: a value from a JSON document, with a python3 expression

@@ -4,14 +4,17 @@
 # configuration, the proxy, and the handshaker: build/tagshaked, or with
 # PROXY_TEST_HANDSHAKER=feeder a stand-in (build/tests/proxy_feeder: real
 # OpenSSL, relay mode, no tagger) that isolates the proxy from the daemon;
-# and helpers for TAP output. Every process started here is stopped by PID.
+# TAP output comes from tests/tap.sh, the cgroup v2 root and bpffs from
+# scripts/sysenv.sh. Every process started here is stopped by PID.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 ROOT=$PWD
+. tests/tap.sh
+. scripts/sysenv.sh
+. scripts/pki.sh
+. tests/config.sh
 T=$(mktemp -d /tmp/tagshake-proxy-test.XXXXXX)
 PIDS=()
-n=0
-failed=0
 
 cleanup() {
 	local p
@@ -20,17 +23,6 @@ cleanup() {
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
 }
 trap cleanup EXIT
-
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
-# check "what" EXPECTED ACTUAL
-check() {
-	if [ "$2" == "$3" ]; then ok "$1"; else
-		nok "$1"
-		echo "#   expected: $(printf '%q' "$2" | head -c 600)"
-		echo "#   actual:   $(printf '%q' "$3" | head -c 600)"
-	fi
-}
 
 # Free loopback TCP ports: a random base, checked against listening sockets.
 pick_ports() {
@@ -53,7 +45,7 @@ HAP_PORT=$((BASE + 3)) # haproxy accept-proxy
 DEAD_PORT=$((BASE + 4)) # nothing listens here
 SLOW_PORT=$((BASE + 5)) # python upstream that accepts and waits
 BLACK_PORT=$((BASE + 6)) # full accept queue: connects hang
-# route ids: 1-based order of routes in write_config
+# route ids: 1-based order of routes in proxy_config
 R_TLV=6 R_RAW=7 R_GREET=11 R_HOLD=12 R_BLACKHOLE=13
 
 wait_for() { # file or tcp port, up to ~5 s
@@ -68,51 +60,33 @@ wait_for() { # file or tcp port, up to ~5 s
 	return 1
 }
 
+# The PKI in $T/pki (scripts/pki.sh): a client CA and a client certificate
+# with a known serial and SANs, another CA, a self-signed server certificate
+# for every test name, and root → intermediate → leaf for Client-Cert-Chain:
+# the CA set trusts the root, the client sends its intermediate (chain.pem)
+# or its intermediate and the root (chain-root.pem).
 make_certs() {
 	local d=$T/pki
-	mkdir -p "$d"
-	(
-		cd "$d" || exit 1
-		ec() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
-		ec ca.key
-		openssl req -x509 -new -key ca.key -subj "/O=tagshake tests/CN=Test Client CA" -days 2 -out ca.crt 2>/dev/null
-		ec other-ca.key
-		openssl req -x509 -new -key other-ca.key -subj "/CN=Other CA" -days 2 -out other-ca.crt 2>/dev/null
-		ec server.key
-		openssl req -x509 -new -key server.key -subj "/CN=edge.test" -days 2 \
-			-addext "subjectAltName=DNS:kong.test,DNS:opt.test,DNS:xfcc.test,DNS:rfc.test,DNS:open.test,DNS:secure.test,DNS:*.wild.test,DNS:pp.test,DNS:hap.test,DNS:tlv.test,DNS:raw.test,DNS:down.test,DNS:downraw.test,DNS:downpp.test,DNS:custom.test" -out server.crt 2>/dev/null
-		ec client.key
-		openssl req -new -key client.key -subj "/C=DE/O=Example, Inc./OU=dev/CN=client one" -out client.csr 2>/dev/null
-		printf 'subjectAltName=URI:spiffe://tagshake.test/client,DNS:client.test,DNS:alt.client.test\n' >client.ext
-		openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -set_serial 0x1F2E3D4C5B6A \
-			-days 2 -extfile client.ext -out client.crt 2>/dev/null
-		# root → intermediate → client, for Client-Cert-Chain: the CA set
-		# trusts the root, the client sends its intermediate (chain.pem) or
-		# its intermediate and the root (chain-root.pem)
-		ec root.key
-		openssl req -x509 -new -key root.key -subj "/CN=Test Root CA" -days 2 -out root.crt 2>/dev/null
-		ec inter.key
-		openssl req -new -key inter.key -subj "/CN=Test Intermediate CA" -out inter.csr 2>/dev/null
-		printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n' >inter.ext
-		openssl x509 -req -in inter.csr -CA root.crt -CAkey root.key -set_serial 2 -days 2 \
-			-extfile inter.ext -out inter.crt 2>/dev/null
-		ec leaf.key
-		openssl req -new -key leaf.key -subj "/CN=chain client" -out leaf.csr 2>/dev/null
-		openssl x509 -req -in leaf.csr -CA inter.crt -CAkey inter.key -set_serial 3 -days 2 \
-			-out leaf.crt 2>/dev/null
-		cat leaf.crt inter.crt >chain.pem
-		cat leaf.crt inter.crt root.crt >chain-root.pem
-	)
+	mkdir -p "$d" &&
+		pki_ca "$d" ca "/O=tagshake tests/CN=Test Client CA" &&
+		pki_ca "$d" other-ca "/CN=Other CA" &&
+		pki_ca "$d" server /CN=edge.test \
+			"subjectAltName=DNS:kong.test,DNS:opt.test,DNS:xfcc.test,DNS:rfc.test,DNS:open.test,DNS:secure.test,DNS:*.wild.test,DNS:pp.test,DNS:hap.test,DNS:tlv.test,DNS:raw.test,DNS:down.test,DNS:downraw.test,DNS:downpp.test,DNS:custom.test" &&
+		pki_cert "$d" client ca "/C=DE/O=Example, Inc./OU=dev/CN=client one" \
+			"subjectAltName=URI:spiffe://tagshake.test/client,DNS:client.test,DNS:alt.client.test" ec 0x1F2E3D4C5B6A &&
+		pki_ca "$d" root "/CN=Test Root CA" &&
+		pki_cert "$d" inter root "/CN=Test Intermediate CA" \
+			'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign' ec 2 &&
+		pki_cert "$d" leaf inter "/CN=chain client" "" ec 3 &&
+		cat "$d/leaf.crt" "$d/inter.crt" >"$d/chain.pem" &&
+		cat "$d/leaf.crt" "$d/inter.crt" "$d/root.crt" >"$d/chain-root.pem"
 }
 
-# The stack of the hardening suites, first and last parts of its YAML (each
-# suite writes its own policies, defaults and timeouts between them): one
-# listener with WORKERS workers, the edge certificate, the client CA set, a
-# raw route to the echo socket; the hand-off socket and the tagger's pins.
-raw_config_head() { # WORKERS
+# The stack of the hardening suites: the edge certificate, the client CA
+# set, a raw route to the echo socket. Each suite adds its own policies,
+# defaults and timeouts after it and writes the whole with write_config.
+raw_stack() {
 	cat <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $PORT, workers: $1 }
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 ca_sets:
@@ -122,20 +96,10 @@ routes:
 YAML
 }
 
-raw_config_tail() {
-	cat <<YAML
-handoff:
-  socket: $T/handoff.sock
-bpf:
-  pin_dir: $PINS
-YAML
-}
-
-# The configuration: one route per upstream/mode, one policy per case.
-write_config() {
-	cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $FEED_PORT, workers: 1 }
+# The proxy suites' configuration: one route per upstream/mode, one policy
+# per case (written by write_config, tests/config.sh).
+proxy_config() {
+	write_config "$FEED_PORT" 1 <<YAML
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 ca_sets:
@@ -178,8 +142,6 @@ policies:
 defaults:
   default: { action: none, route: raw }
   no-sni: { action: none, route: raw }
-handoff:
-  socket: $T/handoff.sock
 timeouts:
   idle: 3s
 YAML
@@ -208,15 +170,15 @@ start_handshaker() {
 check_stat() {
 	local v
 	for _ in $(seq 1 40); do
-		v=$(stat "$2")
+		v=$(proxy_stat "$2")
 		[ "$v" == "$3" ] && break
 		sleep 0.05
 	done
-	check "$1" "$3" "$v"
+	check_eq "$1" "$v" "$3"
 }
 
-# Counters from the proxy (SIGUSR1 prints them on stderr): stat NAME
-stat() {
+# Counters from the proxy (SIGUSR1 prints them on stderr): proxy_stat NAME
+proxy_stat() {
 	local before
 	before=$(grep -c 'stats:' "$T/proxy.log")
 	kill -USR1 "$PROXY_PID"
@@ -326,9 +288,4 @@ peers() { timeout 30 python3 "$ROOT/tests/proxy_peers.py" "$@"; }
 start_peer() { # background python peer
 	python3 "$ROOT/tests/proxy_peers.py" "$@" 2>>"$T/peers.log" &
 	PIDS+=("$!")
-}
-
-finish() {
-	echo "1..$n"
-	[ "$failed" -eq 0 ]
 }

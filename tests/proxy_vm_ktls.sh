@@ -8,25 +8,14 @@ set -u
 cd "$(dirname "$0")/.." || exit 1
 T=$(mktemp -d)
 PIDS=()
-n=0
-failed=0
+. tests/tap.sh
+. scripts/pki.sh
+. tests/config.sh
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' EXIT
-check() {
-	n=$((n + 1))
-	if [ "$2" == "$3" ]; then echo "ok $n - $1"; else
-		failed=$((failed + 1))
-		echo "not ok $n - $1"
-		echo "#   expected: $2"
-		echo "#   actual:   $3"
-	fi
-}
 wait_file() { for _ in $(seq 1 100); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/s.key" \
-	-subj /CN=bench.test -days 2 -out "$T/s.crt" 2>/dev/null
-cat >"$T/ts.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: 8443, workers: 1 }
+pki_ca "$T" s /CN=bench.test || bail "test PKI"
+write_config 8443 1 <<YAML
 certificates:
   - { name: edge, chain: $T/s.crt, key: $T/s.key }
 routes:
@@ -35,37 +24,34 @@ policies:
   - { sni: bench.test, action: none, route: raw }
 defaults:
   default: { action: none, route: raw }
-handoff:
-  socket: $T/h.sock
 YAML
 build/bench/proxy_load upstream 9000 &
 PIDS+=("$!")
-build/tagshake-proxy --config "$T/ts.yaml" --workers 1 2>"$T/proxy.log" &
+build/tagshake-proxy --config "$T/tagshake.yaml" --workers 1 2>"$T/proxy.log" &
 PROXY=$!
 PIDS+=("$PROXY")
-wait_file "$T/h.sock"
-build/tagshaked --config "$T/ts.yaml" --status "$T/status" 2>"$T/hs.log" &
+wait_file "$T/handoff.sock"
+build/tagshaked --config "$T/tagshake.yaml" --status "$T/status" 2>"$T/hs.log" &
 PIDS+=("$!")
 wait_file "$T/status"
 sleep 0.5
 
-check "tagshaked hands off with kTLS" ktls "$(sed -n 's/^mode //p' "$T/status")"
+check_eq "tagshaked hands off with kTLS" "$(sed -n 's/^mode //p' "$T/status")" ktls
 for dir in U D; do
 	out=$(timeout 60 build/bench/proxy_load throughput 127.0.0.1 8443 bench.test 16 $dir 2>&1)
-	check "kTLS socket spliced by the proxy: 16 MiB $dir, every byte checked" yes \
-		"$(echo "$out" | grep -q '^mbps=' && echo yes)"
+	check_eq "kTLS socket spliced by the proxy: 16 MiB $dir, every byte checked" "$(echo "$out" | grep -q '^mbps=' && echo yes)" \
+		yes
 	echo "# $dir: $out"
 done
 out=$(timeout 60 build/bench/proxy_load latency 127.0.0.1 8443 bench.test 50 2>&1)
-check "50 connections: handshake done → upstream greeting" yes "$(echo "$out" | grep -q '^latency_us' && echo yes)"
+check_eq "50 connections: handshake done → upstream greeting" "$(echo "$out" | grep -q '^latency_us' && echo yes)" yes
 echo "# $out"
 kill -USR1 "$PROXY"
 sleep 0.3
 stats=$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n')
 v() { echo "$stats" | sed -n "s/^$1=//p"; }
-check "every direction spliced (no copy fallback)" "0" "$(v copy_dirs)"
-check "no connection closed by an error" "0 0" "$(v close_client_error) $(v close_upstream_error)"
+check_eq "every direction spliced (no copy fallback)" "$(v copy_dirs)" "0"
+check_eq "no connection closed by an error" "$(v close_client_error) $(v close_upstream_error)" "0 0"
 echo "# hand-off → upstream connected: mean $(( $(v upstream_ready_us) / $(v upstream_ready_n) )) us;" \
 	"histogram ≤16/32/64/128/256/more: $(v ready_le_16us)/$(v ready_le_32us)/$(v ready_le_64us)/$(v ready_le_128us)/$(v ready_le_256us)/$(v ready_over_256us)"
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

@@ -2,8 +2,8 @@
 # The one TAP library of the shell suites (source it). Every check prints one
 # TAP line; tap_end prints the plan and fails when any check failed. A skip is
 # reported as "ok N - what # SKIP why" and the runner counts it as a skip, never
-# as a pass; a suite that must not skip on this machine is listed in
-# tests/required.list and fails the run when it does.
+# as a pass, and a skip fails the run unless the suite is allowed to skip on
+# this machine (tests/skip-allowed.list, empty: in CI nothing may skip).
 
 TAP_N=0
 TAP_FAILED=0

@@ -23,13 +23,13 @@ policies:
 '
 printf '%s' "$base" >good.yaml
 out=$("$TS" check good.yaml 2>&1)
-same "$?" 0 "a valid file: exit 0"
-same "$out" "good.yaml: ok: 1 listener, 1 certificate, 1 CA set, 1 route, 1 policy
-  a.test                                   require  cert=1 ca=1 route=1" "... with the summary and the policy table"
-same "$("$TS" check --quiet good.yaml 2>&1)" "" "--quiet prints nothing"
+check_eq "a valid file: exit 0" "$?" 0
+check_eq "... with the summary and the policy table" "$out" "good.yaml: ok: 1 listener, 1 certificate, 1 CA set, 1 route, 1 policy
+  a.test                                   require  cert=1 ca=1 route=1"
+check_eq "--quiet prints nothing" "$("$TS" check --quiet good.yaml 2>&1)" ""
 # the shipped example points at /etc/tagshake: its first unreadable file is named
 err=$("$TS" check "$OLDPWD/docs/tagshake.example.yaml" 2>&1)
-same "$?" 1 "the shipped example outside /etc/tagshake: exit 1"
+check_eq "the shipped example outside /etc/tagshake: exit 1" "$?" 1
 check "... naming file, line and key" grep -Eq \
 	"^tagshake: $OLDPWD/docs/tagshake.example.yaml:[0-9]+: certificates\[0\]\.pairs\[0\]\.chain: cannot read '/etc/tagshake/" <<<"$err"
 
@@ -39,7 +39,7 @@ bad() {
 	local err rc
 	err=$("$TS" check bad.yaml 2>&1 >/dev/null)
 	rc=$?
-	same "$rc: $err" "1: tagshake: $2" "$3"
+	check_eq "$3" "$rc: $err" "1: tagshake: $2"
 }
 bad "$base  - { sni: b.test, action: maybe }
 " "bad.yaml:11: policies[1].action: unknown action 'maybe' (none, request, optional, require, reject)" "unknown action"
@@ -66,13 +66,13 @@ bad "${base/127.0.0.1:80/127.0.0.1:99999}" \
 bad "${base}timeouts: { handshake: 10 }
 " "bad.yaml:11: timeouts.handshake: expected a duration like 500ms, 10s, 2m or 1h, got '10'" "duration without a unit"
 
-same "$("$TS" check missing.yaml 2>&1; echo "rc=$?")" "tagshake: missing.yaml: No such file or directory
-rc=1" "a missing file: exit 1"
-same "$("$TS" check 2>&1; echo "rc=$?")" "tagshake: check needs exactly one FILE (see --help)
-rc=2" "no FILE: usage error, exit 2"
+check_eq "a missing file: exit 1" "$("$TS" check missing.yaml 2>&1; echo "rc=$?")" "tagshake: missing.yaml: No such file or directory
+rc=1"
+check_eq "no FILE: usage error, exit 2" "$("$TS" check 2>&1; echo "rc=$?")" "tagshake: check needs exactly one FILE (see --help)
+rc=2"
 check "check --help" bash -c '"$0" check --help | grep -q "^usage: tagshake check"' "$TS"
 # unprivileged: proves it touches no kernel object
 chmod -R a+rX "$work"
-same "$(setpriv --reuid=65534 --regid=65534 --clear-groups "$TS" check --quiet good.yaml 2>&1; echo "rc=$?")" \
-	"rc=0" "works without privileges (no BPF, no kernel state)"
+check_eq "works without privileges (no BPF, no kernel state)" \
+	"$(setpriv --reuid=65534 --regid=65534 --clear-groups "$TS" check --quiet good.yaml 2>&1; echo "rc=$?")" "rc=0"
 tap_end

@@ -12,13 +12,14 @@
 . "$(dirname "$0")/proxy_lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
-	nok "the fault suite needs root (tagger, cgroups)"
-	finish
+	not_ok "the fault suite needs root (tagger, cgroups)"
+	tap_end
 	exit 1
 fi
 PORT=$FEED_PORT
+ts_sysenv || bail "cgroup v2 and bpffs found"
 PINS=/sys/fs/bpf/tagshake-faults-$$
-CG=/sys/fs/cgroup/unified/tagshake-faults-$$
+CG=$TS_CGROUP2/tagshake-faults-$$
 HOLD=${TS_HOLD:-1000}
 TS=$ROOT/build/tagshake
 ulimit -n "$(ulimit -Hn)"
@@ -30,25 +31,6 @@ cleanup_faults() {
 }
 trap cleanup_faults EXIT
 
-write_config() {
-	{
-		raw_config_head 2
-		cat <<YAML
-policies:
-  - { sni: open.test, action: none, route: raw }
-  - { sni: secure.test, action: require, ca_set: clients, route: raw }
-defaults:
-  default: { action: reject }
-timeouts:
-  handshake: 3s
-  handoff: 2s
-  idle: 30s
-limits:
-  handshakes_in_flight: 4096
-YAML
-		raw_config_tail
-	} >"$T/tagshake.yaml"
-}
 tagger_load() {
 	"$TS" load --port "$PORT" --cgroup "$CG" --pin-dir "$PINS" >/dev/null 2>&1 &&
 		"$TS" policy import "$T/tagshake.yaml" --pin-dir "$PINS" >/dev/null
@@ -76,16 +58,31 @@ proxy_closes() {
 	local c sum=0
 	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
 		http_431 http_501 http_502 bad_meta nomem shutdown; do
-		sum=$((sum + $(stat "close_$c")))
+		sum=$((sum + $(proxy_stat "close_$c")))
 	done
 	echo "$sum"
 }
 
 make_certs
-write_config
+{
+	raw_stack
+	cat <<YAML
+policies:
+  - { sni: open.test, action: none, route: raw }
+  - { sni: secure.test, action: require, ca_set: clients, route: raw }
+defaults:
+  default: { action: reject }
+timeouts:
+  handshake: 3s
+  handoff: 2s
+  idle: 30s
+limits:
+  handshakes_in_flight: 4096
+YAML
+} | write_config "$PORT" 2 "$PINS"
 mkdir -p "$CG"
 tagger_load
-check "tagger loaded, policies imported" 0 "$?"
+check_eq "tagger loaded, policies imported" "$?" 0
 start_peer echo-server "$T/echo.sock"
 ECHO_PID=$!
 wait_for "$T/echo.sock"
@@ -95,15 +92,15 @@ hs_start
 # --- the same load without faults -----------------------------------------
 out=$(mixed 3 4)
 echo "# no faults: $out"
-check "no faults: require with a certificate always echoed" 0 \
-	"$(outcome "$out" 'sum(v for k, v in d["require+cert"].items() if k != "echoed")')"
-check "no faults: require without a certificate never echoed" 0 \
-	"$(outcome "$out" 'd["require-nocert"].get("echoed", 0)')"
-check "no faults: the none SNI always echoed" 0 \
-	"$(outcome "$out" 'sum(v for k, v in d["none"].items() if k != "echoed")')"
+check_eq "no faults: require with a certificate always echoed" "$(outcome "$out" 'sum(v for k, v in d["require+cert"].items() if k != "echoed")')" \
+	0
+check_eq "no faults: require without a certificate never echoed" "$(outcome "$out" 'd["require-nocert"].get("echoed", 0)')" \
+	0
+check_eq "no faults: the none SNI always echoed" "$(outcome "$out" 'sum(v for k, v in d["none"].items() if k != "echoed")')" \
+	0
 sleep 1.1
-check "tags came from the tagger (tag_agree > 0, tag_missing 0)" "yes 0" \
-	"$([ "$(hs tag_agree)" -gt 0 ] && echo yes) $(hs tag_missing)"
+check_eq "tags came from the tagger (tag_agree > 0, tag_missing 0)" "$([ "$(hs tag_agree)" -gt 0 ] && echo yes) $(hs tag_missing)" \
+	"yes 0"
 
 # --- the same load with faults --------------------------------------------
 mixed 14 4 >"$T/faults.json" &
@@ -146,24 +143,24 @@ echo "# t=11 s: the upstream killed (SIGKILL) for 1 s and restarted"
 wait $LOAD
 out=$(cat "$T/faults.json")
 echo "# with faults: $out"
-check "faults: require without a certificate never echoed" 0 \
-	"$(outcome "$out" 'd["require-nocert"].get("echoed", 0)')"
-check "faults: no connection hung" 0 \
-	"$(outcome "$out" 'sum(v.get("hang", 0) for v in d.values())')"
-check "faults: most require connections with a certificate went through (> 50%)" yes \
-	"$(outcome "$out" '"yes" if d["require+cert"].get("echoed", 0) * 2 > sum(d["require+cert"].values()) else "no"')"
+check_eq "faults: require without a certificate never echoed" "$(outcome "$out" 'd["require-nocert"].get("echoed", 0)')" \
+	0
+check_eq "faults: no connection hung" "$(outcome "$out" 'sum(v.get("hang", 0) for v in d.values())')" \
+	0
+check_eq "faults: most require connections with a certificate went through (> 50%)" "$(outcome "$out" '"yes" if d["require+cert"].get("echoed", 0) * 2 > sum(d["require+cert"].values()) else "no"')" \
+	yes
 for _ in $(seq 1 20); do
 	sleep 0.5
 	[ "$(hs inflight)" = 0 ] && [ "$(hs relays_open)" = 0 ] && break
 done
 sleep 1.1
-check "restarted tagshaked: every accepted connection has one close reason" "$(hs accepted)" \
-	"$(($(hs reject_tag) + $(hs reject_policy) + $(hs handshake_failed) + $(hs handshake_timeout) + $(hs handshakes)))"
-check "restarted tagshaked: every handshake handed off, every relay closed" "$(hs handshakes) $(hs relay)" \
-	"$(($(hs handoff_ok) + $(hs handoff_timeout) + $(hs handoff_error))) $(($(hs relay_closed) + $(hs relay_idle) + $(hs relay_error)))"
-check "restarted proxy: every hand-off closed with a reason" "$(stat handoffs)" "$(proxy_closes)"
-check "restarted proxy: the upstream's gap counted (close_upstream_down or connect_refused > 0)" yes \
-	"$([ $(($(stat close_upstream_down) + $(stat connect_refused))) -gt 0 ] && echo yes)"
+check_eq "restarted tagshaked: every accepted connection has one close reason" "$(($(hs reject_tag) + $(hs reject_policy) + $(hs handshake_failed) + $(hs handshake_timeout) + $(hs handshakes)))" \
+	"$(hs accepted)"
+check_eq "restarted tagshaked: every handshake handed off, every relay closed" "$(($(hs handoff_ok) + $(hs handoff_timeout) + $(hs handoff_error))) $(($(hs relay_closed) + $(hs relay_idle) + $(hs relay_error)))" \
+	"$(hs handshakes) $(hs relay)"
+check_eq "restarted proxy: every hand-off closed with a reason" "$(proxy_closes)" "$(proxy_stat handoffs)"
+check_eq "restarted proxy: the upstream's gap counted (close_upstream_down or connect_refused > 0)" "$([ $(($(proxy_stat close_upstream_down) + $(proxy_stat connect_refused))) -gt 0 ] && echo yes)" \
+	yes
 
 # --- connections held through the proxy -----------------------------------
 hs_fd=$(fds "$HS_PID") px_fd=$(fds "$PROXY_PID")
@@ -177,12 +174,12 @@ t1=$(date +%s%N)
 held=$(cat "$T/held")
 hs_rss2=$(rss_kb "$HS_PID") px_rss2=$(rss_kb "$PROXY_PID")
 hs_fd2=$(fds "$HS_PID") px_fd2=$(fds "$PROXY_PID")
-check "$HOLD connections held through tagshaked and the proxy" "$HOLD" "$held"
+check_eq "$HOLD connections held through tagshaked and the proxy" "$held" "$HOLD"
 echo "# held $held in $(((t1 - t0) / 1000000)) ms; tagshaked ${hs_rss} -> ${hs_rss2} KiB" \
 	"($(((hs_rss2 - hs_rss) * 1024 / held)) B per connection), fds $hs_fd -> $hs_fd2;" \
 	"proxy ${px_rss} -> ${px_rss2} KiB ($(((px_rss2 - px_rss) * 1024 / held)) B per connection)," \
 	"fds $px_fd -> $px_fd2"
-check "tagshaked: 2 fds per held relay (TCP socket, socketpair end)" $((hs_fd + 2 * HOLD)) "$hs_fd2"
+check_eq "tagshaked: 2 fds per held relay (TCP socket, socketpair end)" "$hs_fd2" $((hs_fd + 2 * HOLD))
 wait "$HOLDER"
 # the proxy keeps up to 64 empty pipe pairs per worker for later hand-offs
 PIPE_POOL_FDS=$((2 * 64 * 2))
@@ -193,9 +190,9 @@ done
 sleep 1.1
 px_after=$(fds "$PROXY_PID")
 echo "# after they closed: proxy $px_after fds (its pipe pool keeps up to $PIPE_POOL_FDS)"
-check "after they closed: tagshaked fds back to where they were, no relay open" "$hs_fd 0" \
-	"$(fds "$HS_PID") $(hs relays_open)"
-check "after they closed: proxy fds within its pipe pool of where they were" yes \
-	"$([ "$px_after" -le $((px_fd + PIPE_POOL_FDS)) ] && echo yes)"
-check "proxy: every hand-off closed with a reason, held ones included" "$(stat handoffs)" "$(proxy_closes)"
-finish
+check_eq "after they closed: tagshaked fds back to where they were, no relay open" "$(fds "$HS_PID") $(hs relays_open)" \
+	"$hs_fd 0"
+check_eq "after they closed: proxy fds within its pipe pool of where they were" "$([ "$px_after" -le $((px_fd + PIPE_POOL_FDS)) ] && echo yes)" \
+	yes
+check_eq "proxy: every hand-off closed with a reason, held ones included" "$(proxy_closes)" "$(proxy_stat handoffs)"
+tap_end

@@ -3,14 +3,15 @@
 # attached to the root cgroup v2 so the daemon's listener is inside it):
 # decisions from agreeing tags, reject before any OpenSSL object, policy
 # changes through the map, and the tagger unloaded and loaded again while
-# the daemon runs. Needs root and bpffs; otherwise every test is skipped.
+# the daemon runs. Needs root, cgroup v2 and bpffs (scripts/sysenv.sh finds
+# the first and mounts the second); without them the suite fails, it never
+# skips: a skipped tagger suite would look like a passing one.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d)
 . "$ROOT/tests/handshaker_lib.sh"
 PORT=$(free_port)
 PIN_DIR=/sys/fs/bpf/tagshake-hs-test-$$
-CGROUP=${TS_CGROUP:-/sys/fs/cgroup/unified}
 PY="python3 $ROOT/tests/handshaker_client.py"
 CA="$T/server-ca.crt"
 TS="$ROOT/build/tagshake"
@@ -18,11 +19,10 @@ TS="$ROOT/build/tagshake"
 tagger_off() { "$TS" unload --pin-dir "$PIN_DIR" >/dev/null 2>&1; }
 trap 'stop_all; tagger_off; rm -rf "$T"' EXIT
 
-if [ "$(id -u)" -ne 0 ] || [ ! -x "$TS" ] || [ ! -d "$CGROUP" ]; then
-	echo "ok 1 - tagger suite # SKIP needs root, build/tagshake and cgroup v2 at $CGROUP"
-	echo "1..1"
-	exit 0
-fi
+[ "$(id -u)" -eq 0 ] || bail "the tagger suite needs root"
+[ -x "$TS" ] || bail "build/tagshake is built"
+ts_sysenv || bail "cgroup v2 and bpffs found"
+CGROUP=${TS_CGROUP:-$TS_CGROUP2}
 
 sc() {
 	local sni=$1
@@ -43,20 +43,28 @@ tagger_on() {
 }
 
 make_pki
-write_config "$PORT"
+hs_config "$PORT"
 check "tagger loaded and policies imported from the same file" tagger_on
+# our program, by the id of its pinned link, among those attached at $CGROUP
+ours_attached() {
+	local id
+	id=$(bpftool -j link show pinned "$PIN_DIR/link" 2>/dev/null |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])' 2>/dev/null) || return 1
+	bpftool cgroup show "$CGROUP" | awk -v id="$id" '$1 == id && /ts_tagger/ { f = 1 } END { exit !f }'
+}
+check "the tagger is attached at the cgroup v2 root ($CGROUP)" ours_attached
 start_sink || not_ok "sink started"
 start_daemon || not_ok "daemon started"
 
 o=$(sc open.test -msg)
 check "none: handed off" grep -q 'policy=open.test' <<<"$o"
-eq "none: no CertificateRequest" "$(grep -c CertificateRequest <<<"$o")" 0
-eq "the tag agreed with OpenSSL's SNI" "$(stat_now tag_agree)" 1
-eq "no userspace fallback was needed" "$(stat_get tag_missing)/$(stat_get tag_disagree)" 0/0
+check_eq "none: no CertificateRequest" "$(grep -c CertificateRequest <<<"$o")" 0
+check_eq "the tag agreed with OpenSSL's SNI" "$(stat_now tag_agree)" 1
+check_eq "no userspace fallback was needed" "$(stat_get tag_missing)/$(stat_get tag_disagree)" 0/0
 
-eq "reject: gone.test gets 0 bytes" "$($PY rawhello 127.0.0.1 "$PORT" gone.test)" bytes=0
-eq "reject: no SNI gets 0 bytes" "$($PY rawhello 127.0.0.1 "$PORT")" bytes=0
-eq "reject: both closed on the tag, before any OpenSSL object" \
+check_eq "reject: gone.test gets 0 bytes" "$($PY rawhello 127.0.0.1 "$PORT" gone.test)" bytes=0
+check_eq "reject: no SNI gets 0 bytes" "$($PY rawhello 127.0.0.1 "$PORT")" bytes=0
+check_eq "reject: both closed on the tag, before any OpenSSL object" \
 	"$(stat_now reject_tag)/$(stat_get reject_policy)" 2/0
 
 o=$(sc api.test)
@@ -67,16 +75,16 @@ check "require with a valid certificate: identity handed off" \
 
 before=$(stat_now cert_requests)
 agree=$(stat_get tag_agree)
-eq "none: 1000 handshakes, 0 CertificateRequests (client side)" \
+check_eq "none: 1000 handshakes, 0 CertificateRequests (client side)" \
 	"$($PY certreq 127.0.0.1 "$PORT" open.test 1000 "$CA")" "handshakes=1000 failed=0 certreq=0"
-eq "none: 0 CertificateRequests (daemon side)" "$(stat_now cert_requests)" "$before"
-eq "none: all 1000 decided by agreeing tags" "$(($(stat_get tag_agree) - agree))" 1000
+check_eq "none: 0 CertificateRequests (daemon side)" "$(stat_now cert_requests)" "$before"
+check_eq "none: all 1000 decided by agreeing tags" "$(($(stat_get tag_agree) - agree))" 1000
 
 # --- the map is the live policy: a change applies to the next ClientHello
 "$TS" policy add open.test require --cert 1 --ca 1 --route 1 --pin-dir "$PIN_DIR" >/dev/null
 o=$(sc open.test -msg)
 check "policy add open.test require: next handshake fails (116)" grep -q 'alert number 116' <<<"$o"
-eq "policy add open.test require: ... after one CertificateRequest" \
+check_eq "policy add open.test require: ... after one CertificateRequest" \
 	"$(grep -c 'Handshake.*CertificateRequest' <<<"$o")" 1
 "$TS" policy add open.test none --cert 1 --route 1 --pin-dir "$PIN_DIR" >/dev/null
 o=$(sc open.test)
@@ -88,11 +96,12 @@ stale=$(stat_now policy_stale)
 o=$(sc api.test)
 check "BPF policy says none for a require SNI: still fails without a certificate (116)" \
 	grep -q 'alert number 116' <<<"$o"
-eq "... counted as policy_stale" "$(($(stat_now policy_stale) - stale))" 1
+check_eq "... counted as policy_stale" "$(($(stat_now policy_stale) - stale))" 1
 "$TS" policy import --pin-dir "$PIN_DIR" "$T/tagshake.yaml" >/dev/null
 
 # --- tagger unloaded under a running daemon: same decisions from the configuration
 tagger_off
+check_fails "(control) the attachment check fails once the tagger is unloaded" ours_attached
 sleep 0.3
 o=$(sc api.test)
 check "tagger unloaded: require still fails without a certificate (116)" \
@@ -100,8 +109,8 @@ check "tagger unloaded: require still fails without a certificate (116)" \
 missing=$(stat_now tag_missing)
 o=$(sc open.test)
 check "tagger unloaded: none still handed off" grep -q 'policy=open.test' <<<"$o"
-eq "tagger unloaded: decisions counted as tag missing" "$(($(stat_now tag_missing) - missing))" 1
-eq "tagger unloaded: reject still closes with 0 bytes" \
+check_eq "tagger unloaded: decisions counted as tag missing" "$(($(stat_now tag_missing) - missing))" 1
+check_eq "tagger unloaded: reject still closes with 0 bytes" \
 	"$($PY rawhello 127.0.0.1 "$PORT" gone.test)" bytes=0
 
 # --- loaded again: the daemon finds the new maps by itself
@@ -110,8 +119,7 @@ sleep 0.3
 agree=$(stat_now tag_agree)
 o=$(sc open.test)
 check "after reload of the tagger: handed off" grep -q 'policy=open.test' <<<"$o"
-eq "after reload of the tagger: tags agree again" "$(($(stat_now tag_agree) - agree))" 1
-eq "no descriptor left behind" "$(fds)" "tcp=0 relays=0 waiting=0"
+check_eq "after reload of the tagger: tags agree again" "$(($(stat_now tag_agree) - agree))" 1
+check_eq "no descriptor left behind" "$(fds)" "tcp=0 relays=0 waiting=0"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

@@ -13,10 +13,10 @@ trap 'stop_all; [ -n "${KEEP:-}" ] || rm -rf "$T"' EXIT
 PORT=$(free_port)
 
 make_pki
-write_config "$PORT"
+hs_config "$PORT"
 "$ROOT/build/tests/handoff_sink" "$T/handoff.sock" echo > "$T/sink.out" 2>"$T/sink.err" &
 SINK=$!
-start_daemon || { not_ok "daemon started"; echo "1..$n"; exit 1; }
+start_daemon || bail "daemon started"
 
 # peer ARGS...: the client's line, then the sink's lines for that connection
 peer() {
@@ -50,19 +50,18 @@ check "TLS 1.2 resumed (the client's Finished ends the handshake): data behind i
 	early_ok "$o" 3000 1 TLSv1.2
 for ku in keyupdate keyupdate-req; do
 	o=$(peer open.test $ku 50000)
-	eq "$ku: 50000 B before and 50000 B after it, every byte echoed" \
+	check_eq "$ku: 50000 B before and 50000 B after it, every byte echoed" \
 		"$(sed -n 's/^port=[0-9]* //p' <<<"$o")" \
 		"resumed=0 first=50000/50000/1 after=50000/50000/1 end=eof"
 	check "$ku: the sink got all 100000 B in order and a clean end" \
 		grep -q "^echo peerport=[0-9]* in=100000 out=100000 end=eof$" <<<"$o"
 done
 o=$(peer api.test keyupdate-req 20000 -c "$T/client1.crt" -k "$T/client1.key")
-eq "keyupdate-req with a client certificate: every byte echoed" \
+check_eq "keyupdate-req with a client certificate: every byte echoed" \
 	"$(sed -n 's/^port=[0-9]* //p' <<<"$o")" \
 	"resumed=0 first=20000/20000/1 after=20000/20000/1 end=eof"
 # 10 connections, 2 of them only to make the sessions that were resumed
-eq "relays: 10 handed off, 10 closed cleanly, none in error" \
+check_eq "relays: 10 handed off, 10 closed cleanly, none in error" \
 	"$(stat_now relay) $(stat_get relay_closed) $(stat_get relay_error)" "10 10 0"
 
-echo "1..$n"
-[ "$failed" -eq 0 ]
+tap_end

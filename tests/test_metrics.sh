@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
-need_root "the metrics suite"
+need_tagger_env "the metrics suite"
 
 work=$(mktemp -d)
 state=$work/state
@@ -63,7 +63,7 @@ delta() {
 	local b a
 	b=$(value "$before" "$1")
 	a=$(value "$after" "$1")
-	same "$((${a:-0} - ${b:-0}))" "$2" "$1 +$2"
+	check_eq "$1 +$2" "$((${a:-0} - ${b:-0}))" "$2"
 }
 # traffic: none 3, optional 1, require 2 with a certificate + 1 without, reject 2
 delta 'tagshake_tagger_tags_total{status="ok"}' 9
@@ -103,11 +103,11 @@ delta 'tagshake_handshake_duration_seconds_count' 6
 delta 'tagshake_handshake_duration_seconds_bucket{le="+Inf"}' 6
 delta 'tagshake_proxy_upstream_ready_seconds_count' 6
 delta 'tagshake_proxy_upstream_ready_seconds_bucket{le="+Inf"}' 6
-same "$(value "$after" 'tagshake_handshaker_mode{mode="relay",reason="kernel has no kTLS (no tls ULP)"}')" 1 \
-	"mode: relay, with the reason"
-same "$(value "$after" tagshake_tagger_up)/$(value "$after" tagshake_handshaker_up)/$(value "$after" tagshake_proxy_up)" \
-	"1/1/1" "every source up"
-same "$(value "$after" tagshake_relays_open)" 0 "no relay left open"
+check_eq "mode: relay, with the reason" "$(value "$after" 'tagshake_handshaker_mode{mode="relay",reason="kernel has no kTLS (no tls ULP)"}')" \
+	1
+check_eq "every source up" \
+	"$(value "$after" tagshake_tagger_up)/$(value "$after" tagshake_handshaker_up)/$(value "$after" tagshake_proxy_up)" "1/1/1"
+check_eq "no relay left open" "$(value "$after" tagshake_relays_open)" 0
 # the buckets are cumulative and the sum is in seconds: 6 loopback handshakes
 # take more than 0 and less than 6 s
 check "handshake histogram: buckets never decrease" awk -F'[ ]' \
@@ -136,17 +136,17 @@ for f in fams:
 print("families=%d bad=%s" % (len(fams), ",".join(bad) or "none"))
 PY
 )
-same "${fmt#*bad=}" none "text format parses; names, types, help and units follow the conventions"
+check_eq "text format parses; names, types, help and units follow the conventions" "${fmt#*bad=}" none
 check "... with at least 40 families" test "$(sed 's/families=\([0-9]*\).*/\1/' <<<"$fmt")" -ge 40
 
 h=$(curl -sS -D - -o /dev/null "http://127.0.0.1:$mport/metrics" | tr -d '\r')
 check "Content-Type is the text format 0.0.4" grep -qx 'Content-Type: text/plain; version=0.0.4; charset=utf-8' <<<"$h"
-same "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/")" 404 "other paths: 404"
-same "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$mport/metrics")" 405 "POST: 405"
+check_eq "other paths: 404" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/")" 404
+check_eq "POST: 405" "$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$mport/metrics")" 405
 # a client that never sends a request does not block the next scrape
 exec 3<>"/dev/tcp/127.0.0.1/$mport"
-same "$(timeout 5 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/metrics")" 200 \
-	"a silent client is dropped after its timeout, the next scrape is served"
+check_eq "a silent client is dropped after its timeout, the next scrape is served" "$(timeout 5 curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$mport/metrics")" \
+	200
 exec 3>&-
 
 # sources that are gone: up 0, the exporter keeps serving
@@ -155,11 +155,11 @@ wait "$RUNPID"
 RUNPID=
 rm -f "$run/tagshaked.status" "$run/proxy.status"
 gone=$(scrape)
-same "$(value "$gone" tagshake_tagger_up)/$(value "$gone" tagshake_handshaker_up)/$(value "$gone" tagshake_proxy_up)" \
-	"0/0/0" "stack stopped: every source reports up 0"
+check_eq "stack stopped: every source reports up 0" \
+	"$(value "$gone" tagshake_tagger_up)/$(value "$gone" tagshake_handshaker_up)/$(value "$gone" tagshake_proxy_up)" "0/0/0"
 kill -TERM "$MXPID"
 wait "$MXPID"
-same "$?" 0 "SIGTERM: the exporter exits 0"
+check_eq "SIGTERM: the exporter exits 0" "$?" 0
 MXPID=
-same "$(ss -Hltn "sport = :$mport" | wc -l)" 0 "... and no longer listens"
+check_eq "... and no longer listens" "$(ss -Hltn "sport = :$mport" | wc -l)" 0
 tap_end

@@ -3,7 +3,9 @@
 # BPF program inside the kernel (BPF_PROG_TEST_RUN) and through the
 # userspace build, at several segment sizes; the JSON must match exactly.
 # Hellos are captured here from real clients on loopback, plus truncated
-# and corrupted copies, plus ../shared/corpus/clienthello when it exists.
+# and corrupted copies, plus the project's corpus of real-world hellos
+# (tests/data/corpus/clienthello, with its manifest.tsv; in the repository so
+# a clean clone has it: the suite fails without it, it never skips it).
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
@@ -13,7 +15,7 @@ need_root "the in-kernel parse"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 port=18501
-corpus=${TS_CORPUS:-../shared/corpus/clienthello}
+corpus=${TS_CORPUS:-tests/data/corpus/clienthello}
 
 capture() {
 	local client=$1 name=$2 out=$work/$1.bin
@@ -32,13 +34,13 @@ done
 # What each client's hello must parse to.
 for c in $TS_CLIENTS; do
 	out=$(build/tagshake parse --json --userspace "$work/$c.bin")
-	same "$(json_get "$out" 'd["status"]+" "+d["sni"]')" "ok $c.capture.test" "$c: status and SNI"
+	check_eq "$c: status and SNI" "$(json_get "$out" 'd["status"]+" "+d["sni"]')" "ok $c.capture.test"
 done
 out=$(build/tagshake parse --json --userspace "$work/openssl-frag512.bin")
-same "$(json_get "$out" 'd["records"]')" 3 "openssl -max_send_frag 512: three records"
-same "$(json_get "$out" 'd["alpn"]')" '[]' "openssl -max_send_frag 512: no ALPN"
+check_eq "openssl -max_send_frag 512: three records" "$(json_get "$out" 'd["records"]')" 3
+check_eq "openssl -max_send_frag 512: no ALPN" "$(json_get "$out" 'd["alpn"]')" '[]'
 out=$(build/tagshake parse --json --userspace "$work/openssl-tls12.bin")
-same "$(json_get "$out" 'd["alpn"]')" '["h2","http/1.1"]' "openssl -tls1_2: ALPN list"
+check_eq "openssl -tls1_2: ALPN list" "$(json_get "$out" 'd["alpn"]')" '["h2","http/1.1"]'
 out=$(build/tagshake parse --json --userspace "$work/chromium.bin")
 check "chromium: post-quantum hello is over 1500 bytes" \
 	test "$(json_get "$out" 'd["bytes"]')" -gt 1500
@@ -63,7 +65,8 @@ for name in sorted(os.listdir(work)):
 PY
 
 files=("$work"/*.bin "$work"/*.var)
-[ -d "$corpus" ] && files+=("$corpus"/*.bin)
+[ -f "$corpus/manifest.tsv" ] || bail "corpus: $corpus/manifest.tsv is there"
+files+=("$corpus"/*.bin)
 build/tagshake parse --json --userspace "${files[@]}" >"$work/user.json"
 for seg in 1460 536 97 1; do
 	build/tagshake parse --json --segment "$seg" "${files[@]}" >"$work/kernel.json"
@@ -73,11 +76,10 @@ done
 check "truncations are never ok" \
 	bash -c "! grep '\\.cut[0-9]*\\.var' '$work/user.json' | grep -q '\"status\":\"ok\"'"
 
-if [ -d "$corpus" ]; then
-	check "corpus: status, SNI, ALPN, records and bytes match manifest.tsv" python3 - "$corpus" "$work/user.json" <<'PY'
+cat >"$work/manifest.py" <<'PY'
 import csv, json, os, sys
-corpus, results = sys.argv[1], sys.argv[2]
-rows = {r["file"]: r for r in csv.DictReader(open(os.path.join(corpus, "manifest.tsv")), delimiter="\t")}
+manifest, results = sys.argv[1], sys.argv[2]
+rows = {r["file"]: r for r in csv.DictReader(open(manifest), delimiter="\t")}
 def esc(s):
     return "".join(c if 0x21 <= ord(c) <= 0x7e and c not in ",\\" else "\\x%02x" % ord(c) for c in s)
 seen = 0
@@ -96,7 +98,15 @@ for line in open(results):
         sys.exit(1)
 sys.exit(0 if seen == len(rows) else 1)
 PY
-else
-	ok "corpus: $corpus is absent here, skipped # SKIP"
-fi
+check_eq "corpus: $(ls "$corpus"/*.bin | wc -l) hellos, one manifest row each" \
+	"$(($(wc -l <"$corpus/manifest.tsv") - 1))" "$(ls "$corpus"/*.bin | wc -l)"
+check "corpus: status, SNI, ALPN, records and bytes match manifest.tsv" \
+	python3 "$work/manifest.py" "$corpus/manifest.tsv" "$work/user.json"
+# negative control: the same comparison against a manifest with one SNI
+# changed must fail
+awk -F '\t' -v OFS='\t' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "sni") c = i }
+	NR == 2 { $c = "x" $c } 1' \
+	"$corpus/manifest.tsv" >"$work/broken.tsv"
+check_fails "(control) a manifest with one SNI changed does not match" \
+	python3 "$work/manifest.py" "$work/broken.tsv" "$work/user.json"
 tap_end

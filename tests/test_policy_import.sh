@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
-need_root "the policy import suite"
+need_tagger_env "the policy import suite"
 
 pins=/sys/fs/bpf/tagshake-import-$$
 port=18951
@@ -17,17 +17,16 @@ work=$(mktemp -d)
 trap 'kill $importer 2>/dev/null; build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1; rm -rf "$work"' EXIT
 importer=
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=import-ca \
-	-keyout "$work/ca.key" -out "$work/ca.pem" -days 1 2>/dev/null
+pki_ca "$work" ca /CN=import-ca || bail "a CA made (scripts/pki.sh)"
 for set in A B; do
 	cat >"$work/$set.yaml" <<YAML
 listeners:
   - port: $port
 ca_sets:
   - name: one
-    files: [$work/ca.pem]
+    files: [$work/ca.crt]
   - name: two
-    files: [$work/ca.pem]
+    files: [$work/ca.crt]
 policies:
 YAML
 done
@@ -48,11 +47,11 @@ wait
 
 check "load" build/tagshake load --port "$port" --pin-dir "$pins"
 check "import A" build/tagshake policy import "$work/A.yaml" --pin-dir "$pins"
-same "$(build/tagshake policy list --json --pin-dir "$pins")" \
-	'[{"name":"*.mix.test","action":"require","cert":0,"ca":1,"route":0}]' "A is the whole policy"
+check_eq "A is the whole policy" \
+	"$(build/tagshake policy list --json --pin-dir "$pins")" '[{"name":"*.mix.test","action":"require","cert":0,"ca":1,"route":0}]'
 check "import B" build/tagshake policy import "$work/B.yaml" --pin-dir "$pins"
-same "$(build/tagshake policy list --json --pin-dir "$pins")" \
-	'[{"name":"a.mix.test","action":"optional","cert":0,"ca":2,"route":0}]' "B replaced A whole"
+check_eq "B replaced A whole" \
+	"$(build/tagshake policy list --json --pin-dir "$pins")" '[{"name":"a.mix.test","action":"optional","cert":0,"ca":2,"route":0}]'
 
 (
 	while :; do

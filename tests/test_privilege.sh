@@ -9,13 +9,14 @@
 . "$(dirname "$0")/proxy_lib.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
-	nok "the privilege suite needs root (pins, cgroups, setpriv)"
-	finish
+	not_ok "the privilege suite needs root (pins, cgroups, setpriv)"
+	tap_end
 	exit 1
 fi
 PORT=$FEED_PORT
+ts_sysenv || bail "cgroup v2 and bpffs found"
 PINS=/sys/fs/bpf/tagshake-priv-$$
-CG=/sys/fs/cgroup/unified/tagshake-priv-$$
+CG=$TS_CGROUP2/tagshake-priv-$$
 PY=/usr/bin/python3 # nobody cannot reach root's pyenv
 chmod 711 "$T" # others may traverse, as /run/tagshake would allow
 echo "# work directory $T"
@@ -33,7 +34,7 @@ fails() {
 	local what=$1
 	shift
 	if "$@" >"$T/fails.out" 2>&1; then
-		nok "$what (it succeeded)"
+		not_ok "$what (it succeeded)"
 	else
 		ok "$what: $(head -c 100 "$T/fails.out" | tr '\n' ' ')"
 	fi
@@ -42,10 +43,10 @@ modes() { # "name mode owner" for each entry of a directory
 	for f in "$1"/*; do command stat -c '%n %a %U' "$f" | sed "s#^$1/##"; done | tr '\n' ' '
 }
 
-write_config() {
-	{
-		raw_config_head 1
-		cat <<YAML
+make_certs
+{
+	raw_stack
+	cat <<YAML
 policies:
   - { sni: open.test, action: none, route: raw }
   - { sni: secure.test, action: require, ca_set: clients, route: raw }
@@ -54,11 +55,7 @@ defaults:
 timeouts:
   handoff: 300ms
 YAML
-		raw_config_tail
-	} >"$T/tagshake.yaml"
-}
-make_certs
-write_config
+} | write_config "$PORT" 1 "$PINS"
 # the same configuration, readable by nobody (copies of the test PKI)
 mkdir -m 755 "$T/pub"
 cp -r "$T/pki" "$T/pub/pki"
@@ -71,11 +68,11 @@ mkdir -m 1777 "$T/run"
 # --- pinned maps ----------------------------------------------------------
 mkdir -p "$CG"
 (umask 000 && "$ROOT/build/tagshake" load --port "$PORT" --cgroup "$CG" --pin-dir "$PINS" >/dev/null)
-check "tagger loaded under umask 000" 0 "$?"
-check "pin directory: root only" "700 root" "$(command stat -c '%a %U' "$PINS")"
-check "pinned maps and link: root only" \
-	"counters 600 root link 600 root policy 600 root policy_slot 600 root ports 600 root tags 600 root " \
-	"$(modes "$PINS")"
+check_eq "tagger loaded under umask 000" "$?" 0
+check_eq "pin directory: root only" "$(command stat -c '%a %U' "$PINS")" "700 root"
+check_eq "pinned maps and link: root only" \
+	"$(modes "$PINS")" \
+	"counters 600 root link 600 root policy 600 root policy_slot 600 root ports 600 root tags 600 root "
 "$ROOT/build/tagshake" policy import "$T/tagshake.yaml" --pin-dir "$PINS" >/dev/null
 before=$("$ROOT/build/tagshake" policy list --pin-dir "$PINS")
 fails "nobody cannot add a policy" nobody "$ROOT/build/tagshake" policy add evil.test none --pin-dir "$PINS"
@@ -90,8 +87,8 @@ key="$(printf 'evil.test' | od -An -tx1) $(printf ' 00%.0s' $(seq 1 $((256 - 9))
 fails "nobody cannot write the pinned policy map with bpftool" nobody bpftool map update pinned \
 	"$PINS/policy" key hex $key value hex 00 00 00 00 00 00 00 00
 fails "nobody cannot read the tags map with bpftool" nobody bpftool map dump pinned "$PINS/tags"
-check "the policies are unchanged" "$before" "$("$ROOT/build/tagshake" policy list --pin-dir "$PINS")"
-check "the tagger is still loaded" 1 "$("$ROOT/build/tagshake" status --pin-dir "$PINS" | grep -c '^tagger: loaded')"
+check_eq "the policies are unchanged" "$("$ROOT/build/tagshake" policy list --pin-dir "$PINS")" "$before"
+check_eq "the tagger is still loaded" "$("$ROOT/build/tagshake" status --pin-dir "$PINS" | grep -c '^tagger: loaded')" 1
 
 # --- the hand-off socket --------------------------------------------------
 start_peer echo-server "$T/echo.sock"
@@ -99,8 +96,8 @@ wait_for "$T/echo.sock"
 umask 000
 start_proxy --workers 1
 umask 022
-check "hand-off socket made under umask 000: owner and group only" "660 root" \
-	"$(command stat -c '%a %U' "$T/handoff.sock")"
+check_eq "hand-off socket made under umask 000: owner and group only" "$(command stat -c '%a %U' "$T/handoff.sock")" \
+	"660 root"
 inject() { # a forged hand-off: an fd and TLVs claiming a verified client
 	"$PY" - "$T/handoff.sock" <<'PY'
 import socket, struct, sys
@@ -118,9 +115,9 @@ except OSError as e:
 print("sent")
 PY
 }
-check "nobody cannot connect to inject a hand-off" "Permission denied" "$(nobody bash -c "$(declare -f inject); PY=$PY T=$T inject")"
-check "the proxy received no hand-off" 0 "$(stat handoffs)"
-check "root (the handshaker's user) can" sent "$(inject)"
+check_eq "nobody cannot connect to inject a hand-off" "$(nobody bash -c "$(declare -f inject); PY=$PY T=$T inject")" "Permission denied"
+check_eq "the proxy received no hand-off" "$(proxy_stat handoffs)" 0
+check_eq "root (the handshaker's user) can" "$(inject)" sent
 check_stat "the proxy received that one" handoffs 1
 
 # --- tagshaked's capabilities ---------------------------------------------
@@ -144,28 +141,28 @@ connect() { # connect SNI: one request; prints what came back
 }
 
 hs_run "$T/tagshake.yaml" --bounding-set=-all,+bpf,+net_bind_service --inh-caps=-all
-check "tagshaked as root with CAP_BPF and CAP_NET_BIND_SERVICE only" 0000008000000400 "$(cap_eff)"
-check "serves a connection end to end" ping "$(connect open.test)"
-check "and reads the tagger's tag (tag_agree tag_missing)" "1 0" "$(hs_stats tag_agree tag_missing)"
+check_eq "tagshaked as root with CAP_BPF and CAP_NET_BIND_SERVICE only" "$(cap_eff)" 0000008000000400
+check_eq "serves a connection end to end" "$(connect open.test)" ping
+check_eq "and reads the tagger's tag (tag_agree tag_missing)" "$(hs_stats tag_agree tag_missing)" "1 0"
 hs_stop
 # Kernels from 6.5 check bpf() capabilities per command (map and program
 # creation); opening a pin and reading a map then needs file access only.
 hs_run "$T/tagshake.yaml" --bounding-set=-all --inh-caps=-all
-check "tagshaked as root with no capability at all" 0000000000000000 "$(cap_eff)"
-check "still serves end to end" ping "$(connect open.test)"
-check "and still reads the tag through the root-only pins (kernel $(uname -r | cut -d- -f1))" \
-	"1 0" "$(hs_stats tag_agree tag_missing)"
+check_eq "tagshaked as root with no capability at all" "$(cap_eff)" 0000000000000000
+check_eq "still serves end to end" "$(connect open.test)" ping
+check_eq "and still reads the tag through the root-only pins (kernel $(uname -r | cut -d- -f1))" \
+	"$(hs_stats tag_agree tag_missing)" "1 0"
 hs_stop
 # As nobody: the pins and the hand-off socket are closed to it.
 hs_run "$T/pub/tagshake.yaml" --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all
-check "tagshaked as nobody: no capability" 0000000000000000 "$(cap_eff)"
+check_eq "tagshaked as nobody: no capability" "$(cap_eff)" 0000000000000000
 connect open.test >/dev/null
 sleep 0.5 # the hand-off timeout
-check "the handshake completes, the tag is out of reach, the hand-off socket too (timeout)" \
-	"1 1 0 1" "$(hs_stats handshakes tag_missing tag_agree handoff_timeout)"
-check "without the tag, require is still refused without a certificate" "" "$(connect secure.test)"
-check "counted as a failed handshake, decided from the policy (decide_require)" "1 1" \
-	"$(hs_stats handshake_failed decide_require)"
+check_eq "the handshake completes, the tag is out of reach, the hand-off socket too (timeout)" \
+	"$(hs_stats handshakes tag_missing tag_agree handoff_timeout)" "1 1 0 1"
+check_eq "without the tag, require is still refused without a certificate" "$(connect secure.test)" ""
+check_eq "counted as a failed handshake, decided from the policy (decide_require)" "$(hs_stats handshake_failed decide_require)" \
+	"1 1"
 hs_stop
 
-finish
+tap_end

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/proxy_lib.sh"
 
 make_certs
-write_config
+proxy_config
 printf 'logging:\n  level: info\n  connections: true\n' >>"$T/tagshake.yaml"
 start_nginx
 start_proxy
@@ -26,34 +26,34 @@ wait_lines() {
 subject=$(openssl x509 -in "$T/pki/client.crt" -noout -subject -nameopt RFC2253 | sed 's/^subject=//')
 # logfmt escapes the DN's backslash (O=Example\, Inc.) inside the quotes
 subject_q=${subject//\\/\\\\}
-up0=$(stat bytes_up) down0=$(stat bytes_down)
+up0=$(proxy_stat bytes_up) down0=$(proxy_stat bytes_down)
 tls_curl kong.test /kong "${CLIENT_CERT[@]}" >/dev/null
 wait_lines 1
-up=$(($(stat bytes_up) - up0)) down=$(($(stat bytes_down) - down0))
-check "require + client certificate, http route: one line, bytes equal the proxy's counters" \
-	"level=info msg=proxy_conn result=done sni=kong.test policy=kong.test action=require route=kong mode=relay subject=\"$subject_q\" up=$up down=$down requests=1" \
-	"$(conn_lines | sed -n 1p)"
+up=$(($(proxy_stat bytes_up) - up0)) down=$(($(proxy_stat bytes_down) - down0))
+check_eq "require + client certificate, http route: one line, bytes equal the proxy's counters" \
+	"$(conn_lines | sed -n 1p)" \
+	"level=info msg=proxy_conn result=done sni=kong.test policy=kong.test action=require route=kong mode=relay subject=\"$subject_q\" up=$up down=$down requests=1"
 
 tls_curl open.test /kong -o /dev/null -H 'Connection: keep-alive' --next \
 	--cacert "$T/pki/server.crt" --resolve "open.test:$FEED_PORT:127.0.0.1" -s -o /dev/null "https://open.test:$FEED_PORT/kong"
 wait_lines 2
-check "none, no certificate: no subject, two requests on one connection" \
-	"result=done sni=open.test policy=open.test action=none route=kong mode=relay requests=2" \
-	"$(conn_lines | sed -n 2p | sed 's/ up=[0-9]* down=[0-9]*//; s/^level=info msg=proxy_conn //')"
+check_eq "none, no certificate: no subject, two requests on one connection" \
+	"$(conn_lines | sed -n 2p | sed 's/ up=[0-9]* down=[0-9]*//; s/^level=info msg=proxy_conn //')" \
+	"result=done sni=open.test policy=open.test action=none route=kong mode=relay requests=2"
 
 tls_curl down.test / >/dev/null
 wait_lines 3
-check "upstream down on an http route: result=http_502" \
-	"level=info msg=proxy_conn result=http_502 sni=down.test policy=down.test action=none route=down-http mode=relay" \
-	"$(conn_lines | sed -n 3p | sed 's/ up=.*//')"
+check_eq "upstream down on an http route: result=http_502" \
+	"$(conn_lines | sed -n 3p | sed 's/ up=.*//')" \
+	"level=info msg=proxy_conn result=http_502 sni=down.test policy=down.test action=none route=down-http mode=relay"
 
 printf 'hello raw\n' | timeout 5 openssl s_client -quiet -connect "127.0.0.1:$FEED_PORT" \
 	-servername raw.test -CAfile "$T/pki/server.crt" >/dev/null 2>&1
 wait_lines 4
-check "raw route, its unix upstream absent: result=upstream_down, nothing relayed, no requests field" \
-	"level=info msg=proxy_conn result=upstream_down sni=raw.test policy=raw.test action=none route=raw mode=relay up=0 down=0" \
-	"$(conn_lines | sed -n 4p)"
-check "each line carries ts= (UTC, ms) first and ms= last" 4 \
-	"$(grep 'msg=proxy_conn' "$T/proxy.log" | grep -cE '^ts=[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z .* ms=[0-9]+\.[0-9]{3}$')"
-check "one line per close counted" 4 "$(($(stat close_done) + $(stat close_http_502) + $(stat close_upstream_down)))"
-finish
+check_eq "raw route, its unix upstream absent: result=upstream_down, nothing relayed, no requests field" \
+	"$(conn_lines | sed -n 4p)" \
+	"level=info msg=proxy_conn result=upstream_down sni=raw.test policy=raw.test action=none route=raw mode=relay up=0 down=0"
+check_eq "each line carries ts= (UTC, ms) first and ms= last" "$(grep 'msg=proxy_conn' "$T/proxy.log" | grep -cE '^ts=[0-9-]{10}T[0-9:]{8}\.[0-9]{3}Z .* ms=[0-9]+\.[0-9]{3}$')" \
+	4
+check_eq "one line per close counted" "$(($(proxy_stat close_done) + $(proxy_stat close_http_502) + $(proxy_stat close_upstream_down)))" 4
+tap_end

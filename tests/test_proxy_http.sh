@@ -7,7 +7,7 @@
 . "$(dirname "$0")/proxy_lib.sh"
 
 make_certs
-write_config
+proxy_config
 start_nginx
 start_proxy
 start_handshaker
@@ -26,54 +26,54 @@ serial=$serial
 issuer=$issuer
 subject=$subject
 fingerprint=$sha1"
-check "client subject DN has an escaped comma (test premise)" 'C=DE' "${subject##*,}"
+check_eq "client subject DN has an escaped comma (test premise)" "${subject##*,}" 'C=DE'
 
 # --- the three styles with a client certificate ---------------------------
-check "kong: X-Client-Cert (URL-encoded PEM), serial, issuer DN, subject DN, SHA-1" \
-	"$kong_expected" "$(tls_curl kong.test /kong "${CLIENT_CERT[@]}")"
-check "kong, custom names (kong_headers): configured names carry the values, defaults fill the rest" \
-	"$kong_expected
-defaults=||" "$(tls_curl custom.test /custom "${CLIENT_CERT[@]}")"
-check "kong, custom names: forged copies of another route's custom names stripped too" \
-	"cert=
+check_eq "kong: X-Client-Cert (URL-encoded PEM), serial, issuer DN, subject DN, SHA-1" \
+	"$(tls_curl kong.test /kong "${CLIENT_CERT[@]}")" "$kong_expected"
+check_eq "kong, custom names (kong_headers): configured names carry the values, defaults fill the rest" \
+	"$(tls_curl custom.test /custom "${CLIENT_CERT[@]}")" "$kong_expected
+defaults=||"
+check_eq "kong, custom names: forged copies of another route's custom names stripped too" \
+	"$(tls_curl open.test /custom -H 'X-SSL-Client-Cert: forged' -H 'X-Tagshake-Subject: CN=admin' -H 'X-FP: 00')" "cert=
 serial=
 issuer=
 subject=
 fingerprint=
-defaults=||" "$(tls_curl open.test /custom -H 'X-SSL-Client-Cert: forged' -H 'X-Tagshake-Subject: CN=admin' -H 'X-FP: 00')"
-check "kong, custom names: forged custom and default names replaced by the real ones" \
-	"$kong_expected
-defaults=||" "$(tls_curl custom.test /custom "${CLIENT_CERT[@]}" -H 'x-tagshake-subject: CN=admin' -H 'X-Client-Cert: forged')"
+defaults=||"
+check_eq "kong, custom names: forged custom and default names replaced by the real ones" \
+	"$(tls_curl custom.test /custom "${CLIENT_CERT[@]}" -H 'x-tagshake-subject: CN=admin' -H 'X-Client-Cert: forged')" "$kong_expected
+defaults=||"
 xfcc_subject=${subject//\\/\\\\}
-check "xfcc: Hash, Cert, Subject, URI, DNS" \
-	"Hash=$sha256;Cert=\"$pem_enc\";Subject=\"$xfcc_subject\";URI=spiffe://tagshake.test/client;DNS=client.test;DNS=alt.client.test" \
-	"$(tls_curl xfcc.test /xfcc "${CLIENT_CERT[@]}")"
-check "rfc9440: Client-Cert as a byte sequence, no chain (the hand-off carries the leaf)" \
-	"cert=:$b64:
-chain=" "$(tls_curl rfc.test /rfc "${CLIENT_CERT[@]}")"
+check_eq "xfcc: Hash, Cert, Subject, URI, DNS" \
+	"$(tls_curl xfcc.test /xfcc "${CLIENT_CERT[@]}")" \
+	"Hash=$sha256;Cert=\"$pem_enc\";Subject=\"$xfcc_subject\";URI=spiffe://tagshake.test/client;DNS=client.test;DNS=alt.client.test"
+check_eq "rfc9440: Client-Cert as a byte sequence, no chain (the hand-off carries the leaf)" \
+	"$(tls_curl rfc.test /rfc "${CLIENT_CERT[@]}")" "cert=:$b64:
+chain="
 
 # --- Client-Cert-Chain: the intermediates the client sent, in TLS order -----
 der64() { openssl x509 -in "$T/pki/$1" -outform DER | base64 -w0; }
-check "rfc9440: leaf from an intermediate CA, Client-Cert-Chain carries the intermediate" \
+check_eq "rfc9440: leaf from an intermediate CA, Client-Cert-Chain carries the intermediate" \
+	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain.pem" --key "$T/pki/leaf.key")" \
 	"cert=:$(der64 leaf.crt):
-chain=:$(der64 inter.crt):" \
-	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain.pem" --key "$T/pki/leaf.key")"
-check "rfc9440: intermediate and root sent → both, in order, as an RFC 8941 list" \
+chain=:$(der64 inter.crt):"
+check_eq "rfc9440: intermediate and root sent → both, in order, as an RFC 8941 list" \
+	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain-root.pem" --key "$T/pki/leaf.key")" \
 	"cert=:$(der64 leaf.crt):
-chain=:$(der64 inter.crt):, :$(der64 root.crt):" \
-	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain-root.pem" --key "$T/pki/leaf.key")"
+chain=:$(der64 inter.crt):, :$(der64 root.crt):"
 cat "$T/pki/chain-root.pem" "$T/pki/ca.crt" "$T/pki/other-ca.crt" "$T/pki/server.crt" >"$T/pki/chain5.pem"
-check "rfc9440: 5 certificates after the leaf (over the bound of 4): no chain at all, the leaf still sent" \
+check_eq "rfc9440: 5 certificates after the leaf (over the bound of 4): no chain at all, the leaf still sent" \
+	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain5.pem" --key "$T/pki/leaf.key")" "cert=:$(der64 leaf.crt):
+chain="
+check_eq "rfc9440: a forged Client-Cert-Chain is replaced by the real one" \
+	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain.pem" --key "$T/pki/leaf.key" -H 'Client-Cert-Chain: :AAAA:')" \
 	"cert=:$(der64 leaf.crt):
-chain=" "$(tls_curl rfc.test /rfc --cert "$T/pki/chain5.pem" --key "$T/pki/leaf.key")"
-check "rfc9440: a forged Client-Cert-Chain is replaced by the real one" \
-	"cert=:$(der64 leaf.crt):
-chain=:$(der64 inter.crt):" \
-	"$(tls_curl rfc.test /rfc --cert "$T/pki/chain.pem" --key "$T/pki/leaf.key" -H 'Client-Cert-Chain: :AAAA:')"
+chain=:$(der64 inter.crt):"
 
 # --- optional policy without a certificate: nothing injected --------------
-check "optional without certificate: no metadata header at all" "||||" "$(tls_curl opt.test /all)"
-check "optional with certificate: kong headers" "$kong_expected" "$(tls_curl opt.test /kong "${CLIENT_CERT[@]}")"
+check_eq "optional without certificate: no metadata header at all" "$(tls_curl opt.test /all)" "||||"
+check_eq "optional with certificate: kong headers" "$(tls_curl opt.test /kong "${CLIENT_CERT[@]}")" "$kong_expected"
 
 # --- resumption keeps the identity ------------------------------------------
 req='GET /kong HTTP/1.1\r\nHost: kong.test\r\nConnection: close\r\n\r\n'
@@ -82,9 +82,9 @@ printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$FEED_PORT" -ser
 	-ign_eof >/dev/null 2>&1
 out=$(printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername kong.test \
 	-CAfile "$T/pki/server.crt" -sess_in "$T/sess.pem" -ign_eof 2>/dev/null)
-check "resumed session (no certificate sent this time)" 1 "$(echo "$out" | grep -c '^Reused, TLSv1.3')"
-check "resumed session: kong headers still carry the client identity" "subject=$subject" \
-	"$(echo "$out" | grep '^subject=' | tail -1 | tr -d '\r')"
+check_eq "resumed session (no certificate sent this time)" "$(echo "$out" | grep -c '^Reused, TLSv1.3')" 1
+check_eq "resumed session: kong headers still carry the client identity" "$(echo "$out" | grep '^subject=' | tail -1 | tr -d '\r')" \
+	"subject=$subject"
 
 req='GET /rfc HTTP/1.1\r\nHost: rfc.test\r\nConnection: close\r\n\r\n'
 printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername rfc.test \
@@ -96,85 +96,85 @@ out=$(printf "$req" | timeout 10 openssl s_client -connect "127.0.0.1:$FEED_PORT
 # stand-in resumes from OpenSSL's stateless tickets, which do not carry it
 want_chain=$(der64 inter.crt)
 [ "${PROXY_TEST_HANDSHAKER:-tagshaked}" = tagshaked ] || want_chain=
-check "resumed session: Client-Cert and (session cache) Client-Cert-Chain still sent" \
-	"Reused, TLSv1.3
+check_eq "resumed session: Client-Cert and (session cache) Client-Cert-Chain still sent" \
+	"$(echo "$out" | grep -a '^Reused\|^cert=\|^chain=' | sed 's/^\(Reused, TLSv1.3\),.*/\1/')" "Reused, TLSv1.3
 cert=:$(der64 leaf.crt):
-chain=${want_chain:+:$want_chain:}" "$(echo "$out" | grep -a '^Reused\|^cert=\|^chain=' | sed 's/^\(Reused, TLSv1.3\),.*/\1/')"
+chain=${want_chain:+:$want_chain:}"
 
 # --- spoofing -----------------------------------------------------------------
-before=$(stat close_http_421)
+before=$(proxy_stat close_http_421)
 code=$(tls_curl open.test /all -H 'Host: secure.test' -H 'X-Client-Cert: forged' \
 	-H "X-Client-Cert-Subject-DN: CN=admin" -o "$T/spoof.out" -w '%{http_code}')
-check "spoof: SNI of a none policy, Host of a require policy → 421" 421 "$code"
-check "spoof: 421 body" "Misdirected Request" "$(cat "$T/spoof.out")"
-check "spoof: nginx never saw the request" 0 "$(grep -c 'host=secure.test' "$T/nginx/access.log")"
+check_eq "spoof: SNI of a none policy, Host of a require policy → 421" "$code" 421
+check_eq "spoof: 421 body" "$(cat "$T/spoof.out")" "Misdirected Request"
+check_eq "spoof: nginx never saw the request" "$(grep -c 'host=secure.test' "$T/nginx/access.log")" 0
 check_stat "close_http_421 counted" close_http_421 $((before + 1))
-check "spoof, same policy: client copies of every style's headers are stripped" "||||" \
-	"$(tls_curl open.test /all -H 'X-Client-Cert: forged' -H 'X-Client-Cert-Subject-DN: CN=admin' \
-		-H 'x-forwarded-client-cert: Hash=00' -H 'Client-Cert: :AAAA:' -H 'Client-Cert-Chain: :AAAA:')"
-check "spoof with a certificate: forged headers replaced by the real ones" "$kong_expected" \
-	"$(tls_curl kong.test /kong "${CLIENT_CERT[@]}" -H 'X-Client-Cert-Serial: 01' -H 'x-client-cert-subject-dn: CN=admin')"
+check_eq "spoof, same policy: client copies of every style's headers are stripped" "$(tls_curl open.test /all -H 'X-Client-Cert: forged' -H 'X-Client-Cert-Subject-DN: CN=admin' \
+		-H 'x-forwarded-client-cert: Hash=00' -H 'Client-Cert: :AAAA:' -H 'Client-Cert-Chain: :AAAA:')" \
+	"||||"
+check_eq "spoof with a certificate: forged headers replaced by the real ones" "$(tls_curl kong.test /kong "${CLIENT_CERT[@]}" -H 'X-Client-Cert-Serial: 01' -H 'x-client-cert-subject-dn: CN=admin')" \
+	"$kong_expected"
 code=$(tls_curl open.test /all -H 'Host: kong.test' -o /dev/null -w '%{http_code}')
-check "Host of another policy with the same route → still 421" 421 "$code"
+check_eq "Host of another policy with the same route → still 421" "$code" 421
 code=$(tls_curl kong.test /all "${CLIENT_CERT[@]}" -H 'Host: twin.test' -o /dev/null -w '%{http_code}')
-check "Host of another entry with the same action, CA set and route → 200" 200 "$code"
+check_eq "Host of another entry with the same action, CA set and route → 200" "$code" 200
 code=$(tls_curl kong.test /all "${CLIENT_CERT[@]}" -H 'Host: opt.test' -o /dev/null -w '%{http_code}')
-check "Host of an optional policy on a require connection (same CA, route) → 421" 421 "$code"
+check_eq "Host of an optional policy on a require connection (same CA, route) → 421" "$code" 421
 code=$(tls_curl a.wild.test /all -H 'Host: b.wild.test:443' -o /dev/null -w '%{http_code}')
-check "Host and SNI under the same wildcard policy → 200" 200 "$code"
+check_eq "Host and SNI under the same wildcard policy → 200" "$code" 200
 code=$(tls_curl kong.test /all "${CLIENT_CERT[@]}" -H 'Host: KONG.test.' -o /dev/null -w '%{http_code}')
-check "Host normalised (case, trailing dot) like the SNI → 200" 200 "$code"
+check_eq "Host normalised (case, trailing dot) like the SNI → 200" "$code" 200
 
 # --- keep-alive, pipelining, chunked bodies ---------------------------------
 out=$(curl -s --cacert "$T/pki/server.crt" --resolve "kong.test:$FEED_PORT:127.0.0.1" "${CLIENT_CERT[@]}" \
 	-w '%{num_connects}\n' "https://kong.test:$FEED_PORT/kong" -o /dev/null \
 	"https://kong.test:$FEED_PORT/body" -o "$T/ka.out" -d 'abc')
-check "keep-alive: second request on the same connection" "1
-0" "$out"
-check "keep-alive: second request (POST) has the headers and its body" "te= subject=$subject body=abc" "$(cat "$T/ka.out")"
+check_eq "keep-alive: second request on the same connection" "$out" "1
+0"
+check_eq "keep-alive: second request (POST) has the headers and its body" "$(cat "$T/ka.out")" "te= subject=$subject body=abc"
 pipe='GET /kong HTTP/1.1\r\nHost: kong.test\r\nX-Client-Cert: forged\r\n\r\n'
 pipe+='POST /body HTTP/1.1\r\nHost: kong.test\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n'
 pipe+='POST /body HTTP/1.1\r\nHost: kong.test\r\nContent-Length: 4\r\n\r\nbody'
 pipe+='GET /all HTTP/1.1\r\nHost: kong.test\r\nConnection: close\r\n\r\n'
 out=$(peers tls-client "$FEED_PORT" kong.test "$T/pki/server.crt" "$crt" "$T/pki/client.key" "$pipe" | tr -d '\r')
-check "pipelined: 4 responses, all 200" 4 "$(echo "$out" | grep -c '^HTTP/1.1 200 OK')"
-check "pipelined: first response has the real certificate, not the forged one" 1 "$(echo "$out" | grep -cFx "cert=$pem_enc")"
-check "pipelined: chunked body passed through unchanged, headers injected" 1 \
-	"$(echo "$out" | grep -cFx "te=chunked subject=$subject body=hello world")"
-check "pipelined: content-length body passed through" 1 "$(echo "$out" | grep -cFx "te= subject=$subject body=body")"
-check "pipelined: last response carries the real PEM" 1 "$(echo "$out" | grep -cFx -e "$pem_enc|$subject|||")"
+check_eq "pipelined: 4 responses, all 200" "$(echo "$out" | grep -c '^HTTP/1.1 200 OK')" 4
+check_eq "pipelined: first response has the real certificate, not the forged one" "$(echo "$out" | grep -cFx "cert=$pem_enc")" 1
+check_eq "pipelined: chunked body passed through unchanged, headers injected" "$(echo "$out" | grep -cFx "te=chunked subject=$subject body=hello world")" \
+	1
+check_eq "pipelined: content-length body passed through" "$(echo "$out" | grep -cFx "te= subject=$subject body=body")" 1
+check_eq "pipelined: last response carries the real PEM" "$(echo "$out" | grep -cFx -e "$pem_enc|$subject|||")" 1
 
 # --- 421 after pipelined requests: earlier answers first, then the 421 ------
 pipe='GET /all HTTP/1.1\r\nHost: open.test\r\n\r\nGET /all HTTP/1.1\r\nHost: secure.test\r\n\r\n'
 out=$(peers tls-client "$FEED_PORT" open.test "$T/pki/server.crt" "" "" "$pipe" | tr -d '\r' | grep '^HTTP/')
-check "pipelined 200 then 421, in order" "HTTP/1.1 200 OK
-HTTP/1.1 421 Misdirected Request" "$out"
+check_eq "pipelined 200 then 421, in order" "$out" "HTTP/1.1 200 OK
+HTTP/1.1 421 Misdirected Request"
 
 # --- a browser: chromium headless, ALPN h2+http/1.1 offered, http/1.1 used ---
 if command -v chromium >/dev/null; then
 	out=$(timeout 60 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
 		--ignore-certificate-errors --host-resolver-rules="MAP *.test 127.0.0.1" \
 		--dump-dom "https://open.test:$FEED_PORT/all?chromium" 2>"$T/chrome.log" | sed 's/<[^>]*>//g' | grep .)
-	check "chromium headless: page through tagshaked → proxy → nginx, no metadata for a none SNI" "||||" "$out"
-	check "chromium headless: nginx saw the request with its Host" 1 "$(grep -c 'host=open.test uri=/all?chromium$' "$T/nginx/access.log")"
+	check_eq "chromium headless: page through tagshaked → proxy → nginx, no metadata for a none SNI" "$out" "||||"
+	check_eq "chromium headless: nginx saw the request with its Host" "$(grep -c 'host=open.test uri=/all?chromium$' "$T/nginx/access.log")" 1
 else
-	nok "chromium headless: chromium is not installed"
+	not_ok "chromium headless: chromium is not installed"
 fi
 
 # --- upstream down → 502, bad requests → 400 ---------------------------------
-before=$(stat close_http_502)
-check "upstream refusing → 502" 502 "$(tls_curl down.test / -o /dev/null -w '%{http_code}')"
+before=$(proxy_stat close_http_502)
+check_eq "upstream refusing → 502" "$(tls_curl down.test / -o /dev/null -w '%{http_code}')" 502
 check_stat "close_http_502 counted" close_http_502 $((before + 1))
-check "connect_refused counted" 1 "$(stat connect_refused)"
+check_eq "connect_refused counted" "$(proxy_stat connect_refused)" 1
 out=$(peers tls-client "$FEED_PORT" kong.test "$T/pki/server.crt" "$crt" "$T/pki/client.key" 'GET / HTTP/1.1\r\n\r\n' | head -1 | tr -d '\r')
-check "HTTP/1.1 without Host → 400" "HTTP/1.1 400 Bad Request" "$out"
+check_eq "HTTP/1.1 without Host → 400" "$out" "HTTP/1.1 400 Bad Request"
 out=$(peers tls-client "$FEED_PORT" kong.test "$T/pki/server.crt" "$crt" "$T/pki/client.key" \
 	'GET / HTTP/1.1\r\nHost: kong.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n' | head -1 | tr -d '\r')
-check "Upgrade → 501 (a tunnel would bypass the header rewriting)" "HTTP/1.1 501 Not Implemented" "$out"
-check "hand-off with ALPN h2 to an http route: closed, not relayed unrewritten" closed \
-	"$(peers h2 "$T/handoff.sock" 1)"
+check_eq "Upgrade → 501 (a tunnel would bypass the header rewriting)" "$out" "HTTP/1.1 501 Not Implemented"
+check_eq "hand-off with ALPN h2 to an http route: closed, not relayed unrewritten" "$(peers h2 "$T/handoff.sock" 1)" \
+	closed
 check_stat "close_bad_meta counted" close_bad_meta 1
-check "http mode relays client→upstream by copy (parsing), upstream→client by splice" yes \
-	"$([ "$(stat splice_dirs)" -gt 0 ] && [ "$(stat copy_dirs)" -gt 0 ] && echo yes)"
-check "no connection closed by an error" "0 0" "$(stat close_client_error) $(stat close_upstream_error)"
-finish
+check_eq "http mode relays client→upstream by copy (parsing), upstream→client by splice" "$([ "$(proxy_stat splice_dirs)" -gt 0 ] && [ "$(proxy_stat copy_dirs)" -gt 0 ] && echo yes)" \
+	yes
+check_eq "no connection closed by an error" "$(proxy_stat close_client_error) $(proxy_stat close_upstream_error)" "0 0"
+tap_end

@@ -6,7 +6,7 @@
 . "$(dirname "$0")/proxy_lib.sh"
 
 make_certs
-write_config
+proxy_config
 start_peer tlv-server "$T/tlv.sock" "$T/expected.json"
 start_peer echo-server "$T/echo.sock"
 start_peer greeter "$T/greet.sock" "$T/greet.log"
@@ -20,16 +20,16 @@ wait_for "$T/tlv.sock"; wait_for "$T/echo.sock"; wait_for "$T/greet.sock"
 
 # --- nginx with proxy_protocol: the addresses of the client ---------------
 out=$(tls_curl pp.test / -w '%{local_port}')
-check "nginx proxy_protocol: client and server addresses from the PROXY v2 header" \
-	"client=127.0.0.1:${out#*$'\n'} server=127.0.0.1:$FEED_PORT" "${out%$'\n'*}"
+check_eq "nginx proxy_protocol: client and server addresses from the PROXY v2 header" \
+	"${out%$'\n'*}" "client=127.0.0.1:${out#*$'\n'} server=127.0.0.1:$FEED_PORT"
 out=$(tls_curl pp.test / "${CLIENT_CERT[@]}" -o /dev/null -w '%{http_code}')
-check "nginx proxy_protocol: accepts the header with the certificate TLVs" 200 "$out"
+check_eq "nginx proxy_protocol: accepts the header with the certificate TLVs" "$out" 200
 
 # --- HAProxy: fc_pp_authority is the SNI -----------------------------------
 out=$(tls_curl hap.test /)
-check "haproxy accept-proxy: fc_pp_authority in the response" "authority=hap.test" "$out"
+check_eq "haproxy accept-proxy: fc_pp_authority in the response" "$out" "authority=hap.test"
 sleep 0.2
-check "haproxy log: fc_pp_authority equals the SNI" 1 "$(grep -c '^authority=hap.test client=127.0.0.1:' "$T/haproxy.log")"
+check_eq "haproxy log: fc_pp_authority equals the SNI" "$(grep -c '^authority=hap.test client=127.0.0.1:' "$T/haproxy.log")" 1
 
 # --- every TLV against the client certificate -----------------------------
 # expected_json CRT [CHAIN_CRT...]: the TLVs the upstream must decode for a
@@ -66,63 +66,63 @@ crt=$T/pki/client.crt
 expected_json "$crt"
 res=$(peers tls-client "$FEED_PORT" tlv.test "$T/pki/server.crt" "$crt" "$T/pki/client.key" tlv)
 count=$(echo "$res" | grep -c .)
-check "TLV upstream: $count values decoded and compared" 0 "$(echo "$res" | grep -vc ' ok$')"
+check_eq "TLV upstream: $count values decoded and compared" "$(echo "$res" | grep -vc ' ok$')" 0
 echo "$res" | grep -v ' ok$' | sed 's/^/#   /'
 for want in authority alpn version cipher cn sig_alg key_alg cert fingerprint subject issuer serial peer local policy; do
-	check "TLV $want matches" "$want ok" "$(echo "$res" | grep "^$want ")"
+	check_eq "TLV $want matches" "$(echo "$res" | grep "^$want ")" "$want ok"
 done
-check "TLV: no chain TLV when the client sent its leaf only" "unexpected_tlvs ok" \
-	"$(echo "$res" | grep "^unexpected_tlvs ")"
+check_eq "TLV: no chain TLV when the client sent its leaf only" "$(echo "$res" | grep "^unexpected_tlvs ")" \
+	"unexpected_tlvs ok"
 # a client certificate from an intermediate CA: the chain TLV (0xEF) holds
 # the intermediate the client sent
 expected_json "$T/pki/leaf.crt" "$T/pki/inter.crt"
 res=$(peers tls-client "$FEED_PORT" tlv.test "$T/pki/server.crt" "$T/pki/chain.pem" "$T/pki/leaf.key" tlv)
-check "TLV upstream, client with an intermediate: every value matches" 0 "$(echo "$res" | grep -vc ' ok$')"
+check_eq "TLV upstream, client with an intermediate: every value matches" "$(echo "$res" | grep -vc ' ok$')" 0
 echo "$res" | grep -v ' ok$' | sed 's/^/#   /'
-check "TLV chain: the intermediate, length-prefixed DER" "chain ok" "$(echo "$res" | grep "^chain ")"
+check_eq "TLV chain: the intermediate, length-prefixed DER" "$(echo "$res" | grep "^chain ")" "chain ok"
 
 # --- raw mode: half-close both ways, bulk data ------------------------------
-check "raw: client half-closes, upstream still answers after EOF" "pingbye" \
-	"$(peers half-close "$T/handoff.sock" $R_RAW)"
-check "raw: upstream half-closes first, client data still arrives" "hello True" \
-	"$(peers upstream-closes-first "$T/handoff.sock" $R_GREET)"
+check_eq "raw: client half-closes, upstream still answers after EOF" "$(peers half-close "$T/handoff.sock" $R_RAW)" \
+	"pingbye"
+check_eq "raw: upstream half-closes first, client data still arrives" "$(peers upstream-closes-first "$T/handoff.sock" $R_GREET)" \
+	"hello True"
 sleep 0.2
-check "raw: greeter upstream received the late data" "late data" "$(cat "$T/greet.log")"
-check "raw: 400 connections open at once, each gets its own bytes back" "0 of 400 wrong" \
-	"$(peers many "$T/handoff.sock" $R_RAW 400)"
+check_eq "raw: greeter upstream received the late data" "$(cat "$T/greet.log")" "late data"
+check_eq "raw: 400 connections open at once, each gets its own bytes back" "$(peers many "$T/handoff.sock" $R_RAW 400)" \
+	"0 of 400 wrong"
 out=$(peers bulk "$T/handoff.sock" $R_RAW 64)
-check "raw: 64 MiB both ways at once, byte for byte" match "${out% *}"
+check_eq "raw: 64 MiB both ways at once, byte for byte" "${out% *}" match
 echo "# bulk relay (splice): ${out#* } MB/s each way"
-check "raw through TLS: plaintext echoed, half-close carried through the relay" "hello-rawbye" \
-	"$(peers tls-client "$FEED_PORT" raw.test "$T/pki/server.crt" "" "" 'hello-raw')"
+check_eq "raw through TLS: plaintext echoed, half-close carried through the relay" "$(peers tls-client "$FEED_PORT" raw.test "$T/pki/server.crt" "" "" 'hello-raw')" \
+	"hello-rawbye"
 
 # --- failures, each counted by reason ---------------------------------------
-before=$(stat close_upstream_down)
+before=$(proxy_stat close_upstream_down)
 out=$(tls_curl downraw.test / -o /dev/null -w '%{http_code}')
-check "raw, upstream refusing: client gets a clean close (no HTTP reply)" 000 "$out"
+check_eq "raw, upstream refusing: client gets a clean close (no HTTP reply)" "$out" 000
 out=$(tls_curl downpp.test / -o /dev/null -w '%{http_code}')
-check "proxy-v2, upstream refusing: clean close" 000 "$out"
-check "close_upstream_down counted twice" $((before + 2)) "$(stat close_upstream_down)"
-check "connect_refused counted" 2 "$(stat connect_refused)"
+check_eq "proxy-v2, upstream refusing: clean close" "$out" 000
+check_eq "close_upstream_down counted twice" "$(proxy_stat close_upstream_down)" $((before + 2))
+check_eq "connect_refused counted" "$(proxy_stat connect_refused)" 2
 out=$(peers timed-eof "$T/handoff.sock" $R_BLACKHOLE)
-check "connect timeout (1 s): closed after the timeout" "1" "$(echo "$out" | cut -d. -f1)"
-check "connect_timeout counted" 1 "$(stat connect_timeout)"
+check_eq "connect timeout (1 s): closed after the timeout" "$(echo "$out" | cut -d. -f1)" "1"
+check_eq "connect_timeout counted" "$(proxy_stat connect_timeout)" 1
 out=$(peers timed-eof "$T/handoff.sock" $R_HOLD)
-check "idle timeout (1 s): closed after the timeout" "1" "$(echo "$out" | cut -d. -f1)"
-check "close_idle counted" 1 "$(stat close_idle)"
-check "splice used for relayed directions" yes "$([ "$(stat splice_dirs)" -gt 0 ] && echo yes)"
-check "no hand-off rejected" 0 "$(stat handoff_bad)"
-ready_n=$(stat upstream_ready_n)
-check "upstream ready time measured for connected upstreams" yes "$([ "$ready_n" -ge 8 ] && echo yes)"
-echo "# hand-off received → upstream connected: $(( $(stat upstream_ready_us) / ready_n )) us mean over $ready_n"
+check_eq "idle timeout (1 s): closed after the timeout" "$(echo "$out" | cut -d. -f1)" "1"
+check_eq "close_idle counted" "$(proxy_stat close_idle)" 1
+check_eq "splice used for relayed directions" "$([ "$(proxy_stat splice_dirs)" -gt 0 ] && echo yes)" yes
+check_eq "no hand-off rejected" "$(proxy_stat handoff_bad)" 0
+ready_n=$(proxy_stat upstream_ready_n)
+check_eq "upstream ready time measured for connected upstreams" "$([ "$ready_n" -ge 8 ] && echo yes)" yes
+echo "# hand-off received → upstream connected: $(( $(proxy_stat upstream_ready_us) / ready_n )) us mean over $ready_n"
 
 # --- SIGTERM drains: the open connection goes on, the socket file goes ---
-check "drain: an open connection keeps working after SIGTERM; the socket file is removed" \
-	"a b bye socket-gone" "$(peers drain "$T/handoff.sock" $R_RAW "$PROXY_PID")"
+check_eq "drain: an open connection keeps working after SIGTERM; the socket file is removed" \
+	"$(peers drain "$T/handoff.sock" $R_RAW "$PROXY_PID")" "a b bye socket-gone"
 wait_exit "$PROXY_PID" 5
-check "drain: the proxy exits 0 once its last connection closed" 0 "$EXIT_STATUS"
-check "drain: that connection counted as done, none cut" "0" \
-	"$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n 's/^close_shutdown=//p')"
+check_eq "drain: the proxy exits 0 once its last connection closed" "$EXIT_STATUS" 0
+check_eq "drain: that connection counted as done, none cut" "$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n 's/^close_shutdown=//p')" \
+	"0"
 
 # --- the proxy restarting: the handshaker stays up, a queued hand-off goes to
 # the new proxy (only with tagshaked: the feeder connects per connection) ---
@@ -132,9 +132,9 @@ sleep 0.5
 start_proxy
 wait "$curl_pid"
 if [ "${PROXY_TEST_HANDSHAKER:-tagshaked}" = tagshaked ]; then
-	check "a connection made while the proxy was down reaches the new proxy" "authority=hap.test" "$(cat "$T/queued.out")"
+	check_eq "a connection made while the proxy was down reaches the new proxy" "$(cat "$T/queued.out")" "authority=hap.test"
 fi
-check "after the restart: new connections flow" "authority=hap.test" "$(tls_curl hap.test /)"
+check_eq "after the restart: new connections flow" "$(tls_curl hap.test /)" "authority=hap.test"
 
 # --- backpressure without spinning: small writes to an upstream that reads
 # nothing fill the pipe's slots long before its bytes; the proxy must then
@@ -146,7 +146,7 @@ t0=$(awk '{ print $14 + $15 }' "/proc/$PROXY_PID/stat")
 sleep 1
 t1=$(awk '{ print $14 + $15 }' "/proc/$PROXY_PID/stat")
 wait "$stuck_pid"
-check "blocked upstream: proxy CPU over 1 s under 5% (was 36% before the stalled-pipe fix)" yes \
-	"$([ $((t1 - t0)) -le $(($(getconf CLK_TCK) / 20)) ] && echo yes)"
+check_eq "blocked upstream: proxy CPU over 1 s under 5% (was 36% before the stalled-pipe fix)" "$([ $((t1 - t0)) -le $(($(getconf CLK_TCK) / 20)) ] && echo yes)" \
+	yes
 echo "# proxy CPU ticks in that second: $((t1 - t0)); bytes written before blocking: $(cat "$T/stuck.out")"
-finish
+tap_end

@@ -8,7 +8,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
-need_root "the kernel tagger suite"
+need_tagger_env "the kernel tagger suite"
 
 kernel=$(uname -r)
 pins=/sys/fs/bpf/tagshake-kernel-$$

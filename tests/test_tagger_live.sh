@@ -8,7 +8,7 @@ set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
 . tests/clients.sh
-need_root "the live tagger suite"
+need_tagger_env "the live tagger suite"
 
 id=$$
 srv=ts-srv-$id
@@ -66,37 +66,37 @@ same_as_user() {
 
 for c in $TS_CLIENTS; do
 	probe "$c" "b.live.test"
-	same "$(json_get "$probe_out" 'd["live"]["status"]+" "+d["live"]["sni"]')" "ok b.live.test" \
-		"$c: live tag is ok with the SNI"
-	same "$(same_as_user)" "[true,true,true,true,true]" "$c: live tag equals the userspace parse"
-	same "$(json_get "$probe_out" 'd["live"]["action"]+" "+d["live"]["match"]')" "optional wildcard" \
-		"$c: policy by wildcard"
+	check_eq "$c: live tag is ok with the SNI" "$(json_get "$probe_out" 'd["live"]["status"]+" "+d["live"]["sni"]')" \
+		"ok b.live.test"
+	check_eq "$c: live tag equals the userspace parse" "$(same_as_user)" "[true,true,true,true,true]"
+	check_eq "$c: policy by wildcard" "$(json_get "$probe_out" 'd["live"]["action"]+" "+d["live"]["match"]')" \
+		"optional wildcard"
 	if [ "$c" = chromium ]; then
 		segs=$(json_get "$probe_out" 'd["live"]["segments"]')
 		check "chromium: its $(json_get "$probe_out" 'd["live"]["bytes"]')-byte hello crossed $segs >= 4 segments" \
 			test "$segs" -ge 4
 	fi
-	[ "$c" = openssl-frag512 ] && same "$(json_get "$probe_out" 'd["live"]["records"]')" 3 \
-		"openssl -max_send_frag 512: three records live"
+	[ "$c" = openssl-frag512 ] && check_eq "openssl -max_send_frag 512: three records live" "$(json_get "$probe_out" 'd["live"]["records"]')" \
+		3
 done
 
 before=$(build/tagshake stats --json --pin-dir "$pins")
 probe openssl-tls13 a.live.test
-same "$(json_get "$probe_out" '"%s %s %d %d %d" % (d["live"]["action"], d["live"]["match"], d["live"]["cert"], d["live"]["ca"], d["live"]["route"])')" \
-	"require exact 1 2 3" "exact beats wildcard, ids carried"
+check_eq "exact beats wildcard, ids carried" \
+	"$(json_get "$probe_out" '"%s %s %d %d %d" % (d["live"]["action"], d["live"]["match"], d["live"]["cert"], d["live"]["ca"], d["live"]["route"])')" "require exact 1 2 3"
 probe openssl-tls13 elsewhere.test
-same "$(json_get "$probe_out" 'd["live"]["action"]+" "+d["live"]["match"]')" "reject default" \
-	"no match: @default"
+check_eq "no match: @default" "$(json_get "$probe_out" 'd["live"]["action"]+" "+d["live"]["match"]')" \
+	"reject default"
 probe openssl-nosni ""
-same "$(json_get "$probe_out" '"%s %s %s %d" % (d["live"]["status"], d["live"]["action"], d["live"]["match"], d["live"]["cert"])')" \
-	"no-sni none no-sni 9" "no SNI: @no-sni"
+check_eq "no SNI: @no-sni" \
+	"$(json_get "$probe_out" '"%s %s %s %d" % (d["live"]["status"], d["live"]["action"], d["live"]["match"], d["live"]["cert"])')" "no-sni none no-sni 9"
 after=$(build/tagshake stats --json --pin-dir "$pins")
-same "$(python3 -c '
+check_eq "counters: exact deltas by status and action for three connections" \
+	"$(python3 -c '
 import json, sys
 b, a = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 print(" ".join("%s=%d" % (k, a[k] - b[k]) for k in sorted(a) if a[k] != b[k] and k != "segments"))' "$before" "$after")" \
-	"action.none=1 action.reject=1 action.require=1 status.no-sni=1 status.ok=2" \
-	"counters: exact deltas by status and action for three connections"
+	"action.none=1 action.reject=1 action.require=1 status.no-sni=1 status.ok=2"
 
 # Out-of-order: the hello's three segments sent last first.
 start_server "$work/capture" nsenter --net=/run/netns/"$cli" python3 tests/capture_hello.py \
@@ -113,10 +113,10 @@ nsenter --net=/run/netns/"$cli" /usr/bin/python3 tests/ooo_client.py --src 10.20
 wait $pid
 probe_out=$(cat "$work/probe")
 after=$(build/tagshake stats --json --pin-dir "$pins")
-same "$(json_get "$probe_out" 'd["live"]["status"]+" "+d["live"]["sni"]+" "+str(d["live"]["segments"])')" \
-	"ok ooo.live.test 3" "segments in reverse order: tag ok after 3 segments"
-same "$(( $(json_get "$after" 'd["out_of_order"]') - $(json_get "$before" 'd["out_of_order"]') ))" 2 \
-	"two segments counted as out of order"
+check_eq "segments in reverse order: tag ok after 3 segments" \
+	"$(json_get "$probe_out" 'd["live"]["status"]+" "+d["live"]["sni"]+" "+str(d["live"]["segments"])')" "ok ooo.live.test 3"
+check_eq "two segments counted as out of order" "$(( $(json_get "$after" 'd["out_of_order"]') - $(json_get "$before" 'd["out_of_order"]') ))" \
+	2
 
 # Data that reaches the listener before the child socket exists: the hello
 # creates the child under TCP_DEFER_ACCEPT, so no tag; bytes that follow on
@@ -124,9 +124,9 @@ same "$(( $(json_get "$after" 'd["out_of_order"]') - $(json_get "$before" 'd["ou
 before=$(build/tagshake stats --json --pin-dir "$pins")
 probe openssl-tls13 b.live.test --defer-accept --timeout-ms 500
 after=$(build/tagshake stats --json --pin-dir "$pins")
-same "$(json_get "$probe_out" 'd["tag_found"]')" "false" "TCP_DEFER_ACCEPT: no tag for a child made by data"
-same "$(( $(json_get "$after" 'd["listener_data"]') - $(json_get "$before" 'd["listener_data"]') ))" 1 \
-	"TCP_DEFER_ACCEPT: the segment is counted as listener data"
+check_eq "TCP_DEFER_ACCEPT: no tag for a child made by data" "$(json_get "$probe_out" 'd["tag_found"]')" "false"
+check_eq "TCP_DEFER_ACCEPT: the segment is counted as listener data" "$(( $(json_get "$after" 'd["listener_data"]') - $(json_get "$before" 'd["listener_data"]') ))" \
+	1
 start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" \
 	--pin-dir "$pins" --defer-accept
 pid=$SERVER_PID
@@ -139,15 +139,22 @@ s.send(hello[:100]); time.sleep(0.3); s.send(hello[100:]); time.sleep(0.5)
 ' "$work/hello.bin" "$port"
 wait $pid
 probe_out=$(cat "$work/probe")
-same "$(json_get "$probe_out" 'd["live"]["status"]')" "missed" "bytes after a missed start: tag says missed"
+check_eq "bytes after a missed start: tag says missed" "$(json_get "$probe_out" 'd["live"]["status"]')" "missed"
 
 dump=$(bpftool map dump pinned "$pins/policy")
 check "bpftool map dump shows policy fields by name" \
 	bash -c 'grep -q "\"name\": \"a.live.test\"" <<<"$1" && grep -q "\"route_id\": 3" <<<"$1"' _ "$dump"
 
+# our program by id (other suites may have their own taggers attached):
+# attached at the cgroup v2 root, or held by any link
+prog=$(bpftool -j link show pinned "$pins/link" | python3 -c 'import json,sys; print(json.load(sys.stdin)["prog_id"])')
+prog_attached() {
+	bpftool cgroup show "$TS_CGROUP2" | awk -v id="$prog" '$1 == id { f = 1 } END { exit !f }' ||
+		bpftool -j link show | python3 -c 'import json,sys; sys.exit(not any(l.get("prog_id") == int(sys.argv[1]) for l in json.load(sys.stdin)))' "$prog"
+}
+check "(control) while loaded, program $prog is seen attached" prog_attached
 out=$(build/tagshake unload --pin-dir "$pins")
 check "unload" test $? -eq 0
 check "unload leaves nothing pinned" test ! -e "$pins"
-check "unload leaves nothing attached" \
-	bash -c '! bpftool cgroup show /sys/fs/cgroup/unified 2>/dev/null | grep -q ts_tagger || bpftool -j link show | python3 -c "import json,sys; sys.exit(any(l.get(\"type\")==\"cgroup\" and l.get(\"prog_id\") for l in json.load(sys.stdin)) and 0)"'
+check_fails "unload leaves nothing attached (program $prog: not at $TS_CGROUP2, in no link)" prog_attached
 tap_end

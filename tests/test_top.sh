@@ -5,7 +5,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
-need_root "the top suite"
+need_tagger_env "the top suite"
 
 work=$(mktemp -d)
 state=$work/state
@@ -46,7 +46,7 @@ check "renders: the title with the mode" until_ok 5 bash -c "tmux -S $sock captu
 for s in "POLICY ACTION" "SNI (since top started)" HANDSHAKER TAGGER PROXY; do
 	check "renders: section $s" grep -q "^$s " <<<"$(screen)"
 done
-same "$(row require)" "0 0.0 0 0.0" "before traffic: require decided 0, tagged 0"
+check_eq "before traffic: require decided 0, tagged 0" "$(row require)" "0 0.0 0 0.0"
 
 C="curl -sS -o /dev/null --cacert $state/pki/server-ca.crt"
 for _ in 1 2 3 4; do
@@ -57,14 +57,14 @@ $C --resolve "reject.demo.test:$port:127.0.0.1" "https://reject.demo.test:$port/
 
 check "updates: require decided 4 and tagged 4" until_ok 5 bash -c \
 	"[ \"\$(tmux -S $sock capture-pane -p -t top | awk 'index(\$0, \"  require \") == 1 { print \$2, \$4 }')\" = '4 4' ]"
-same "$(row 'CertificateRequests sent' | cut -d' ' -f1)" 4 "updates: 4 CertificateRequests"
-same "$(row 'rejects on the tag' | cut -d' ' -f1)" 1 "updates: 1 reject on the tag"
-same "$(row 'tag disagree' | cut -d' ' -f1)" 0 "updates: 0 tag disagreements"
-same "$(row 'hand-offs received' | cut -d' ' -f1)" 4 "updates: the proxy received 4 hand-offs"
+check_eq "updates: 4 CertificateRequests" "$(row 'CertificateRequests sent' | cut -d' ' -f1)" 4
+check_eq "updates: 1 reject on the tag" "$(row 'rejects on the tag' | cut -d' ' -f1)" 1
+check_eq "updates: 0 tag disagreements" "$(row 'tag disagree' | cut -d' ' -f1)" 0
+check_eq "updates: the proxy received 4 hand-offs" "$(row 'hand-offs received' | cut -d' ' -f1)" 4
 # per SNI, from the connection log: conns, rate, ok, failed, rejected
-same "$(row require.demo.test | cut -d' ' -f1,3,4)" "4 4 0" "per SNI: require.demo.test 4 connections, 4 ok"
-same "$(row reject.demo.test | cut -d' ' -f1,3,4)" "1 0 0" "per SNI: reject.demo.test 1 connection, not ok, not failed"
-same "$(screen | awk 'index($0, "  reject.demo.test ") == 1 { print $NF }')" 1 "per SNI: ... 1 rejected"
+check_eq "per SNI: require.demo.test 4 connections, 4 ok" "$(row require.demo.test | cut -d' ' -f1,3,4)" "4 4 0"
+check_eq "per SNI: reject.demo.test 1 connection, not ok, not failed" "$(row reject.demo.test | cut -d' ' -f1,3,4)" "1 0 0"
+check_eq "per SNI: ... 1 rejected" "$(screen | awk 'index($0, "  reject.demo.test ") == 1 { print $NF }')" 1
 # a rate is shown for the interval the traffic fell in, then goes back to 0
 check "rates: require falls back to 0.0/s once traffic stops" until_ok 5 bash -c \
 	"[ \"\$(tmux -S $sock capture-pane -p -t top | awk 'index(\$0, \"  require \") == 1 { print \$2, \$3 }')\" = '4 0.0' ]"
@@ -81,12 +81,12 @@ check "per SNI: none.demo.test is the busiest, listed first" bash -c \
 T resize-window -t top -x 50 -y 12
 check "resize: redrawn within the new size" until_ok 5 bash -c \
 	"tmux -S $sock capture-pane -p -t top | grep -q '^\\.\\.\\. (enlarge the window for more)'"
-same "$(screen | awk 'length($0) > 50' | wc -l)" 0 "resize: no line wider than 50 columns"
+check_eq "resize: no line wider than 50 columns" "$(screen | awk 'length($0) > 50' | wc -l)" 0
 T resize-window -t top -x 100 -y 60
 check "resize back: every section again" until_ok 5 bash -c "tmux -S $sock capture-pane -p -t top | grep -q '^PROXY '"
 
 T send-keys -t top q
 check "q: top exits" until_ok 5 test -s "$work/exit"
-same "$(cat "$work/exit")" "top exited 0" "q: exit status 0"
+check_eq "q: exit status 0" "$(cat "$work/exit")" "top exited 0"
 check "q: the terminal is restored (no top screen left)" bash -c "! tmux -S $sock capture-pane -p -t top | grep -q '^tagshake top '"
 tap_end

@@ -10,19 +10,20 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 dest=$work/root
 make -s install PREFIX="$dest/usr" CONFDIR="$dest/etc/tagshake" >"$work/make.out" 2>&1
-same "$?" 0 "make install PREFIX=... succeeds"
+check_eq "make install PREFIX=... succeeds" "$?" 0
 for b in tagshake tagshaked tagshake-proxy; do
 	check "installed $b runs --help" bash -c "\"$dest/usr/bin/$b\" --help | grep -q usage"
 done
 units=$dest/usr/lib/systemd/system
-same "$(ls "$units" | tr '\n' ' ')" \
-	"tagshake-metrics.service tagshake-proxy.service tagshake-tagger.service tagshaked.service " \
-	"four units installed"
-same "$(grep -l '@[A-Z]*DIR@' "$units"/* | wc -l)" 0 "every @DIR@ placeholder is filled in"
+check_eq "four units installed" \
+	"$(ls "$units" | tr '\n' ' ')" \
+	"tagshake-metrics.service tagshake-proxy.service tagshake-tagger.service tagshaked.service "
+check_eq "every @DIR@ placeholder is filled in" "$(grep -l '@[A-Z]*DIR@' "$units"/* | wc -l)" 0
 
 for u in "$units"/*.service; do
 	out=$(systemd-analyze verify "$u" 2>&1)
-	same "$?: $out" "0: " "systemd-analyze verify $(basename "$u"): no finding"
+	rc=$?
+	check_eq "systemd-analyze verify ${u##*/}: no finding" "$rc: $out" "0: "
 	level=$(systemd-analyze security --offline=true "$u" 2>&1 | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\) .*/\1/p')
 	check "$(basename "$u"): exposure $level (systemd-analyze security) is at most 4.0" \
 		awk -v l="$level" 'BEGIN { exit !(l != "" && l <= 4.0) }'
@@ -37,30 +38,30 @@ check "verify reports a missing binary in a broken unit" grep -q 'missing is not
 
 # what the units promise
 key() { sed -n "s/^$2=//p" "$units/$1"; }
-same "$(key tagshake-tagger.service Type)/$(key tagshake-tagger.service RemainAfterExit)" "oneshot/yes" \
-	"tagger: oneshot that stays active"
-same "$(key tagshake-tagger.service ExecStop)" \
-	"$dest/usr/bin/tagshake unload --pin-dir /sys/fs/bpf/tagshake" "tagger: ExecStop unloads"
-same "$(key tagshake-tagger.service ExecStartPost)" \
-	"$dest/usr/bin/tagshake policy import --pin-dir /sys/fs/bpf/tagshake $dest/etc/tagshake/tagshake.yaml" \
-	"tagger: policies imported from the configuration"
+check_eq "tagger: oneshot that stays active" "$(key tagshake-tagger.service Type)/$(key tagshake-tagger.service RemainAfterExit)" \
+	"oneshot/yes"
+check_eq "tagger: ExecStop unloads" \
+	"$(key tagshake-tagger.service ExecStop)" "$dest/usr/bin/tagshake unload --pin-dir /sys/fs/bpf/tagshake"
+check_eq "tagger: policies imported from the configuration" \
+	"$(key tagshake-tagger.service ExecStartPost)" \
+	"$dest/usr/bin/tagshake policy import --pin-dir /sys/fs/bpf/tagshake $dest/etc/tagshake/tagshake.yaml"
 for u in tagshaked.service tagshake-proxy.service tagshake-metrics.service; do
-	same "$(key $u NoNewPrivileges)/$(key $u ProtectSystem)" "yes/strict" "$u: NoNewPrivileges, ProtectSystem=strict"
+	check_eq "$u: NoNewPrivileges, ProtectSystem=strict" "$(key $u NoNewPrivileges)/$(key $u ProtectSystem)" "yes/strict"
 done
-same "$(key tagshake-proxy.service CapabilityBoundingSet)" "" "proxy: no capability at all"
-same "$(key tagshaked.service CapabilityBoundingSet)" "CAP_NET_BIND_SERVICE CAP_BPF" \
-	"tagshaked: port binding and the pinned maps only"
-same "$(key tagshaked.service ExecReload)" '/bin/kill -HUP $MAINPID' "tagshaked: reload is SIGHUP"
-same "$(key tagshaked.service ExecStartPre)" \
-	"$dest/usr/bin/tagshake check --quiet $dest/etc/tagshake/tagshake.yaml" "tagshaked: configuration checked first"
+check_eq "proxy: no capability at all" "$(key tagshake-proxy.service CapabilityBoundingSet)" ""
+check_eq "tagshaked: port binding and the pinned maps only" "$(key tagshaked.service CapabilityBoundingSet)" \
+	"CAP_NET_BIND_SERVICE CAP_BPF"
+check_eq "tagshaked: reload is SIGHUP" "$(key tagshaked.service ExecReload)" '/bin/kill -HUP $MAINPID'
+check_eq "tagshaked: configuration checked first" \
+	"$(key tagshaked.service ExecStartPre)" "$dest/usr/bin/tagshake check --quiet $dest/etc/tagshake/tagshake.yaml"
 
 # Readiness: both daemons speak the sd_notify protocol, so the units are
 # Type=notify. A datagram socket stands in for systemd's NOTIFY_SOCKET and
 # the demo stack (scripts/run.sh) runs with it in its environment.
 for u in tagshaked.service tagshake-proxy.service; do
-	same "$(key $u Type)/$(key $u Restart)" "notify/on-failure" "$u: Type=notify, Restart=on-failure"
+	check_eq "$u: Type=notify, Restart=on-failure" "$(key $u Type)/$(key $u Restart)" "notify/on-failure"
 done
-same "$(key tagshake-metrics.service Type)" simple "tagshake-metrics.service: Type=simple (no readiness protocol)"
+check_eq "tagshake-metrics.service: Type=simple (no readiness protocol)" "$(key tagshake-metrics.service Type)" simple
 if [ "$(id -u)" -eq 0 ]; then
 	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	# each message is logged with whether, at that moment, the TLS port was
@@ -80,6 +81,7 @@ with open(sys.argv[2], "a", buffering=1) as out:
 ' "$work/notify.sock" "$work/notify.log" "$port" "$work/state/run/handoff.sock" &
 	rx=$!
 	for _ in $(seq 100); do [ -S "$work/notify.sock" ] && break; sleep 0.05; done
+	ts_bpffs >/dev/null || not_ok "bpffs at /sys/fs/bpf"
 	pins=/sys/fs/bpf/tagshake-units-$$
 	state=$work/state
 	NOTIFY_SOCKET=$work/notify.sock timeout -s TERM 60 scripts/run.sh --no-deps --no-build \
@@ -88,21 +90,21 @@ with open(sys.argv[2], "a", buffering=1) as out:
 	for _ in $(seq 300); do grep -q '^  cat ' "$work/run.out" && break; sleep 0.05; done
 	hs=$(pgrep -f -- "tagshaked --config $state/")
 	px=$(pgrep -f -- "tagshake-proxy --config $state/")
-	same "$(grep -c "MAINPID=$hs " "$work/notify.log")/$(grep -c "MAINPID=$px " "$work/notify.log")" "1/1" \
-		"one message from each daemon at start"
+	check_eq "one message from each daemon at start" "$(grep -c "MAINPID=$hs " "$work/notify.log")/$(grep -c "MAINPID=$px " "$work/notify.log")" \
+		"1/1"
 	# run.sh starts the proxy first, then tagshaked
-	same "$(grep "MAINPID=$px " "$work/notify.log")" "READY=1 MAINPID=$px port=down handoff=up" \
-		"tagshake-proxy: READY=1 with its pid once the hand-off socket exists"
-	same "$(grep "MAINPID=$hs " "$work/notify.log")" "READY=1 MAINPID=$hs port=up handoff=up" \
-		"tagshaked: READY=1 with its pid once its port listens"
+	check_eq "tagshake-proxy: READY=1 with its pid once the hand-off socket exists" "$(grep "MAINPID=$px " "$work/notify.log")" \
+		"READY=1 MAINPID=$px port=down handoff=up"
+	check_eq "tagshaked: READY=1 with its pid once its port listens" "$(grep "MAINPID=$hs " "$work/notify.log")" \
+		"READY=1 MAINPID=$hs port=up handoff=up"
 	kill -HUP "$hs"
 	for _ in $(seq 100); do [ "$(grep -c "MAINPID=$hs " "$work/notify.log")" -ge 3 ] && break; sleep 0.05; done
-	same "$(grep "MAINPID=$hs " "$work/notify.log" | tail -2 | cut -d' ' -f1 | tr '\n' ' ')" \
-		"RELOADING=1 READY=1 " "tagshaked: SIGHUP reload reports RELOADING=1 then READY=1"
+	check_eq "tagshaked: SIGHUP reload reports RELOADING=1 then READY=1" \
+		"$(grep "MAINPID=$hs " "$work/notify.log" | tail -2 | cut -d' ' -f1 | tr '\n' ' ')" "RELOADING=1 READY=1 "
 	kill -TERM "$runpid"
 	wait "$runpid"
-	same "$(grep "MAINPID=$hs " "$work/notify.log" | tail -1 | cut -d' ' -f1,2)" "STOPPING=1 MAINPID=$hs" "tagshaked: STOPPING=1 on SIGTERM"
-	same "$(grep "MAINPID=$px " "$work/notify.log" | tail -1 | cut -d' ' -f1,2)" "STOPPING=1 MAINPID=$px" "tagshake-proxy: STOPPING=1 on SIGTERM"
+	check_eq "tagshaked: STOPPING=1 on SIGTERM" "$(grep "MAINPID=$hs " "$work/notify.log" | tail -1 | cut -d' ' -f1,2)" "STOPPING=1 MAINPID=$hs"
+	check_eq "tagshake-proxy: STOPPING=1 on SIGTERM" "$(grep "MAINPID=$px " "$work/notify.log" | tail -1 | cut -d' ' -f1,2)" "STOPPING=1 MAINPID=$px"
 	kill "$rx"
 	wait "$rx" 2>/dev/null
 	build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1

@@ -9,9 +9,12 @@
 #   tests/vm-files.list   the files those commands need, one path per line,
 #                         relative to the project root or absolute.
 # Each result comes out as one TAP line prefixed with the kernel name
-# ("ok 7 - 6.12: tls1.3 aes-128-gcm: ..."); a suite that exits non-zero
-# without a failing line, prints no result, or never finishes counts as a
-# failure, and so does a VM that fails to boot or times out.
+# ("ok 7 - 6.12: tls1.3 aes-128-gcm: ..."; a skip inside stays a skip); a
+# suite that exits non-zero without a failing line, prints no result, prints
+# a plan that does not match its results, or never finishes counts as a
+# failure, and so does a VM that fails to boot, times out or reports nothing.
+# Before the VMs boot, the report is run on made-up broken VM output (an
+# empty log, a short plan) and must fail: the negative controls.
 #
 # Both VMs run at the same time, one vCPU each (TCG: one host core each);
 # one at a time they get two vCPUs.
@@ -23,13 +26,10 @@ cd "$(dirname "$0")/.." || exit 1
 kernels=${TAGSHAKE_VM_KERNELS:-6.1 6.12}
 vm_timeout=${TAGSHAKE_VM_TIMEOUT:-240}
 conformance=build/tests/ktls_conformance
-n=0
-failed=0
+. tests/tap.sh
 
 tap() { # STATUS TEXT
-	n=$((n + 1))
-	echo "$1 $n - $2"
-	[ "$1" = ok ] || failed=$((failed + 1))
+	if [ "$1" = ok ]; then ok "$2"; else not_ok "$2"; fi
 }
 
 # Non-comment, non-blank lines of a list file.
@@ -38,18 +38,9 @@ list() {
 	return 0
 }
 
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	if [ "$(id -u)" -ne 0 ]; then
-		echo "# SKIP kernel matrix: qemu-system-x86 is not installed and scripts/deps.sh needs root"
-		exit 0
-	fi
-	tap "not ok" "kernel matrix: qemu-system-x86_64 missing (run scripts/deps.sh)"
-	exit 1
-fi
-if [ ! -x "$conformance" ]; then
-	tap "not ok" "kernel matrix: $conformance is not built (make)"
-	exit 1
-fi
+command -v qemu-system-x86_64 >/dev/null ||
+	bail "kernel matrix: qemu-system-x86_64 missing (run scripts/deps.sh)"
+[ -x "$conformance" ] || bail "kernel matrix: $conformance is not built (make)"
 
 mapfile -t suites < <(list tests/vm-suites.list)
 mapfile -t files < <(list tests/vm-files.list)
@@ -67,12 +58,12 @@ run_vm() { # KERNEL
 
 # Turns one VM's output into TAP lines prefixed with the kernel name.
 report() { # KERNEL
-	local k=$1 line cmd="" pass=0 fail=0 rc secs
+	local k=$1 line cmd="" pass=0 fail=0 plan="" rc secs results=0
 	local re_result='^(not ok|ok)( [0-9]+)?( -)? ?(.*)$'
 	read -r rc secs <"$out/$k.rc"
 	while IFS= read -r line; do
 		if [[ $line =~ ^"# vm-suite: "(.*)$ ]]; then
-			cmd=${BASH_REMATCH[1]} pass=0 fail=0
+			cmd=${BASH_REMATCH[1]} pass=0 fail=0 plan=""
 			echo "# $k: suite $cmd"
 		elif [[ $line =~ ^"# vm-suite-end: rc="([0-9]+)" time="(.*)$ ]]; then
 			local src=${BASH_REMATCH[1]}
@@ -80,10 +71,16 @@ report() { # KERNEL
 				tap "not ok" "$k: $cmd exited with status $src"
 			elif [ $((pass + fail)) -eq 0 ]; then
 				tap "not ok" "$k: $cmd printed no TAP result"
+			elif [ "$plan" != $((pass + fail)) ]; then
+				tap "not ok" "$k: $cmd planned ${plan:-no} results and reported $((pass + fail))"
 			fi
 			echo "# $k: suite $cmd: $pass passed, $fail failed in ${BASH_REMATCH[2]}"
 			cmd=""
+		elif [ -n "$cmd" ] && [[ $line =~ ^1\.\.([0-9]+) ]]; then
+			plan=${BASH_REMATCH[1]}
+			echo "# $k: $line"
 		elif [[ $line =~ $re_result ]]; then
+			results=$((results + 1))
 			if [ "${BASH_REMATCH[1]}" = ok ]; then
 				pass=$((pass + 1))
 				tap ok "$k: ${BASH_REMATCH[4]}"
@@ -97,6 +94,7 @@ report() { # KERNEL
 	done <"$out/$k.log"
 	sed "s/^/# $k: /" "$out/$k.err"
 	[ -n "$cmd" ] && tap "not ok" "$k: $cmd did not finish"
+	[ "$results" -gt 0 ] || tap "not ok" "$k: the VM reported no result"
 	case $rc in
 	0) ;;
 	124) tap "not ok" "$k: VM timed out after $vm_timeout s" ;;
@@ -107,6 +105,19 @@ report() { # KERNEL
 	echo "# $k: VM boot+suites took $secs s"
 }
 
+# Negative controls: report on made-up VM output must fail. An empty log
+# with status 0 (the case that used to end the matrix green with nothing
+# run), then a suite whose plan promises more than it reported.
+control() { # NAME LOG RC: the report's failures on that output
+	printf '%b' "$2" >"$out/$1.log"
+	: >"$out/$1.err"
+	echo "$3 0" >"$out/$1.rc"
+	(TAP_N=0 TAP_FAILED=0; report "$1" >/dev/null; echo "$TAP_FAILED")
+}
+check_eq "(control) a VM that reports nothing fails the matrix" "$(control ctl-empty '' 0)" 1
+check_eq "(control) a suite whose plan does not match fails the matrix" \
+	"$(suites=(x) control ctl-plan '# vm-suite: x\n1..2\nok 1 - a\n# vm-suite-end: rc=0 time=0s\n# vm-suite: y\n1..1\nok 1 - b\n# vm-suite-end: rc=0 time=0s\n' 0)" 1
+
 if [ "${TAGSHAKE_VM_PARALLEL:-1}" = 1 ]; then
 	smp=1
 	for k in $kernels; do run_vm "$k" & done
@@ -116,5 +127,5 @@ else
 	for k in $kernels; do run_vm "$k"; done
 fi
 for k in $kernels; do report "$k"; done
-echo "# kernel matrix: $n results, $failed failed"
-[ $failed -eq 0 ]
+echo "# kernel matrix: $TAP_N results, $TAP_FAILED failed"
+tap_end
