@@ -15,14 +15,12 @@
 TS=$ROOT/build/tagshake
 FIX=$ROOT/tests/data/kong
 
-mk_ca clients
-mk_ca other
-mk_leaf trusted clients "extendedKeyUsage=clientAuth"
-mk_leaf stranger other "extendedKeyUsage=clientAuth"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-	-keyout "$T/server.key" -out "$T/server.crt" -subj "/CN=kong edge" \
-	-addext "subjectAltName=DNS:*.kong.test,DNS:*.partners.kong.test" 2>/dev/null
-[ -s "$T/trusted.crt" ] && [ -s "$T/server.crt" ] || bail "test PKI made with openssl"
+pki_ca "$T" clients /CN=clients
+pki_ca "$T" other /CN=other
+pki_cert "$T" trusted clients "/O=tagshake test/CN=trusted" "extendedKeyUsage=clientAuth"
+pki_cert "$T" stranger other "/O=tagshake test/CN=stranger" "extendedKeyUsage=clientAuth"
+pki_ca "$T" server "/CN=kong edge" "subjectAltName=DNS:*.kong.test,DNS:*.partners.kong.test"
+[ -s "$T/trusted.crt" ] && [ -s "$T/server.crt" ] || bail "test PKI made (scripts/pki.sh)"
 
 DECK_SERVER_CERT=$(cat "$T/server.crt") DECK_SERVER_KEY=$(cat "$T/server.key")
 DECK_CLIENT_CA=$(cat "$T/clients.crt") DECK_OTHER_CA=$(cat "$T/other.crt")

@@ -30,21 +30,16 @@ tls_curl() {
 }
 
 # ---- PKI: a server certificate for *.t.test, a client CA and clients ----
-mk_ca clients
-mk_ca other
-mk_leaf trusted clients "extendedKeyUsage=clientAuth"
-mk_leaf untrusted other "extendedKeyUsage=clientAuth"
-mk_expired expired clients
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-	-keyout "$T/selfsigned.key" -out "$T/selfsigned.crt" -subj "/CN=self signed client" 2>/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-	-keyout "$T/server.key" -out "$T/server.crt" -subj "/CN=edge" \
-	-addext "subjectAltName=DNS:*.t.test" 2>/dev/null
-[ -s "$T/expired.crt" ] && [ -s "$T/trusted.crt" ] || bail "test PKI made with openssl"
+pki_ca "$T" clients /CN=clients
+pki_ca "$T" other /CN=other
+pki_cert "$T" trusted clients "/O=tagshake test/CN=trusted" "extendedKeyUsage=clientAuth"
+pki_cert "$T" untrusted other "/O=tagshake test/CN=untrusted" "extendedKeyUsage=clientAuth"
+pki_expired "$T" expired clients "/O=tagshake test/CN=expired"
+pki_ca "$T" selfsigned "/CN=self signed client"
+pki_ca "$T" server /CN=edge "subjectAltName=DNS:*.t.test"
+[ -s "$T/expired.crt" ] && [ -s "$T/trusted.crt" ] || bail "test PKI made (scripts/pki.sh)"
 
-cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $FEED_PORT, workers: 1 }
+write_config "$FEED_PORT" 1 "$T/no-pins" <<YAML
 certificates:
   - { name: edge, chain: server.crt, key: server.key }
 ca_sets:
@@ -77,10 +72,6 @@ policies:
 defaults:
   default: { action: none, route: kong-omit }
   no-sni: { action: none, route: kong-omit }
-handoff:
-  socket: $T/handoff.sock
-bpf:
-  pin_dir: $T/no-pins
 logging:
   connections: true
 YAML

@@ -7,11 +7,12 @@
 set -u
 cd "$(dirname "$0")/.."
 . tests/lib.sh
-. tests/tap.sh
-need_root "the request tagger suite"
+. tests/config.sh
+need_tagger_env "the request tagger suite"
 
-pins=/sys/fs/bpf/tagshake-request-$$
+pins=$TS_BPFFS/tagshake-request-$$
 work=$(mktemp -d)
+T=$work
 port=$((20000 + RANDOM % 12000))
 while ss -Htln "sport = :$port" | grep -q .; do port=$((port + 1)); done
 HS_PID=
@@ -41,12 +42,9 @@ check_eq "the tagger counted one request decision" \
 	"$(build/tagshake stats --pin-dir "$pins" | awk '$1 == "action.request" { print $2 }')" 1
 
 # policy import from a configuration, then tagshaked on the tagged port
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
-	-keyout "$work/server.key" -out "$work/server.crt" -subj "/CN=edge" 2>/dev/null
+pki_ca "$work" server /CN=edge || bail "a server certificate made (scripts/pki.sh)"
 cp "$work/server.crt" "$work/ca.crt"
-cat >"$work/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $port, workers: 1 }
+write_config "$port" 1 "$pins" <<YAML
 certificates:
   - { name: edge, chain: server.crt, key: server.key }
 ca_sets:
@@ -59,10 +57,6 @@ policies:
   - { sni: open.bpf.test, action: none, route: raw }
 defaults:
   default: { action: none, route: raw }
-handoff:
-  socket: $work/handoff.sock
-bpf:
-  pin_dir: $pins
 YAML
 check "policy import of a configuration with request policies" \
 	build/tagshake policy import "$work/tagshake.yaml" --pin-dir "$pins"
