@@ -151,12 +151,23 @@ static int strictness(unsigned action)
 	}
 }
 
+/* Whether the kernel's answer was made from this configuration: its ids
+ * are list positions, meaningful only in the file they came from. */
+static bool same_generation(const struct ts_decision *d, const struct ts_config *cfg,
+			    enum ts_match cfg_match)
+{
+	if (d->match == TS_MATCH_NOTHING)
+		return cfg_match == TS_MATCH_NOTHING;
+	return d->value.generation == cfg->generation;
+}
+
 void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_tag *tag,
 	       int tag_err, const char *sni, size_t sni_len, struct ts_decision *d,
 	       struct ts_hs_stats *st)
 {
 	struct ts_policy_value from_cfg;
 	enum ts_match cfg_match;
+	bool kernel = true;
 	int match;
 
 	memset(d, 0, sizeof(*d));
@@ -168,6 +179,7 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 		d->value.cert_id = tag->cert_id;
 		d->value.ca_id = tag->ca_id;
 		d->value.route_id = tag->route_id;
+		d->value.generation = tag->generation;
 		d->match = (enum ts_match)tag->match;
 	} else if (m->policy_fd >= 0 &&
 		   (match = ts_policy_decide(m->policy_fd, sni, sni_len, &d->value)) >= 0) {
@@ -175,6 +187,16 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 	} else {
 		d->value = from_cfg;
 		d->match = cfg_match;
+		kernel = false;
+	}
+	/* The kernel's set comes from another generation of the file (not
+	 * imported since the last reload, or a hand-made `policy add`): its ids
+	 * may name other certificates, CA sets or routes. The configuration
+	 * decides. */
+	if (kernel && !same_generation(d, cfg, cfg_match)) {
+		d->value = from_cfg;
+		d->match = cfg_match;
+		ts_count(st, TS_HC_POLICY_STALE);
 	}
 	/* Fail closed when the kernel's policy set lags the configuration (an
 	 * import not done yet, a hand-made `policy add`): the stricter wins, so a
@@ -184,5 +206,6 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 		d->match = cfg_match;
 		ts_count(st, TS_HC_POLICY_STALE);
 	}
+	d->value.generation = cfg->generation;
 	ts_decision_name(d);
 }
