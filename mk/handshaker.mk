@@ -10,7 +10,7 @@ HS_HDRS   := $(wildcard include/*.h user/*.h bpf/*.h)
 HS_COMMON := handoff config name
 # the daemon proper
 HS_DAEMON := tagshaked listener worker conn tls_server decision resume metadata relay \
-	     handoff_link stats policy pins ktls notify connlog
+	     handoff_link stats status_file policy pins ktls notify connlog
 
 HS_COMMON_OBJS := $(patsubst %,$(HS_OBJDIR)/%.o,$(HS_COMMON))
 HS_DAEMON_OBJS := $(patsubst %,$(HS_OBJDIR)/%.o,$(HS_DAEMON))

@@ -22,7 +22,8 @@ $(BUILD)/tests/test_http_inject: tests/test_http_inject.c $(PX_OBJDIR)/http_inje
 	$(CC) $(CFLAGS) -Iuser $< $(PX_OBJDIR)/http_inject.o -o $@ -lcmocka -lhttp_parser
 
 PX_OBJS := $(patsubst %,$(PX_OBJDIR)/%.o,proxy_main proxy_worker proxy_conn proxy_mode \
-	proxy_relay proxy_upstream proxy_stats pp2 http_inject cert_headers handoff config name notify)
+	proxy_relay proxy_upstream proxy_stats proxy_gen status_file pp2 http_inject cert_headers \
+	handoff config name notify)
 PROGRAMS += $(BUILD)/tagshake-proxy
 
 $(BUILD)/tagshake-proxy: $(PX_OBJS)

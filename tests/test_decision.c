@@ -233,6 +233,14 @@ static void test_stale_generation(void **state)
 	ts_decide(&f->maps, now, &t, 0, "admin.test", 10, &d, &f->st);
 	assert_int_equal(d.value.ca_id, 2);
 	assert_int_equal(f->st.c[TS_HC_POLICY_STALE], 1);
+	/* a stale reject still rejects: it needs no ids (the tag fast path
+	 * closes on it before any decision) */
+	t = tag_for("admin.test", TS_STATUS_OK, TS_ACTION_REJECT);
+	t.generation = old->generation;
+	memset(&f->st, 0, sizeof(f->st));
+	ts_decide(&f->maps, now, &t, 0, "admin.test", 10, &d, &f->st);
+	assert_int_equal(d.value.action, TS_ACTION_REJECT);
+	assert_int_equal(f->st.c[TS_HC_POLICY_STALE], 1);
 	ts_config_free(old);
 	ts_config_free(now);
 }

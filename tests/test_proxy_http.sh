@@ -172,7 +172,7 @@ out=$(peers tls-client "$FEED_PORT" kong.test "$T/pki/server.crt" "$crt" "$T/pki
 	'GET / HTTP/1.1\r\nHost: kong.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n' | head -1 | tr -d '\r')
 check "Upgrade → 501 (a tunnel would bypass the header rewriting)" "HTTP/1.1 501 Not Implemented" "$out"
 check "hand-off with ALPN h2 to an http route: closed, not relayed unrewritten" closed \
-	"$(peers h2 "$T/handoff.sock" 1)"
+	"$(peers h2 "$T/handoff.sock" kong.test)"
 check_stat "close_bad_meta counted" close_bad_meta 1
 check "http mode relays client→upstream by copy (parsing), upstream→client by splice" yes \
 	"$([ "$(stat splice_dirs)" -gt 0 ] && [ "$(stat copy_dirs)" -gt 0 ] && echo yes)"

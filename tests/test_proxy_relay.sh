@@ -83,14 +83,14 @@ check "TLV chain: the intermediate, length-prefixed DER" "chain ok" "$(echo "$re
 
 # --- raw mode: half-close both ways, bulk data ------------------------------
 check "raw: client half-closes, upstream still answers after EOF" "pingbye" \
-	"$(peers half-close "$T/handoff.sock" $R_RAW)"
+	"$(peers half-close "$T/handoff.sock" $P_RAW)"
 check "raw: upstream half-closes first, client data still arrives" "hello True" \
-	"$(peers upstream-closes-first "$T/handoff.sock" $R_GREET)"
+	"$(peers upstream-closes-first "$T/handoff.sock" $P_GREET)"
 sleep 0.2
 check "raw: greeter upstream received the late data" "late data" "$(cat "$T/greet.log")"
 check "raw: 400 connections open at once, each gets its own bytes back" "0 of 400 wrong" \
-	"$(peers many "$T/handoff.sock" $R_RAW 400)"
-out=$(peers bulk "$T/handoff.sock" $R_RAW 64)
+	"$(peers many "$T/handoff.sock" $P_RAW 400)"
+out=$(peers bulk "$T/handoff.sock" $P_RAW 64)
 check "raw: 64 MiB both ways at once, byte for byte" match "${out% *}"
 echo "# bulk relay (splice): ${out#* } MB/s each way"
 check "raw through TLS: plaintext echoed, half-close carried through the relay" "hello-rawbye" \
@@ -104,10 +104,10 @@ out=$(tls_curl downpp.test / -o /dev/null -w '%{http_code}')
 check "proxy-v2, upstream refusing: clean close" 000 "$out"
 check "close_upstream_down counted twice" $((before + 2)) "$(stat close_upstream_down)"
 check "connect_refused counted" 2 "$(stat connect_refused)"
-out=$(peers timed-eof "$T/handoff.sock" $R_BLACKHOLE)
+out=$(peers timed-eof "$T/handoff.sock" $P_BLACKHOLE)
 check "connect timeout (1 s): closed after the timeout" "1" "$(echo "$out" | cut -d. -f1)"
 check "connect_timeout counted" 1 "$(stat connect_timeout)"
-out=$(peers timed-eof "$T/handoff.sock" $R_HOLD)
+out=$(peers timed-eof "$T/handoff.sock" $P_HOLD)
 check "idle timeout (1 s): closed after the timeout" "1" "$(echo "$out" | cut -d. -f1)"
 check "close_idle counted" 1 "$(stat close_idle)"
 check "splice used for relayed directions" yes "$([ "$(stat splice_dirs)" -gt 0 ] && echo yes)"
@@ -118,7 +118,7 @@ echo "# hand-off received → upstream connected: $(( $(stat upstream_ready_us) 
 
 # --- SIGTERM drains: the open connection goes on, the socket file goes ---
 check "drain: an open connection keeps working after SIGTERM; the socket file is removed" \
-	"a b bye socket-gone" "$(peers drain "$T/handoff.sock" $R_RAW "$PROXY_PID")"
+	"a b bye socket-gone" "$(peers drain "$T/handoff.sock" $P_RAW "$PROXY_PID")"
 wait_exit "$PROXY_PID" 5
 check "drain: the proxy exits 0 once its last connection closed" 0 "$EXIT_STATUS"
 check "drain: that connection counted as done, none cut" "0" \
@@ -139,7 +139,7 @@ check "after the restart: new connections flow" "authority=hap.test" "$(tls_curl
 # --- backpressure without spinning: small writes to an upstream that reads
 # nothing fill the pipe's slots long before its bytes; the proxy must then
 # sleep, not poll a readable socket it cannot drain (idle timeout here: 3 s) ---
-peers stuck "$T/handoff.sock" $R_HOLD 2.5 >"$T/stuck.out" &
+peers stuck "$T/handoff.sock" $P_HOLD 2.5 >"$T/stuck.out" &
 stuck_pid=$!
 sleep 1.2
 t0=$(awk '{ print $14 + $15 }' "/proc/$PROXY_PID/stat")

@@ -297,10 +297,10 @@ static void handshake_step(struct ts_conn *c)
 static void first_bytes(struct ts_conn *c)
 {
 	c->tag_err = ts_tag_read(&c->w->maps, c->ep.fd, &c->tag, ts_now_ms());
-	/* a reject from another generation of the policy is no decision: the
-	 * handshake's ClientHello callback decides from the configuration */
+	/* a reject needs no ids: whatever generation it comes from, it stands
+	 * (ts_decide() keeps a stale reject too) */
 	if (!c->tag_err && c->tag.status != TS_STATUS_PENDING &&
-	    c->tag.action == TS_ACTION_REJECT && c->tag.generation == c->gen->cfg->generation) {
+	    c->tag.action == TS_ACTION_REJECT) {
 		ts_count(&c->w->stats, TS_HC_DECIDE_REJECT);
 		ts_count(&c->w->stats, TS_HC_REJECT_TAG);
 		ts_connlog(c, "reject", "tag");

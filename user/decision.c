@@ -194,8 +194,13 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 	 * may name other certificates, CA sets or routes. The configuration
 	 * decides. */
 	if (kernel && !same_generation(d, cfg, cfg_match)) {
+		bool reject = d->value.action == TS_ACTION_REJECT;
+
 		d->value = from_cfg;
 		d->match = cfg_match;
+		/* a reject names nothing: it stands, as its tag fast path does */
+		if (reject)
+			d->value.action = TS_ACTION_REJECT;
 		ts_count(st, TS_HC_POLICY_STALE);
 	}
 	/* Fail closed when the kernel's policy set lags the configuration (an

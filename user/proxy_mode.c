@@ -100,7 +100,7 @@ static int host_check(void *ctx, const char *host, size_t len)
 	int nl = ts_name_normalise(host, n, name);
 	if (nl < 0)
 		return 400;
-	return same_policy(ts_config_decide(c->w->set->cfg, name, (size_t)nl, &v, &m), c->policy)
+	return same_policy(ts_config_decide(c->gen->cfg, name, (size_t)nl, &v, &m), c->policy)
 		       ? 0
 		       : 421;
 }
@@ -127,7 +127,8 @@ static int setup_http(struct px_conn *c, const struct ts_handoff *h)
 	n = ts_cert_headers(c->route->headers, &kong, &h->meta, &headers);
 	if (n < 0)
 		return (int)n;
-	c->http = ts_http_inject_new(headers, (size_t)n, c->w->set->strip, host_check, c);
+	c->http = ts_http_inject_new(headers, (size_t)n, (const char *const *)c->gen->strip,
+				     host_check, c);
 	free(headers);
 	if (!c->http)
 		return -ENOMEM;

@@ -151,9 +151,10 @@ static void write_status(struct daemon *d)
 	for (i = 0; i < d->nworkers; i++)
 		st[i] = &d->workers[i].stats;
 	snprintf(header, sizeof(header),
-		 "mode %s\nmode_reason %s\ngeneration %u\nworkers %d\npid %d\n",
+		 "mode %s\nmode_reason %s\ngeneration %u\npolicy_generation %016llx\n"
+		 "workers %d\npid %d\n",
 		 d->ktls ? "ktls" : "relay", d->mode_why, d->gen->number,
-		 d->nworkers, (int)getpid());
+		 (unsigned long long)d->gen->cfg->generation, d->nworkers, (int)getpid());
 	ts_hs_stats_write(d->status_path, header, st, d->nworkers);
 }
 
