@@ -74,7 +74,8 @@ proxy_start() { # level → the proxy's stderr once its socket listens
 	grep -v -e '^tagshake-proxy: draining$' -e '^tagshake-proxy stats: ' "$T/proxy.err"
 }
 eq "proxy, level warn: no start line" "$(proxy_start warn)" ""
-eq "proxy, level info: the start line" "$(proxy_start info)" \
-	"tagshake-proxy: 1 workers on $T/proxy.sock, 1 routes, splice"
+eq "proxy, level info: the start line, with the policy generation it serves" \
+	"$(proxy_start info)" \
+	"tagshake-proxy: 1 workers on $T/proxy.sock, 1 routes, splice, policy generation $("$ROOT/build/tagshake" check --generation "$T/tagshake.yaml")"
 echo "1..$n"
 [ "$failed" -eq 0 ]
