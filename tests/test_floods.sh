@@ -75,10 +75,12 @@ stop_all
 # --- one address holds at most limits.handshakes_per_source
 write_config "$PORT" "limits:
   handshakes_per_source: 4"
-sed -i 's/workers: 2/workers: 1/' "$T/tagshake.yaml"
+# the four are held past the checks (4 s): no timeout ends them before
+sed -i 's/workers: 2/workers: 1/; s/handshake: 2s/handshake: 10s\n  client_hello: 10s/' \
+	"$T/tagshake.yaml"
 start_sink || bail "hand-off sink started"
 start_daemon || bail "tagshaked started"
-$FLOOD idle "$PORT" 10 9 10 "$T/src.ready" 2 >"$T/src.out" &
+$FLOOD idle "$PORT" 10 9 10 "$T/src.ready" 4 >"$T/src.out" &
 FLOOD_PID=$!
 for _ in $(seq 100); do [ -s "$T/src.ready" ] && break; sleep 0.05; done
 sleep 0.3
