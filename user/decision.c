@@ -4,7 +4,9 @@
  * OpenSSL parsed decides. The BPF tag is a fast path used only when its own
  * SNI is exactly that name; otherwise the same lookup runs in userspace on
  * the pinned policy set (ts_policy_decide(), the BPF program's own lookup),
- * or on the configuration when the tagger is not loaded at all.
+ * or on the configuration when the tagger is not loaded at all. Whatever the
+ * kernel answers counts only if it comes from our policy generation (its
+ * ids are positions in the file it was imported from).
  */
 #include <errno.h>
 #include <stdio.h>
