@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * libFuzzer harness for the configuration parser (ts_config_load_string,
- * user/config.c over libyaml): the file `tagshake policy import` and both
+ * lib/config.c over libyaml): the file `tagshake policy import` and both
  * daemons read. Besides ASan/UBSan/LeakSanitizer it checks that a failure
  * explains itself and that an accepted configuration holds only what the BPF
  * map and the daemons expect: normalised keys in order, ids that resolve,

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * libFuzzer harness for the hand-off metadata decoder (ts_handoff_parse,
- * user/handoff.c): the proxy runs it on every message a handshaker sends.
+ * lib/handoff.c): the proxy runs it on every message a handshaker sends.
  * Checks that it accepts or refuses with -EBADMSG only, that everything it
  * returns points inside the block, and that a block rebuilt from the parsed
  * fields with the ts_tlv_* builder parses back to the same fields.

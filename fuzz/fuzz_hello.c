@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * libFuzzer harness for the userspace build of the shared ClientHello
- * parser (user/hello.c over bpf/clienthello.h). Besides ASan/UBSan it checks
+ * parser (lib/hello.c over bpf/clienthello.h). Besides ASan/UBSan it checks
  * what the rest of tagshake relies on: a final status in range, an `ok` SNI
  * that is a valid normalised host name (checked here independently of
  * bpf/sni.h), counts within the input, and a parse that depends only on the

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * libFuzzer harness for the proxy's HTTP header path (user/http_inject.c):
+ * libFuzzer harness for the proxy's HTTP header path (proxy/http_inject.c):
  * client bytes fed in the pieces and with the output room the input's first
  * two bytes choose, as the proxy feeds them. Checks, beyond ASan/UBSan:
  * calls stay within their buffers, a stall never holds more than one head,
@@ -19,7 +19,7 @@
 #define ALLOWED_HOST "example.com"
 /* What the harness keeps of the upstream bytes: enough for the first head. */
 #define UPSTREAM_KEEP (4 * TS_HTTP_HEAD_MAX)
-/* The proxy's input buffer for this filter (PX_HTTP_IN_BUF in user/proxy.h):
+/* The proxy's input buffer for this filter (PX_HTTP_IN_BUF in proxy/proxy.h):
  * a filter that takes nothing from a full buffer stalls the connection. */
 #define PROXY_IN_BUF 16384
 /* Output room: a rebuilt head plus up to 255 * 64 bytes more. */

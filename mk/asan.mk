@@ -3,17 +3,17 @@
 # with ASan (LeakSanitizer included) and UBSan. Not part of `all` or `test`.
 #
 # A sub-make with BUILD pointed at $(BUILD)/asan reuses the components' own
-# rules and source lists (mk/handshaker.mk, mk/proxy.mk, and the objects
-# mk/log.mk adds to both links), so nothing is listed twice; the objects go
-# to $(BUILD)/asan/hs and $(BUILD)/asan/proxy. CFLAGS is given whole: a
-# command-line value replaces the top Makefile's additions.
+# rules and source lists (mk/lib.mk, mk/tagshaked.mk, mk/proxy.mk), so
+# nothing is listed twice; objects and libtagshake.a go under $(BUILD)/asan.
+# CFLAGS is given whole: a command-line value replaces the top Makefile's
+# additions.
 
 ASAN_DIR    := $(BUILD)/asan
 # -O1: the usual trade between speed and readable reports; UBSan aborts
 # on its first report so that the run cannot miss it.
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	       -fno-sanitize-recover=undefined \
-	       -Wall -Wextra -Werror -std=gnu11 -Iinclude -Ibpf -I$(BUILD) -D_GNU_SOURCE
+	       -Wall -Wextra -Werror -std=gnu11 $(INCLUDES) -D_GNU_SOURCE
 
 .PHONY: asan
 asan:

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * user/ktls.c on whatever kernel runs it. This project's host has no kTLS:
+ * tagshaked/ktls.c on whatever kernel runs it. This project's host has no kTLS:
  * there the tests check the clean fallback (exact reasons per direction, data
  * still flowing through OpenSSL); in the matrix VMs (tests/vm-suites.list)
  * the same tests check that both directions are on. The full kTLS data path

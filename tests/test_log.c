@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* user/log.c: the rate limiter with explicit seconds, then ts_log's real
+/* lib/log.c: the rate limiter with explicit seconds, then ts_log's real
  * output on a redirected stderr (levels, burst, the "suppressed" line). */
 #include <setjmp.h>
 #include <stdarg.h>
