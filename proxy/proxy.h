@@ -3,7 +3,7 @@
  * tagshake-proxy internals: a worker (one thread, one epoll loop) owns the
  * handshaker connections it accepted and every proxied connection that came
  * through them. Nothing is shared between workers but the read-only
- * configuration.
+ * configuration generations (proxy_gen.h).
  */
 #ifndef TS_PROXY_H
 #define TS_PROXY_H
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "proxy_gen.h"
 #include "proxy_relay.h"
 #include "proxy_stats.h"
 #include "proxy_upstream.h"
@@ -25,9 +26,7 @@
 #define PX_CONNECT_TIMEOUT_MS 5000
 
 struct px_settings {
-	const struct ts_config *cfg;
-	const struct px_upstream *ups; /* cfg->nroutes entries */
-	const char *const *strip;      /* header names removed in http mode */
+	struct px_gens *gens; /* configurations by policy generation */
 	unsigned connect_timeout_ms;
 	unsigned idle_timeout_ms;
 	unsigned drain_timeout_ms;
@@ -58,6 +57,7 @@ struct px_conn {
 	struct px_worker *w;
 	struct px_ep client, upstream;
 	enum px_conn_state state;
+	struct px_gen *gen; /* the generation the handshaker decided with: held to the end */
 	const struct ts_cfg_route *route;
 	const struct ts_cfg_policy *policy; /* the SNI's policy, for Host checks */
 	struct px_dir up, down;             /* client→upstream, upstream→client */

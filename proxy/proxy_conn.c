@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "http_inject.h"
+#include "log.h"
 #include "proxy_mode.h"
 
 /* Room for a local answer (ts_http_local_response). */
@@ -89,26 +90,51 @@ static void connect_failed(struct px_conn *c, int err)
 	step(c);
 }
 
+/* The generation the handshaker decided with, or NULL: counted and logged,
+ * never served by another one (its routes and Host checks could be
+ * looser or stricter than what the handshake asked of the client). */
+static struct px_gen *handoff_generation(struct px_worker *w, const struct ts_handoff *h)
+{
+	struct px_gen *g = px_gens_find(w->set->gens, h->meta.generation);
+
+	if (!g) {
+		px_count(&w->stats, PX_CLOSE_STALE, 1);
+		px_connlog_refused(&h->meta, "stale");
+		ts_log(TS_LOG_WARN, "hand-off refused: policy generation %016llx is not loaded",
+		       (unsigned long long)h->meta.generation);
+	}
+	return g;
+}
+
 void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 {
-	const struct ts_config *cfg = w->set->cfg;
-	struct ts_policy_value v;
-	enum ts_match m;
-	const struct ts_cfg_policy *pol = ts_config_decide(
-		cfg, (const char *)h->meta.authority.p, h->meta.authority.len, &v, &m);
-	unsigned rid = h->meta.route_id ? h->meta.route_id : v.route_id;
-	const struct ts_cfg_route *route = ts_config_route(cfg, rid);
+	struct px_gen *g;
+	const struct ts_cfg_policy *pol;
+	const struct ts_cfg_route *route;
 	struct px_conn *c;
+	unsigned rid;
 	int ufd, rc, one = 1;
 
 	px_count(&w->stats, PX_HANDOFFS, 1);
+	g = handoff_generation(w, h);
+	if (!g) {
+		ts_handoff_release(h);
+		return;
+	}
+	/* the entry that decided, by name, in the generation that decided:
+	 * no lookup of our own that could land elsewhere */
+	pol = ts_config_policy(g->cfg, (const char *)h->meta.policy.p, h->meta.policy.len);
+	rid = pol ? pol->value.route_id : 0;
+	route = ts_config_route(g->cfg, rid);
 	c = route ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
 		px_count(&w->stats, route ? PX_CLOSE_NOMEM : PX_CLOSE_NO_ROUTE, 1);
 		px_connlog_refused(&h->meta, route ? "nomem" : "no_route");
 		ts_handoff_release(h);
+		px_gen_put(g);
 		return;
 	}
+	c->gen = g;
 	c->w = w;
 	c->start_us = px_now_us();
 	c->route = route;
@@ -120,7 +146,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	/* kTLS mode hands over the TCP socket: small answers must not wait for
 	 * the client's delayed ACK (fails harmlessly on a relay socketpair) */
 	setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ufd = px_upstream_connect(&w->set->ups[rid - 1]);
+	ufd = px_upstream_connect(&g->ups[rid - 1]);
 	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
 	w->conns++;
 	struct px_pipe_pool *pipes = w->set->splice ? &w->pipes : NULL;

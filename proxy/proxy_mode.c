@@ -101,7 +101,7 @@ static int host_check(void *ctx, const char *host, size_t len)
 	int nl = ts_name_normalise(host, n, name);
 	if (nl < 0)
 		return 400;
-	return same_policy(ts_config_decide(c->w->set->cfg, name, (size_t)nl, &v, &m), c->policy)
+	return same_policy(ts_config_decide(c->gen->cfg, name, (size_t)nl, &v, &m), c->policy)
 		       ? 0
 		       : 421;
 }
@@ -150,7 +150,7 @@ static int setup_http(struct px_conn *c, const struct ts_handoff *h)
 	c->http = ts_http_inject_new(&(struct ts_http_opts){
 		.inject = headers,
 		.inject_len = (size_t)n,
-		.strip = c->w->set->strip,
+		.strip = (const char *const *)c->gen->strip,
 		.check = host_check,
 		.ctx = c,
 		.sni = sni,

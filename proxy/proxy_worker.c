@@ -6,6 +6,7 @@
  * that accepted it, and so do the connections handed off through it.
  */
 #include "proxy.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -120,6 +121,24 @@ static void handshaker_readable(struct px_worker *w, struct px_ep *ep)
 	}
 }
 
+/* Whoever connects can hand over connections with any metadata: the file
+ * mode keeps others out, SO_PEERCRED names who came in. Root, our own
+ * user and handoff.handshaker_user may. */
+static bool peer_allowed(struct px_worker *w, int fd)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	socklen_t len = sizeof(cred);
+	long allowed = __atomic_load_n(&w->set->gens->handshaker_uid, __ATOMIC_RELAXED);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    ts_config_peer_allowed(allowed, cred.uid))
+		return true;
+	px_count(&w->stats, PX_HANDSHAKERS_REFUSED, 1);
+	ts_log(TS_LOG_WARN, "hand-off link refused: peer uid %ld pid %ld is not an allowed handshaker",
+	       (long)(int)cred.uid, (long)cred.pid);
+	return false;
+}
+
 static void listener_readable(struct px_worker *w)
 {
 	int fd = accept4(w->listen.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -127,6 +146,10 @@ static void listener_readable(struct px_worker *w)
 
 	if (fd < 0)
 		return; /* another worker took it, or a transient error */
+	if (!peer_allowed(w, fd)) {
+		close(fd);
+		return;
+	}
 	ep = calloc(1, sizeof(*ep));
 	if (!ep) {
 		close(fd);
@@ -177,6 +200,7 @@ static void free_dead(struct px_worker *w)
 	while (w->dead) {
 		struct px_conn *c = w->dead;
 		w->dead = c->next;
+		px_gen_put(c->gen);
 		free(c);
 	}
 }

@@ -40,10 +40,14 @@ enum ts_hs_counter {
 	TS_HC_CLIENT_CERTS,  /* completed with a verified client certificate */
 	TS_HC_HANDSHAKE_FAILED,
 	TS_HC_HANDSHAKE_TIMEOUT,
+	TS_HC_HELLO_TIMEOUT, /* of those: no whole ClientHello within timeouts.client_hello */
+	TS_HC_SHED_IDLE,     /* closed at the in-flight bound: silent since accept, the oldest */
+	TS_HC_SOURCE_LIMIT,  /* closed at accept: the address has limits.handshakes_per_source */
 	TS_HC_OVERLOAD,      /* accept paused: handshakes in flight at the bound */
 	TS_HC_HANDOFF_OK,
 	TS_HC_HANDOFF_TIMEOUT, /* proxy unreachable for handoff_timeout: closed */
 	TS_HC_HANDOFF_ERROR,
+	TS_HC_LINK_REFUSED,  /* hand-off links closed: the proxy's SO_PEERCRED not allowed */
 	TS_HC_KTLS,          /* handed off with kTLS installed */
 	TS_HC_RELAY,         /* handed off through the userspace relay */
 	TS_HC_RELAY_CLOSED,

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
@@ -73,6 +74,20 @@ static struct ts_gen *gen_load(const char *path, const struct ts_gen *prev, bool
 	g->refs = 1;
 	g->number = prev ? prev->number + 1 : 1;
 	return g;
+}
+
+/* Each handshake in flight holds a socket (two more in relay mode): the
+ * usual soft limit of 1024 fds would end accepting below the default
+ * in-flight bound. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			ts_log(TS_LOG_WARN, "cannot raise the fd limit: %s", strerror(errno));
+	}
 }
 
 /* kTLS needs the kernel's "tls" upper-layer protocol, loaded or loadable;
@@ -151,9 +166,10 @@ static void write_status(struct daemon *d)
 	for (i = 0; i < d->nworkers; i++)
 		st[i] = &d->workers[i].stats;
 	snprintf(header, sizeof(header),
-		 "mode %s\nmode_reason %s\ngeneration %u\nworkers %d\npid %d\n",
+		 "mode %s\nmode_reason %s\ngeneration %u\npolicy_generation %016llx\n"
+		 "workers %d\npid %d\n",
 		 d->ktls ? "ktls" : "relay", d->mode_why, d->gen->number,
-		 d->nworkers, (int)getpid());
+		 (unsigned long long)d->gen->cfg->generation, d->nworkers, (int)getpid());
 	ts_hs_stats_write(d->status_path, header, st, d->nworkers);
 }
 
@@ -321,6 +337,7 @@ int main(int argc, char **argv)
 	if (parse_args(&d, argc, argv))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);

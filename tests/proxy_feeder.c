@@ -190,7 +190,13 @@ static long build_tlvs(SSL *ssl, int tcp, const struct decision *d, uint8_t *mem
 		ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, d->pol->name);
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, d->v.route_id);
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, d->v.action);
-	ts_tlv_add_u8(&b, TS_PP2_TYPE_MODE, TS_MODE_RELAY);
+	/* the configuration's generation, or FEEDER_GENERATION (hex) to play a
+	 * handshaker that runs another one */
+	const char *gen_env = getenv("FEEDER_GENERATION");
+	size_t mode_mark = ts_tlv_open_mode(&b, TS_MODE_RELAY);
+	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION,
+		       gen_env ? strtoull(gen_env, NULL, 16) : cfg->generation);
+	ts_tlv_close(&b, mode_mark);
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_CERT_ID, d->v.cert_id ? d->v.cert_id : 1);
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_CA_ID, d->v.ca_id);
 	if (peer && vr == X509_V_OK) {

@@ -46,7 +46,10 @@ DEAD_PORT=$((BASE + 4)) # nothing listens here
 SLOW_PORT=$((BASE + 5)) # python upstream that accepts and waits
 BLACK_PORT=$((BASE + 6)) # full accept queue: connects hang
 # route ids: 1-based order of routes in proxy_config
-R_TLV=6 R_RAW=7 R_GREET=11 R_HOLD=12 R_BLACKHOLE=13
+R_TLV=6
+# policies whose route is the upstream of the relay cases (peers hand-offs
+# name the policy; the proxy takes its route from the configuration)
+P_RAW=raw.test P_GREET=greet.test P_HOLD=hold.test P_BLACKHOLE=blackhole.test
 
 wait_for() { # file or tcp port, up to ~5 s
 	for _ in $(seq 1 100); do
@@ -135,6 +138,9 @@ policies:
   - { sni: hap.test, action: none, route: haproxy }
   - { sni: tlv.test, action: require, ca_set: clients, route: tlv }
   - { sni: raw.test, action: none, route: raw }
+  - { sni: greet.test, action: none, route: greet }
+  - { sni: hold.test, action: none, route: hold }
+  - { sni: blackhole.test, action: none, route: blackhole }
   - { sni: down.test, action: none, route: down-http }
   - { sni: downraw.test, action: none, route: down-raw }
   - { sni: downpp.test, action: none, route: down-pp }
@@ -284,7 +290,11 @@ wait_exit() {
 		EXIT_STATUS=$?
 	fi
 }
-peers() { timeout 30 python3 "$ROOT/tests/proxy_peers.py" "$@"; }
+# hand-offs carry the policy generation of the configuration
+peers() {
+	TS_GENERATION=$("$ROOT/build/tagshake" check --generation "$T/tagshake.yaml") \
+		timeout 30 python3 "$ROOT/tests/proxy_peers.py" "$@"
+}
 start_peer() { # background python peer
 	python3 "$ROOT/tests/proxy_peers.py" "$@" 2>>"$T/peers.log" &
 	PIDS+=("$!")

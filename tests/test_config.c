@@ -115,12 +115,16 @@ static const char full[] =
 	"  no-sni: { action: reject }\n"
 	"handoff:\n"
 	"  socket: /tmp/h.sock\n"
+	"  handshaker_user: 4242\n"
+	"  proxy_user: root\n"
 	"timeouts:\n"
 	"  handshake: 5s\n"
+	"  client_hello: 1500ms\n"
 	"  handoff: 250ms\n"
 	"  idle: 2m\n"
 	"limits:\n"
 	"  handshakes_in_flight: 64\n"
+	"  handshakes_per_source: 8\n"
 	"tls:\n"
 	"  session_tickets: 0\n"
 	"  session_timeout: 1h\n"
@@ -168,6 +172,10 @@ static void test_every_key(void **state)
 	assert_int_equal(c->handoff_timeout_ms, 250);
 	assert_int_equal(c->idle_timeout_ms, 120000);
 	assert_int_equal(c->max_inflight, 64);
+	assert_int_equal(c->max_per_source, 8);
+	assert_int_equal(c->hello_timeout_ms, 1500);
+	assert_int_equal(c->handoff_handshaker_uid, 4242);
+	assert_int_equal(c->handoff_proxy_uid, 0);
 	assert_int_equal(c->session_tickets, 0);
 	assert_int_equal(c->session_timeout_s, 3600);
 	assert_int_equal(c->resumption, TS_RESUME_TICKETS);
@@ -197,8 +205,12 @@ static void test_policy_export(void **state)
 	assert_int_equal(load(full, &c, err), 0);
 	assert_int_equal(ts_config_policy_count(c), 5);
 	for (i = 0; i < 5; i++) {
+		struct ts_policy_value w = want[i].v;
+
+		/* every entry carries the file's policy generation */
+		w.generation = c->generation;
 		assert_string_equal(ts_config_policy_at(c, i, &v), want[i].name);
-		assert_memory_equal(&v, &want[i].v, sizeof(v));
+		assert_memory_equal(&v, &w, sizeof(v));
 	}
 	assert_null(ts_config_policy_at(c, 5, &v));
 	ts_config_free(c);
@@ -255,6 +267,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c->handshake_timeout_ms, 10000);
 	assert_int_equal(c->handoff_timeout_ms, 2000);
 	assert_int_equal(c->max_inflight, 1024);
+	assert_int_equal(c->max_per_source, 256);
+	assert_int_equal(c->hello_timeout_ms, 3000);
+	assert_int_equal(c->handoff_handshaker_uid, -1);
+	assert_int_equal(c->handoff_proxy_uid, -1);
 	assert_int_equal(c->session_tickets, 1);
 	assert_int_equal(c->resumption, TS_RESUME_CACHE);
 	ts_config_free(c);
@@ -353,6 +369,10 @@ static const struct {
 	  "2: timeouts.handshake: expected a duration like 500ms, 10s, 2m or 1h, got '10'" },
 	{ "limits:\n  handshakes_in_flight: 0\n",
 	  "2: limits.handshakes_in_flight: must be at least 1" },
+	{ "handoff:\n  proxy_user: no-such-user-xyz\n",
+	  "2: handoff.proxy_user: no user named 'no-such-user-xyz'" },
+	{ "limits:\n  handshakes_per_source: 0\n",
+	  "2: limits.handshakes_per_source: must be at least 1" },
 	{ "policies: {a: b}\n", "1: policies: expected a list" },
 	{ "tls:\n  resumption: psk\n", "2: tls.resumption: unknown value 'psk'" },
 	{ "- a\n", "1: (top): expected a mapping" },
