@@ -27,7 +27,7 @@ fi
 make_pki
 # one worker, the default in-flight bound; the handshake timeout of the
 # issue (10 s): before, a client behind the flood waited for it
-write_config "$PORT" ""
+hs_config "$PORT" ""
 sed -i 's/workers: 2/workers: 1/; s/handshake: 2s/handshake: 10s/' "$T/tagshake.yaml"
 start_sink || bail "hand-off sink started"
 start_daemon || bail "tagshaked started"
@@ -55,7 +55,7 @@ stop_all
 
 # --- the ClientHello timeout: silence is cut at timeouts.client_hello (1 s),
 # long before the handshake timeout (10 s)
-write_config "$PORT" ""
+hs_config "$PORT" ""
 sed -i 's/workers: 2/workers: 1/; s/handshake: 2s/handshake: 10s\n  client_hello: 1s/' \
 	"$T/tagshake.yaml"
 start_sink || bail "hand-off sink started"
@@ -73,7 +73,7 @@ check "a speaking client still completes ($o)" grep -q '^handshake ok' <<<"$o"
 stop_all
 
 # --- one address holds at most limits.handshakes_per_source
-write_config "$PORT" "limits:
+hs_config "$PORT" "limits:
   handshakes_per_source: 4"
 # the four are held past the checks (4 s): no timeout ends them before
 sed -i 's/workers: 2/workers: 1/; s/handshake: 2s/handshake: 10s\n  client_hello: 10s/' \

@@ -59,7 +59,7 @@ start_proxy() { # as root, with group nogroup: the socket file is root:nogroup
 stop_proxy() { kill "$PROXY" 2>/dev/null; wait "$PROXY" 2>/dev/null; PROXY=; }
 
 make_pki
-write_config "$PORT" ""
+hs_config "$PORT" ""
 # a symlink planted where the proxy writes its temporary status file
 echo precious >"$T/victim"
 ln -s "$T/victim" "$T/pstatus.tmp"
@@ -83,7 +83,7 @@ check_eq "proxy status: the planted symlink's target is untouched" "$(cat "$T/vi
 check "proxy status: a regular file, not the symlink" test -f "$T/pstatus" -a ! -L "$T/pstatus"
 check "proxy status: written (its policy generation)" grep -q "^policy_generation [0-9a-f]\{16\}$" "$T/pstatus"
 
-write_config "$PORT" "" # handoff: socket ... plus the allowed handshaker
+hs_config "$PORT" "" # handoff: socket ... plus the allowed handshaker
 sed -i "s|^  socket: .*|&\n  handshaker_user: nobody|" "$T/tagshake.yaml"
 start_proxy || bail "proxy started with handoff.handshaker_user"
 check_eq "handoff.handshaker_user: nobody: the link stays open" "$(link "$NOGROUP")" "open"
@@ -94,7 +94,7 @@ stop_proxy
 
 # --- SO_PEERCRED at tagshaked: a "proxy" run by nobody
 mkdir -m 0777 "$T/nobody"
-write_config "$PORT" ""
+hs_config "$PORT" ""
 sed -i "s|^  socket: .*|  socket: $T/nobody/handoff.sock|" "$T/tagshake.yaml"
 setpriv --reuid="$NOBODY" --regid="$NOGROUP" --clear-groups \
 	"$ROOT/build/tests/handoff_sink" "$T/nobody/handoff.sock" >"$T/sink.out" 2>&1 &
