@@ -653,6 +653,12 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 		err = parse_fields(p, v, key, kong_name_fields, &r->kong);
 		return err ? err : check_kong_names(p, v, key, &r->kong);
 	}
+	if (!strcmp(leaf, "forwarded")) {
+		bool on = true;
+		err = parse_bool(p, v, key, &on);
+		r->no_forwarded = !on;
+		return err;
+	}
 	err = pick(p, v, key, header_names, &val);
 	r->headers = (enum ts_header_style)val;
 	return err;
@@ -660,7 +666,8 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 
 static const struct field route_fields[] = {
 	{ "name", route_field },    { "upstream", route_field },     { "metadata", route_field },
-	{ "headers", route_field }, { "kong_headers", route_field }, { NULL, NULL },
+	{ "headers", route_field }, { "kong_headers", route_field }, { "forwarded", route_field },
+	{ NULL, NULL },
 };
 
 static int parse_route(struct parser *p, const char *key, const yaml_node_t *item, int i)
@@ -676,6 +683,9 @@ static int parse_route(struct parser *p, const char *key, const yaml_node_t *ite
 	if (!err && lookup(p, item, "headers") && r->mode != TS_META_HTTP)
 		err = fail(p, lookup(p, item, "headers"), key,
 			   "'headers' only applies to metadata: http");
+	if (!err && lookup(p, item, "forwarded") && r->mode != TS_META_HTTP)
+		err = fail(p, lookup(p, item, "forwarded"), key,
+			   "'forwarded' only applies to metadata: http");
 	if (!err && lookup(p, item, "kong_headers") &&
 	    (r->mode != TS_META_HTTP || r->headers != TS_HEADERS_KONG))
 		err = fail(p, lookup(p, item, "kong_headers"), key,

@@ -94,6 +94,7 @@ struct ts_cfg_route {
 	enum ts_meta_mode mode;
 	enum ts_header_style headers; /* meaningful in TS_META_HTTP */
 	struct ts_cfg_kong_names kong; /* meaningful with TS_HEADERS_KONG */
+	bool no_forwarded; /* `forwarded: false`: no X-Forwarded-For/Forwarded (http) */
 	int line;
 };
 

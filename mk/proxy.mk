@@ -8,8 +8,11 @@ $(OBJ)/proxy/%.o: CPPFLAGS += -Iproxy
 $(OBJ)/proxy/%.o: proxy/%.c
 	$(compile)
 
+# llhttp's header for the HTTP module (mk/ext_llhttp.mk); its objects link in.
+$(OBJ)/proxy/http_inject.o: CPPFLAGS += -I$(LLHTTP_INC)
+
 PROGRAMS += $(BUILD)/tagshake-proxy
 
-$(BUILD)/tagshake-proxy: LDLIBS = -lhttp_parser -lssl -lcrypto $(LIB_LIBS)
-$(BUILD)/tagshake-proxy: $(PX_OBJS) $(LIB_A)
+$(BUILD)/tagshake-proxy: LDLIBS = -lssl -lcrypto $(LIB_LIBS)
+$(BUILD)/tagshake-proxy: $(PX_OBJS) $(LLHTTP_OBJS) $(LIB_A)
 	$(link)

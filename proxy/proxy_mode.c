@@ -7,6 +7,7 @@
 #include "proxy_mode.h"
 
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -105,6 +106,21 @@ static int host_check(void *ctx, const char *host, size_t len)
 		       : 421;
 }
 
+/* The client's numeric address for the forwarding fields, or NULL. */
+static const char *client_addr(const struct ts_handoff *h, int fd, char *buf)
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr *sa = ts_addr_sockaddr(&h->meta.peer, &ss, fd, 1);
+
+	if (!sa)
+		return NULL;
+	if (sa->sa_family == AF_INET)
+		return inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, buf,
+				 INET6_ADDRSTRLEN);
+	return inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, buf,
+			 INET6_ADDRSTRLEN);
+}
+
 static int http_filter(void *ctx, const char *in, size_t in_len, char *out, size_t *out_len,
 		       size_t out_cap, size_t *consumed)
 {
@@ -116,7 +132,7 @@ static int http_filter(void *ctx, const char *in, size_t in_len, char *out, size
 static int setup_http(struct px_conn *c, const struct ts_handoff *h)
 {
 	struct ts_kong_names kong;
-	char *headers = NULL;
+	char *headers = NULL, sni[TS_NAME_SIZE] = "", addr[INET6_ADDRSTRLEN];
 	ssize_t n;
 
 	/* only HTTP/1.x is parsed: an h2 connection would pass unrewritten */
@@ -127,7 +143,19 @@ static int setup_http(struct px_conn *c, const struct ts_handoff *h)
 	n = ts_cert_headers(c->route->headers, &kong, &h->meta, &headers);
 	if (n < 0)
 		return (int)n;
-	c->http = ts_http_inject_new(headers, (size_t)n, c->w->set->strip, host_check, c);
+	if (h->meta.authority.len < sizeof(sni)) {
+		memcpy(sni, h->meta.authority.p, h->meta.authority.len);
+		sni[h->meta.authority.len] = '\0';
+	}
+	c->http = ts_http_inject_new(&(struct ts_http_opts){
+		.inject = headers,
+		.inject_len = (size_t)n,
+		.strip = c->w->set->strip,
+		.check = host_check,
+		.ctx = c,
+		.sni = sni,
+		.client_addr = c->route->no_forwarded ? NULL : client_addr(h, c->client.fd, addr),
+	});
 	free(headers);
 	if (!c->http)
 		return -ENOMEM;
