@@ -58,7 +58,7 @@ $(BUILD)/tests/test_pp2: $(OBJ)/tests/test_pp2.o $(OBJ)/proxy/pp2.o
 	$(link)
 
 $(BUILD)/tests/test_http_inject: LDLIBS = -lcmocka
-$(BUILD)/tests/test_http_inject: $(OBJ)/tests/test_http_inject.o $(OBJ)/proxy/http_inject.o $(LLHTTP_OBJS)
+$(BUILD)/tests/test_http_inject: $(OBJ)/tests/test_http_inject.o $(OBJ)/proxy/http_inject.o $(OBJ)/proxy/http_rules.o $(LLHTTP_OBJS)
 	$(link)
 
 $(BUILD)/tests/test_cert_headers: LDLIBS = -lcmocka -lssl -lcrypto

@@ -6,6 +6,7 @@
  * that accepted it, and so do the connections handed off through it.
  */
 #include "proxy.h"
+#include "h2_conn.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -174,6 +175,7 @@ static void dispatch(struct px_worker *w, struct px_ep *ep, uint32_t events)
 
 static void free_dead(struct px_worker *w)
 {
+	px_h2_reap(w);
 	while (w->dead) {
 		struct px_conn *c = w->dead;
 		w->dead = c->next;
