@@ -37,6 +37,7 @@
 
 enum stream_state {
 	ST_HEAD,       /* request fields arriving */
+	ST_READY,      /* framed; connects after the current read is processed */
 	ST_CONNECTING, /* upstream connect in progress */
 	ST_FORWARDING, /* request going up, response coming down */
 	ST_LOCAL,      /* answered by the proxy */
@@ -464,6 +465,9 @@ static void stream_connect(struct h2_stream *s)
 	up_interest(s);
 }
 
+/* The upstream is connected only once the whole read was processed: a
+ * stream the same read resets (rapid reset, CVE-2023-44487) costs no
+ * upstream connection. */
 static void request_head(struct h2_stream *s, bool end_stream)
 {
 	int rc = frame_request(s, end_stream);
@@ -472,7 +476,14 @@ static void request_head(struct h2_stream *s, bool end_stream)
 		local_answer(s, rc);
 		return;
 	}
-	stream_connect(s);
+	s->state = ST_READY;
+}
+
+static void connect_ready(struct px_h2 *h)
+{
+	for (struct h2_stream *s = h->streams; s; s = s->next)
+		if (s->state == ST_READY)
+			stream_connect(s);
 }
 
 /* ---- nghttp2 callbacks ---- */
@@ -605,7 +616,8 @@ static int on_frame(nghttp2_session *session, const nghttp2_frame *f, void *user
 		request_head(s, end);
 		return 0;
 	}
-	if (end && !s->req_end && (s->state == ST_CONNECTING || s->state == ST_FORWARDING)) {
+	if (end && !s->req_end &&
+	    (s->state == ST_READY || s->state == ST_CONNECTING || s->state == ST_FORWARDING)) {
 		if (s->chunked && append(&s->up, &s->up_len, &s->up_cap, "0\r\n\r\n", 5))
 			return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
 		s->req_end = true;
@@ -953,6 +965,8 @@ static int client_read(struct px_h2 *h)
 		ssize_t rv = nghttp2_session_mem_recv(h->s, (const uint8_t *)buf, (size_t)n);
 		if (rv < 0)
 			h->failed = true; /* GOAWAY queued (flood, protocol error) */
+		else
+			connect_ready(h);
 		if (client_flush(h))
 			return -1;
 	}
