@@ -67,6 +67,8 @@ struct h2_stream {
 	char *cookie;      /* crumbs joined with "; " (RFC 9113, 8.2.3) */
 	size_t cookie_len;
 	bool te_trailers;
+	bool reused;       /* the upstream connection came from the pool */
+	bool replied;      /* the upstream sent response bytes */
 	bool chunked;      /* the body is chunked by the proxy */
 	bool req_end;      /* END_STREAM seen and the body's end framed */
 	char *up;          /* bytes for the upstream */
@@ -98,6 +100,10 @@ struct px_h2 {
 	size_t extra_len;
 	char *out;   /* frames for the client */
 	size_t out_off, out_len;
+	/* idle keep-alive upstream connections, newest last */
+	int pool_fd[PX_H2_POOL_MAX];
+	uint64_t pool_ms[PX_H2_POOL_MAX];
+	int npool;
 	bool failed; /* a session error: send what is queued, then close */
 	bool client_eof;
 	unsigned long requests;
@@ -431,8 +437,9 @@ static int frame_request(struct h2_stream *s, bool end_stream)
 		PUT(s->cookie, s->cookie_len);
 		PUTS("\r\n");
 	}
-	/* one connection per stream: the upstream closes after its answer */
-	PUTS(s->te_trailers ? "TE: trailers\r\nConnection: TE, close\r\n" : "Connection: close\r\n");
+	/* HTTP/1.1 keeps the connection by default; TE is hop-by-hop */
+	if (s->te_trailers)
+		PUTS("TE: trailers\r\nConnection: TE\r\n");
 	if (s->chunked) {
 		PUTS("Transfer-Encoding: chunked\r\n");
 	} else if (s->cl) {
@@ -449,20 +456,79 @@ static int frame_request(struct h2_stream *s, bool end_stream)
 	return 0;
 }
 
-static void stream_connect(struct h2_stream *s)
+/* An idle pooled connection, still open and fresh enough, or -1. */
+static int pool_take(struct px_h2 *h)
 {
-	struct px_conn *c = s->h2->c;
-	const struct ts_config *cfg = c->w->set->cfg;
-	int fd = px_upstream_connect(&c->w->set->ups[c->route - cfg->routes]);
+	uint64_t now = px_now_ms();
 
+	while (h->npool > 0) {
+		int fd = h->pool_fd[--h->npool];
+		char b;
+		/* EAGAIN: open with nothing to read; 0 or bytes: the upstream
+		 * closed or spoke out of turn */
+		if (now - h->pool_ms[h->npool] <= PX_H2_POOL_IDLE_MS &&
+		    recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN)
+			return fd;
+		close(fd);
+	}
+	return -1;
+}
+
+/* Parks a stream's upstream connection after a complete exchange. */
+static void pool_put(struct h2_stream *s)
+{
+	struct px_h2 *h = s->h2;
+
+	if (h->npool == PX_H2_POOL_MAX) {
+		drop_upstream(s);
+		return;
+	}
+	px_ep_update(h->c->w, &s->ep, 0);
+	h->pool_fd[h->npool] = s->ep.fd;
+	h->pool_ms[h->npool++] = px_now_ms();
+	s->ep.fd = -1;
+}
+
+static void pool_free(struct px_h2 *h)
+{
+	while (h->npool > 0)
+		close(h->pool_fd[--h->npool]);
+}
+
+static void stream_ready(struct h2_stream *s);
+
+static void connect_with(struct h2_stream *s, int fd)
+{
 	if (fd < 0) {
 		local_answer(s, 502);
 		return;
 	}
-	s->ep = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = fd, .owner = c };
+	s->ep = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = fd, .owner = s->h2->c };
 	s->state = ST_CONNECTING;
-	s->h2->requests++;
+	if (s->reused)
+		stream_ready(s);
 	up_interest(s);
+}
+
+static void fresh_connect(struct h2_stream *s)
+{
+	struct px_conn *c = s->h2->c;
+
+	s->reused = false;
+	connect_with(s, px_upstream_connect(&c->w->set->ups[c->route - c->w->set->cfg->routes]));
+}
+
+static void stream_connect(struct h2_stream *s)
+{
+	int fd = pool_take(s->h2);
+
+	s->h2->requests++;
+	if (fd < 0) {
+		fresh_connect(s);
+		return;
+	}
+	s->reused = true;
+	connect_with(s, fd);
 }
 
 /* The upstream is connected only once the whole read was processed: a
@@ -804,8 +870,21 @@ static void resp_settings_init(void)
 
 /* ---- upstream I/O ---- */
 
+static void fresh_connect(struct h2_stream *s);
+
+/* A pooled connection that fails before any answer was most likely closed
+ * by the upstream as it was being reused: a request without a body (its
+ * framing still whole in the buffer) goes again on a new connection, as
+ * nginx retries on its keepalive connections. */
 static void upstream_failed(struct h2_stream *s)
 {
+	if (s->reused && !s->replied && s->req_end && !s->unconsumed && !s->submitted &&
+	    !s->chunked && !s->cl) {
+		drop_upstream(s);
+		s->up_off = 0;
+		fresh_connect(s);
+		return;
+	}
 	if (!s->submitted) {
 		local_answer(s, 502);
 	} else {
@@ -828,7 +907,8 @@ static void upstream_write(struct h2_stream *s)
 		}
 		s->up_off += (size_t)n;
 	}
-	s->up_off = s->up_len = 0;
+	if (!s->reused || s->cl || s->chunked) /* else kept for a retry */
+		s->up_off = s->up_len = 0;
 	if (s->unconsumed) {
 		nghttp2_session_consume(s->h2->s, s->id, s->unconsumed);
 		s->unconsumed = 0;
@@ -838,6 +918,7 @@ static void upstream_write(struct h2_stream *s)
 static void upstream_read(struct h2_stream *s)
 {
 	char buf[H2_READ_BUF];
+	bool keep = false;
 
 	while (!s->resp_done && s->state == ST_FORWARDING) {
 		size_t room = PX_H2_BODY_BUF - s->body_len;
@@ -853,11 +934,17 @@ static void upstream_read(struct h2_stream *s)
 			upstream_failed(s);
 			return;
 		}
+		s->replied |= n > 0;
 		err = n ? llhttp_execute(&s->parser, buf, (size_t)n) : llhttp_finish(&s->parser);
 		if (err != HPE_OK && err != HPE_PAUSED) {
 			upstream_failed(s);
 			return;
 		}
+		/* reusable: the upstream keeps it, the request went whole, and
+		 * nothing followed the response */
+		keep = err == HPE_PAUSED && n > 0 && llhttp_should_keep_alive(&s->parser) &&
+		       s->req_end && s->up_off == s->up_len &&
+		       llhttp_get_error_pos(&s->parser) == buf + n;
 		resume(s);
 		if (n == 0 && !s->resp_done) {
 			upstream_failed(s);
@@ -865,10 +952,30 @@ static void upstream_read(struct h2_stream *s)
 		}
 	}
 	if (s->resp_done) {
-		drop_upstream(s); /* Connection: close: nothing more comes */
+		if (keep)
+			pool_put(s);
+		else
+			drop_upstream(s);
 		s->state = ST_DONE;
 		resume(s);
 	}
+}
+
+/* Connected: the response side is set up, the request can go. */
+static void stream_ready(struct h2_stream *s)
+{
+	s->state = ST_FORWARDING;
+	if (!s->body)
+		s->body = malloc(PX_H2_BODY_BUF);
+	if (!s->body) {
+		local_answer(s, H2_STATUS_INTERNAL);
+		return;
+	}
+	llhttp_init(&s->parser, HTTP_RESPONSE, &resp_settings);
+	s->parser.data = s;
+	upstream_write(s);
+	if (s->state == ST_FORWARDING)
+		upstream_read(s);
 }
 
 static void stream_event(struct h2_stream *s)
@@ -884,14 +991,9 @@ static void stream_event(struct h2_stream *s)
 			local_answer(s, 502);
 			return;
 		}
-		s->state = ST_FORWARDING;
-		s->body = malloc(PX_H2_BODY_BUF);
-		if (!s->body) {
-			local_answer(s, H2_STATUS_INTERNAL);
-			return;
-		}
-		llhttp_init(&s->parser, HTTP_RESPONSE, &resp_settings);
-		s->parser.data = s;
+		stream_ready(s);
+		up_interest(s);
+		return;
 	}
 	upstream_write(s);
 	if (s->state == ST_FORWARDING)
@@ -1071,6 +1173,7 @@ void px_h2_free(struct px_conn *c)
 		stream_close(h->streams);
 	}
 	px_count(&c->w->stats, PX_HTTP_REQUESTS, h->requests);
+	pool_free(h);
 	nghttp2_session_del(h->s);
 	free(h->extra);
 	free(h->out);

@@ -4,7 +4,9 @@
 echo-upstream PORT: an HTTP/1.1 upstream that answers every request with the
   request head exactly as it arrived, then its decoded body; /trailers answers
   chunked with gRPC-style trailers; /page is an HTML page whose script shows
-  the protocol the browser used and fetches /sub four times; /slow waits.
+  the protocol the browser used and fetches /sub four times; /slow waits;
+  /close closes the connection after its answer without saying so. The
+  log has one line per request: request line | fields | port=CLIENT PORT.
 Hostile HTTP/2 clients over TLS, frames written with hyperframe and HPACK
   (python3-h2's parts), each printing what the proxy did:
   rapid-reset, continuation-flood, settings-flood, big-headers, streams.
@@ -76,7 +78,8 @@ class Echo(socketserver.StreamRequestHandler):
             if LOG:
                 with open(LOG, "ab") as f:
                     f.write(head.split(b"\r\n")[0] + b" | " + b"|".join(
-                        line for line in head.split(b"\r\n")[1:] if line) + b"\n")
+                        line for line in head.split(b"\r\n")[1:] if line) +
+                        b"|port=%d\n" % self.client_address[1])
             if path.startswith(b"/trailers"):
                 out = (b"HTTP/1.1 200 OK\r\nContent-Type: application/grpc\r\n"
                        b"Transfer-Encoding: chunked\r\nTrailer: grpc-status\r\n\r\n"
@@ -95,7 +98,9 @@ class Echo(socketserver.StreamRequestHandler):
                 self.wfile.flush()
             except OSError:
                 return
-            if b"connection: close" in head.lower():
+            # /close: the connection ends after the answer, unannounced (an
+            # upstream's idle timeout racing the proxy's pool)
+            if b"connection: close" in head.lower() or path.startswith(b"/close"):
                 return
 
 

@@ -156,6 +156,16 @@ sleep 0.3
 check_eq "nghttp, 10 concurrent streams with a client certificate: nginx saw the subject DN on each" \
 	"$(grep -cF "subject=\"${subject//\\/\\x5C}\" host=kong.test uri=/kong?s=" "$T/nginx/access.log")" 10
 
+# --- upstream keep-alive: a bounded pool per HTTP/2 connection ---------------------------
+: >"$T/echo.log"
+out=$(timeout 30 h2load -n 50 -c 1 -m 1 --connect-to "127.0.0.1:$FEED_PORT" "https://opt.test/echo" 2>&1 | grep -o '[0-9]* succeeded')
+check_eq "50 sequential streams: all succeeded" "$out" "50 succeeded"
+check_eq "... over one kept-alive upstream connection" "$(grep -o 'port=[0-9]*' "$T/echo.log" | sort -u | wc -l)" 1
+: >"$T/echo.log"
+out=$(timeout 30 h2load -n 20 -c 1 -m 1 --connect-to "127.0.0.1:$FEED_PORT" "https://opt.test/close" 2>&1 | grep -o '[0-9]* succeeded')
+check_eq "an upstream closing after each answer: a closed pooled connection is never reused, 20 succeeded" "$out" "20 succeeded"
+check_eq "... 20 upstream connections" "$(grep -o 'port=[0-9]*' "$T/echo.log" | sort -u | wc -l)" 20
+
 # --- Chromium: h2 by itself, sub-requests multiplexed -------------------------------------
 if command -v chromium >/dev/null; then
 	out=$(timeout 60 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
