@@ -114,5 +114,5 @@ IFS='|' read -r ng_rps ng_cpu ng_us ng_fail ng_proto <<<"$ng"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo "| HTTP/2, h2load -n $REQS -c $CONNS -m $STREAMS, GET / → 200 \"ok\" | protocol | requests/s | server CPU s | server CPU µs per request | failed | requests/s vs nginx | CPU per request vs nginx |"
 echo "|---|---|---|---|---|---|---|---|"
-echo "| tagshake (tagshaked → tagshake-proxy, http route, an upstream connection per stream) | $ts_proto | $ts_rps | $ts_cpu | $ts_us | $ts_fail | $(ratio "$ts_rps" "$ng_rps") | $(ratio "$ts_us" "$ng_us") |"
+echo "| tagshake (tagshaked → tagshake-proxy, http route, keep-alive upstream pool per connection) | $ts_proto | $ts_rps | $ts_cpu | $ts_us | $ts_fail | $(ratio "$ts_rps" "$ng_rps") | $(ratio "$ts_us" "$ng_us") |"
 echo "| nginx 1.22 (ssl http2, proxy_pass, keepalive upstream) | $ng_proto | $ng_rps | $ng_cpu | $ng_us | $ng_fail | 1.00 | 1.00 |"
