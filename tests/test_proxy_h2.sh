@@ -166,17 +166,37 @@ out=$(timeout 30 h2load -n 20 -c 1 -m 1 --connect-to "127.0.0.1:$FEED_PORT" "htt
 check_eq "an upstream closing after each answer: a closed pooled connection is never reused, 20 succeeded" "$out" "20 succeeded"
 check_eq "... 20 upstream connections" "$(grep -o 'port=[0-9]*' "$T/echo.log" | sort -u | wc -l)" 20
 
-# --- Chromium: h2 by itself, sub-requests multiplexed -------------------------------------
-if command -v chromium >/dev/null; then
-	out=$(timeout 60 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
+# --- Chromium: h2 by itself, with a client certificate, sub-requests multiplexed ----------
+# Its certificate from an NSS database in a private HOME, picked without a
+# dialog by the AutoSelectCertificateForUrls policy, from a policy directory
+# bind-mounted over /etc/chromium in chromium's own mount namespace only.
+chromium_cert() { # URL
+	mkdir -p "$T/home/.pki/nssdb" "$T/etc-chromium/policies/managed"
+	certutil -N -d "sql:$T/home/.pki/nssdb" --empty-password &&
+		openssl pkcs12 -export -in "$crt" -inkey "$T/pki/client.key" -out "$T/client.p12" \
+			-passout pass: -name client &&
+		pk12util -i "$T/client.p12" -d "sql:$T/home/.pki/nssdb" -W '' >/dev/null || return 1
+	cp /etc/chromium/master_preferences "$T/etc-chromium/" 2>/dev/null
+	printf '{"AutoSelectCertificateForUrls": ["{\\"pattern\\":\\"https://opt.test:%s\\",\\"filter\\":{}}"]}\n' \
+		"$FEED_PORT" >"$T/etc-chromium/policies/managed/tagshake-test.json"
+	HOME=$T/home timeout 60 unshare -m sh -c 'mount --bind "$0" /etc/chromium && exec "$@"' "$T/etc-chromium" \
+		chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
 		--ignore-certificate-errors --host-resolver-rules="MAP *.test 127.0.0.1" --disable-quic \
-		--virtual-time-budget=5000 --dump-dom "https://opt.test:$FEED_PORT/page" 2>"$T/chrome.log" |
-		grep -o 'proto=[a-z][a-z0-9/.]*\|subs=[0-9][0-9]*' | tr '\n' ' ')
-	check_eq "chromium headless: the page came over h2 and its 4 fetches were answered" "$out" "proto=h2 subs=4 "
-	check_eq "chromium: every stream reached the upstream with the proxy's forwarding fields" \
-		"$(grep -c "^GET /sub?[1-4] HTTP/1.1 | Host: opt.test:$FEED_PORT|.*X-Forwarded-For: 127.0.0.1" "$T/echo.log")" 4
-else
+		--virtual-time-budget=5000 --dump-dom "$1" 2>"$T/chrome.log"
+}
+if ! command -v chromium >/dev/null; then
 	not_ok "chromium headless: chromium is not installed"
+elif ! command -v pk12util >/dev/null; then
+	not_ok "chromium headless with a client certificate: pk12util and certutil (libnss3-tools) are not installed"
+else
+	: >"$T/echo.log"
+	out=$(chromium_cert "https://opt.test:$FEED_PORT/page" | grep -o 'proto=[a-z][a-z0-9/.]*\|subs=[0-9][0-9]*' | tr '\n' ' ')
+	check_eq "chromium headless: the page came over h2 and its 4 fetches were answered" "$out" "proto=h2 subs=4 "
+	check_eq "chromium: the page and its 4 sub-requests each reached the upstream with the client certificate's serial and subject DN" \
+		"$(grep "^GET /\(page\|sub?[1-4]\) HTTP/1.1 | Host: opt.test:$FEED_PORT|" "$T/echo.log" |
+			grep -F "|X-Client-Cert-Serial: $serial|" | grep -cF "|X-Client-Cert-Subject-DN: $subject|")" 5
+	check_eq "chromium: and with the proxy's forwarding fields" \
+		"$(grep -c "^GET /\(page\|sub?[1-4]\) HTTP/1.1 | .*|X-Forwarded-For: 127.0.0.1|X-Forwarded-Proto: https|" "$T/echo.log")" 5
 fi
 
 # --- h2c stays refused ----------------------------------------------------------------------
