@@ -95,16 +95,23 @@ HZ=$(getconf CLK_TCK)
 
 # h2_run PORT PIDS: "requests/s|server CPU s|µs CPU per request|failed|protocol"
 h2_run() {
-	local port=$1 pids=$2 t0 out rps ok failed cpu proto
-	t0=$(ticks $pids)
+	local port=$1 pids=$2 out rps ok failed cpu=0 proto p split="" before=() i=0 t
+	for p in $pids; do before+=("$(ticks "$p")"); done
 	out=$(taskset -c 0 h2load -n "$REQS" -c "$CONNS" -m "$STREAMS" "https://127.0.0.1:$port/" 2>&1)
-	cpu=$(($(ticks $pids) - t0))
+	for p in $pids; do
+		t=$(($(ticks "$p") - before[i]))
+		cpu=$((cpu + t))
+		split+="${split:+ + }$(awk -v t=$t -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')"
+		i=$((i + 1))
+	done
+	[ $i -gt 1 ] || split=""
 	rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
 	ok=$(sed -n 's/^requests: .* \([0-9]*\) succeeded.*/\1/p' <<<"$out")
 	failed=$(sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p' <<<"$out")
 	proto=$(sed -n 's/^Application protocol: //p' <<<"$out")
 	awk -v r="${rps:-0}" -v t="$cpu" -v hz="$HZ" -v n="${ok:-0}" -v f="${failed:--}" -v p="${proto:-?}" \
-		'BEGIN { printf "%.0f|%.2f|%.1f|%s|%s\n", r, t / hz, n ? t / hz * 1e6 / n : 0, f, p }'
+		-v s="$split" 'BEGIN { printf "%.0f|%.2f%s|%.1f|%s|%s\n", r, t / hz, s == "" ? "" : " (" s ")", \
+			n ? t / hz * 1e6 / n : 0, f, p }'
 }
 
 ts=$(h2_run "$FEED_PORT" "$HS_PID $PROXY_PID")
@@ -112,7 +119,7 @@ ng=$(h2_run "$H2_PORT" "$NGX_WORKER")
 IFS='|' read -r ts_rps ts_cpu ts_us ts_fail ts_proto <<<"$ts"
 IFS='|' read -r ng_rps ng_cpu ng_us ng_fail ng_proto <<<"$ng"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-echo "| HTTP/2, h2load -n $REQS -c $CONNS -m $STREAMS, GET / → 200 \"ok\" | protocol | requests/s | server CPU s | server CPU µs per request | failed | requests/s vs nginx | CPU per request vs nginx |"
+echo "| HTTP/2, h2load -n $REQS -c $CONNS -m $STREAMS, GET / → 200 \"ok\" | protocol | requests/s | server CPU s (tagshaked + proxy) | server CPU µs per request | failed | requests/s vs nginx | CPU per request vs nginx |"
 echo "|---|---|---|---|---|---|---|---|"
 echo "| tagshake (tagshaked → tagshake-proxy, http route, keep-alive upstream pool per connection) | $ts_proto | $ts_rps | $ts_cpu | $ts_us | $ts_fail | $(ratio "$ts_rps" "$ng_rps") | $(ratio "$ts_us" "$ng_us") |"
 echo "| nginx 1.22 (ssl http2, proxy_pass, keepalive upstream) | $ng_proto | $ng_rps | $ng_cpu | $ng_us | $ng_fail | 1.00 | 1.00 |"

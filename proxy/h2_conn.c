@@ -104,6 +104,7 @@ struct px_h2 {
 	int pool_fd[PX_H2_POOL_MAX];
 	uint64_t pool_ms[PX_H2_POOL_MAX];
 	int npool;
+	bool flush_queued; /* on the worker's h2_flush list */
 	bool failed; /* a session error: send what is queued, then close */
 	bool client_eof;
 	unsigned long requests;
@@ -1083,17 +1084,11 @@ static bool finished(struct px_h2 *h)
 	       (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s));
 }
 
-void px_h2_event(struct px_conn *c, struct px_ep *ep, uint32_t events)
+/* After the client's or a stream's event: frames out, end or wait. */
+static void settle(struct px_conn *c)
 {
 	struct px_h2 *h = c->h2;
 
-	(void)events;
-	if (ep != &c->client)
-		stream_event((struct h2_stream *)((char *)ep - offsetof(struct h2_stream, ep)));
-	else if (client_read(h)) {
-		px_conn_close(c, PX_CLOSE_CLIENT_ERROR);
-		return;
-	}
 	if (client_flush(h)) {
 		px_conn_close(c, PX_CLOSE_CLIENT_ERROR);
 		return;
@@ -1105,6 +1100,41 @@ void px_h2_event(struct px_conn *c, struct px_ep *ep, uint32_t events)
 	px_list_remove(c);
 	px_list_append(&c->w->idle, c, px_now_ms() + c->w->set->idle_timeout_ms);
 	client_interest(h);
+}
+
+void px_h2_event(struct px_conn *c, struct px_ep *ep, uint32_t events)
+{
+	struct px_h2 *h = c->h2;
+
+	(void)events;
+	if (ep == &c->client) {
+		if (client_read(h)) {
+			px_conn_close(c, PX_CLOSE_CLIENT_ERROR);
+			return;
+		}
+		settle(c);
+		return;
+	}
+	stream_event((struct h2_stream *)((char *)ep - offsetof(struct h2_stream, ep)));
+	/* the frames of every stream answered in this epoll batch go out
+	 * together: one write (one TLS record) instead of one per stream */
+	if (!h->flush_queued) {
+		h->flush_queued = true;
+		c->h2_flush_next = c->w->h2_flush;
+		c->w->h2_flush = c;
+	}
+}
+
+void px_h2_flush(struct px_worker *w)
+{
+	while (w->h2_flush) {
+		struct px_conn *c = w->h2_flush;
+		w->h2_flush = c->h2_flush_next;
+		if (c->closed || !c->h2)
+			continue;
+		c->h2->flush_queued = false;
+		settle(c);
+	}
 }
 
 /* ---- setup and teardown ---- */
@@ -1158,7 +1188,6 @@ int px_h2_start(struct px_conn *c, const struct ts_handoff *hd)
 		return -ENOMEM;
 	if (nghttp2_submit_settings(h->s, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0])))
 		return -ENOMEM;
-	px_list_append(&c->w->idle, c, px_now_ms() + c->w->set->idle_timeout_ms);
 	px_h2_event(c, &c->client, EPOLLIN);
 	return 0;
 }

@@ -232,6 +232,7 @@ int px_worker_run(struct px_worker *w)
 			return -errno;
 		for (int i = 0; i < n; i++)
 			dispatch(w, evs[i].data.ptr, evs[i].events);
+		px_h2_flush(w);
 		uint64_t now = px_now_ms();
 		expire(&w->connecting, now);
 		expire(&w->idle, now);
