@@ -27,7 +27,7 @@
  * at any time (gunicorn after 2 s, nginx 75 s), and a request written into
  * that close is lost, so only connections idle for less than this are
  * reused (after a check that the upstream has not closed them). */
-#define PX_H2_POOL_MAX 16
+#define PX_H2_POOL_MAX 32
 #define PX_H2_POOL_IDLE_MS 1000
 /* RST_STREAM token bucket (CVE-2023-44487, rapid reset): a burst of 200,
  * then 100 a second; beyond it the connection gets GOAWAY. */
