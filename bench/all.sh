@@ -65,7 +65,7 @@ bench/h2_bench.sh "$h2_reqs" >"$work/h2.md"
 	echo
 	echo "## HTTP/2 on an http route (bench/h2_bench.sh $h2_reqs)"
 	echo
-	echo "h2load over TLS 1.3, 4 connections with 32 streams each, small GETs; tagshaked + tagshake-proxy versus nginx (\`listen ssl http2\`, proxy_pass with keepalive upstream connections) to the same upstream nginx, servers on CPU 1, load and upstream on CPU 0. \"server CPU µs per request\" is the servers' user + system time over the requests that succeeded."
+	echo "h2load over TLS 1.3, 4 connections with 32 streams each, small GETs; tagshaked + tagshake-proxy versus nginx (\`listen ssl http2\`, proxy_pass with 256 keepalive upstream connections) to the same upstream nginx, servers on CPU 1, load and upstream on CPU 0. \"server CPU µs per request\" is the servers' user + system time over the requests that succeeded."
 	echo
 	cat "$work/h2.md"
 } >>"$work/proxy.md"
