@@ -105,6 +105,8 @@ struct px_h2 {
 	uint64_t pool_ms[PX_H2_POOL_MAX];
 	int npool;
 	bool flush_queued; /* on the worker's h2_flush list */
+	bool ready_counted; /* upstream_ready counted (its first connection) */
+	bool draining;     /* GOAWAY sent: close once the open streams end */
 	bool failed; /* a session error: send what is queued, then close */
 	bool client_eof;
 	unsigned long requests;
@@ -965,6 +967,12 @@ static void upstream_read(struct h2_stream *s)
 /* Connected: the response side is set up, the request can go. */
 static void stream_ready(struct h2_stream *s)
 {
+	struct px_conn *c = s->h2->c;
+
+	if (!s->h2->ready_counted) { /* hand-off → first upstream connected */
+		s->h2->ready_counted = true;
+		px_stats_ready(&c->w->stats, px_now_us() - c->start_us);
+	}
 	s->state = ST_FORWARDING;
 	if (!s->body)
 		s->body = malloc(PX_H2_BODY_BUF);
@@ -1080,7 +1088,7 @@ static bool finished(struct px_h2 *h)
 {
 	if (h->out_len > h->out_off)
 		return h->client_eof && h->failed; /* nobody will read it */
-	return h->failed || h->client_eof ||
+	return h->failed || h->client_eof || (h->draining && !h->streams) ||
 	       (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s));
 }
 
@@ -1123,6 +1131,19 @@ void px_h2_event(struct px_conn *c, struct px_ep *ep, uint32_t events)
 		c->h2_flush_next = c->w->h2_flush;
 		c->w->h2_flush = c;
 	}
+}
+
+void px_h2_drain(struct px_conn *c)
+{
+	struct px_h2 *h = c->h2;
+
+	if (!h || h->draining)
+		return;
+	h->draining = true;
+	/* RFC 9113, 6.8: no new streams; those already taken finish */
+	nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->s),
+			      NGHTTP2_NO_ERROR, NULL, 0);
+	settle(c);
 }
 
 void px_h2_flush(struct px_worker *w)

@@ -228,6 +228,12 @@ def big_headers(port, sni, ca, size):
     print("status=%s" % status)
 
 
+def idle(port, sni, ca):
+    """A connection with no request, left open: how it ends."""
+    s = connect(port, sni, ca)
+    print(outcome(s, 8))
+
+
 def streams(port, sni, ca, n, path):
     """n streams opened at once (request bodies never finished): counts
     the streams refused with RST_STREAM, then closes."""
@@ -262,6 +268,8 @@ def main():
         settings_flood(port, sni, ca, int(rest[0]))
     elif cmd == "big-headers":
         big_headers(port, sni, ca, int(rest[0]))
+    elif cmd == "idle":
+        idle(port, sni, ca)
     elif cmd == "streams":
         streams(port, sni, ca, int(rest[0]), rest[1])
     else:

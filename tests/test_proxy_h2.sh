@@ -230,4 +230,15 @@ check_eq "150 streams at once: the 50 over SETTINGS_MAX_CONCURRENT_STREAMS (100)
 sleep 0.5
 check_eq "after the hostile clients: the proxy's fds back to the baseline" "$(proxy_fds)" "$base_fds"
 check "the proxy is still serving" test "$(h2curl open.test /all)" = "||||"
+
+# --- SIGTERM: open HTTP/2 connections are told to go ------------------------------------------
+h2peer idle "$FEED_PORT" opt.test >"$T/idle.out" &
+idle_pid=$!
+sleep 0.7
+kill -TERM "$PROXY_PID"
+wait "$idle_pid"
+check_eq "SIGTERM (drain): an idle HTTP/2 connection gets GOAWAY NO_ERROR and is closed at once" \
+	"$(cat "$T/idle.out")" "goaway=NO_ERROR closed quickly"
+wait_exit "$PROXY_PID" 5
+check_eq "... and the proxy exits 0 without waiting for the drain timeout" "$EXIT_STATUS" 0
 tap_end
