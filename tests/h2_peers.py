@@ -228,6 +228,35 @@ def big_headers(port, sni, ca, size):
     print("status=%s" % status)
 
 
+def two_authorities(port, sni, ca, other):
+    """Stream 1 for the connection's own name, stream 3 for another
+    policy's, stream 5 for the own name again: each stream's status and
+    whether the connection is still open after them."""
+    from hpack import Decoder
+    s = connect(port, sni, ca)
+    enc, dec = Encoder(), Decoder()
+    out = b""
+    for sid, name in ((1, sni), (3, other), (5, sni)):
+        out += HeadersFrame(sid, request_block(enc, name, "/echo"),
+                            flags=["END_HEADERS", "END_STREAM"]).serialize()
+    send_quietly(s, out)
+    status = {}
+    for f in frames(s, 3):
+        if isinstance(f, HeadersFrame) and f.stream_id not in status:
+            status[f.stream_id] = dict(dec.decode(f.data)).get(":status")
+        if isinstance(f, GoAwayFrame):
+            status["goaway"] = f.error_code
+        if len(status) == 3:
+            break
+    send_quietly(s, HeadersFrame(7, request_block(enc, sni, "/echo"),
+                                 flags=["END_HEADERS", "END_STREAM"]).serialize())
+    for f in frames(s, 3):
+        if isinstance(f, HeadersFrame) and f.stream_id == 7:
+            status[7] = dict(dec.decode(f.data)).get(":status")
+            break
+    print(" ".join("%s=%s" % (k, status[k]) for k in sorted(status, key=str)))
+
+
 def idle(port, sni, ca):
     """A connection with no request, left open: how it ends."""
     s = connect(port, sni, ca)
@@ -268,6 +297,8 @@ def main():
         settings_flood(port, sni, ca, int(rest[0]))
     elif cmd == "big-headers":
         big_headers(port, sni, ca, int(rest[0]))
+    elif cmd == "two-authorities":
+        two_authorities(port, sni, ca, rest[0])
     elif cmd == "idle":
         idle(port, sni, ca)
     elif cmd == "streams":

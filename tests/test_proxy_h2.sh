@@ -138,6 +138,8 @@ check_eq "nghttp: the body before the trailers" "$(grep -c '^hello' <<<"$out")" 
 # --- per-stream answers of the proxy ---------------------------------------------------
 check_eq ":authority of another policy → 421 on that stream (the browser retries elsewhere)" \
 	"$(h2curl open.test /all -H 'Host: xfcc.test' -o /dev/null -w '%{http_code}')" 421
+check_eq "421 on one stream only: the streams before and after it, and a later one, are served on the same connection" \
+	"$(h2peer two-authorities "$FEED_PORT" opt.test xfcc.test)" "1=200 3=421 5=200 7=200"
 check_eq "upstream down → 502 on the stream" "$(h2curl down.test / -o /dev/null -w '%{http_code}')" 502
 check_eq "an asterisk-form :path (OPTIONS *) → 400" \
 	"$(h2curl open.test / -X OPTIONS --request-target '*' -o /dev/null -w '%{http_code}')" 400
