@@ -5,7 +5,12 @@
 # (stream, ssl, proxy_pass) with the same certificate, the same OpenSSL and
 # the same upstream (bench/proxy_load.c). Servers are pinned to CPU 1, the
 # client and the upstream to CPU 0; server CPU time is read from /proc.
-# Prints a markdown table. Not part of `make test`:
+# Prints a markdown table. Then the http row: an http route (llhttp
+# parsing, header rewriting, keep-alive) versus nginx terminating TLS and
+# proxying HTTP (keepalive upstream connections) to the same upstream (a
+# second nginx, on CPU 0, answering 200 "ok"), loaded by wrk over TLS with
+# small keep-alive requests, side by side in the same run, as a ratio
+# (HTTP_SECONDS, HTTP_CONNS; needs wrk). Not part of `make test`:
 #   make build/bench/proxy_load && bench/proxy_bench.sh [MB] [CONNECTIONS]
 . "$(dirname "$0")/../tests/proxy_lib.sh"
 MB=${1:-512}
@@ -13,6 +18,10 @@ CONNS=${2:-500}
 LOAD=$ROOT/build/bench/proxy_load
 UP_PORT=$NGX_PORT
 NGX_TLS_PORT=$NGX_PP_PORT
+UP_HTTP_PORT=$HAP_PORT       # the http row's upstream (nginx, CPU 0)
+NGX_HTTPS_PORT=$SLOW_PORT    # nginx terminating TLS for the http row
+HTTP_SECONDS=${HTTP_SECONDS:-10}
+HTTP_CONNS=${HTTP_CONNS:-16}
 
 make_certs
 cat >"$T/tagshake.yaml" <<YAML
@@ -22,10 +31,14 @@ certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 routes:
   - { name: bench, upstream: 127.0.0.1:$UP_PORT, metadata: raw }
+  - { name: http, upstream: 127.0.0.1:$UP_HTTP_PORT, metadata: http }
 policies:
   - { sni: bench.test, action: none, route: bench }
+# wrk sends no SNI to 127.0.0.1; its Host (127.0.0.1) falls to the default:
+# both on the http route, so the 421 check passes
 defaults:
-  default: { action: none, route: bench }
+  default: { action: none, route: http }
+  no-sni: { action: none, route: http }
 handoff:
   socket: $T/handoff.sock
 YAML
@@ -45,11 +58,45 @@ stream {
         proxy_pass 127.0.0.1:$UP_PORT;
     }
 }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path $T/ngx/body;
+    proxy_temp_path $T/ngx/proxy;
+    upstream backend { server 127.0.0.1:$UP_HTTP_PORT; keepalive 64; }
+    server {
+        listen 127.0.0.1:$NGX_HTTPS_PORT ssl;
+        ssl_certificate $T/pki/server.crt;
+        ssl_certificate_key $T/pki/server.key;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+NGX
+mkdir -p "$T/up"
+cat >"$T/up/nginx.conf" <<NGX
+daemon off;
+worker_processes 1;
+pid $T/up/nginx.pid;
+error_log $T/up/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path $T/up/body;
+    server { listen 127.0.0.1:$UP_HTTP_PORT; location / { return 200 "ok\n"; } }
+}
 NGX
 
 taskset -c 0 "$LOAD" upstream "$UP_PORT" &
 PIDS+=("$!")
 wait_for "$UP_PORT"
+taskset -c 0 nginx -p "$T/up" -c "$T/up/nginx.conf" -e "$T/up/error.log" &
+PIDS+=("$!")
+wait_for "$UP_HTTP_PORT"
 taskset -c "${PROXY_CPU:-1}" "$ROOT/build/tagshake-proxy" --config "$T/tagshake.yaml" --workers 1 ${PROXY_ARGS:-} 2>"$T/proxy.log" &
 PROXY_PID=$!
 PIDS+=("$PROXY_PID")
@@ -110,3 +157,39 @@ echo
 hist=$(echo "$ready" | sed -n 's/^ready_\(.*\)us=\(.*\)/\1 \2/p' | tr '\n' ' ')
 echo "proxy: hand-off received → upstream connected, mean $((us / n)) µs over $n connections" \
 	"(histogram, µs: $hist); tagshaked mode: $(sed -n 's/^mode //p' "$T/hs.status" 2>/dev/null | head -1)"
+
+# --- the http row: keep-alive requests through an http route vs nginx -------
+command -v wrk >/dev/null || { echo "(http row skipped: wrk not installed)"; exit 0; }
+# wrk_run PORT PIDS: "requests/s | server CPU s" for small keep-alive GETs
+wrk_run() {
+	local port=$1 pids=$2 p before=() i=0 sum=0 cpu="" out rps bad
+	for p in $pids; do before+=("$(ticks "$p")"); done
+	out=$(taskset -c 0 wrk -t1 -c"$HTTP_CONNS" -d"${HTTP_SECONDS}s" "https://127.0.0.1:$port/")
+	for p in $pids; do
+		t=$(($(ticks "$p") - before[i]))
+		sum=$((sum + t))
+		cpu+="${cpu:+ + }$(awk -v t=$t -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')"
+		i=$((i + 1))
+	done
+	[ $i -gt 1 ] && cpu="$(awk -v t=$sum -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') ($cpu)"
+	rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")
+	bad=$(sed -n 's/^ *Non-2xx or 3xx responses: *//p; s/^ *Socket errors: *//p' <<<"$out" | tr '\n' ' ')
+	echo "${rps:-0}|$cpu|${bad:-none}"
+}
+NGX_HTTP_WORKER=$NGX_WORKER
+ts=$(wrk_run "$FEED_PORT" "$HS_PID $PROXY_PID")
+ng=$(wrk_run "$NGX_HTTPS_PORT" "$NGX_HTTP_WORKER")
+echo
+echo "| http route, keep-alive, GET / → 200 \"ok\", $HTTP_CONNS connections, ${HTTP_SECONDS} s (wrk) | requests/s | server CPU s | requests per server CPU s | errors | requests/s vs nginx | requests per CPU s vs nginx |"
+echo "|---|---|---|---|---|---|---|"
+# per CPU second: on a shared machine two processes (tagshaked + proxy) get
+# more CPU time than nginx's one worker, so requests/s alone flatters them
+per_cpu() { awk -v r="${1%%|*}" -v c="$(cut -d'|' -f2 <<<"$1" | cut -d' ' -f1)" -v s="$HTTP_SECONDS" 'BEGIN { if (c > 0) printf "%.0f", r * s / c; else print 0 }'; }
+ts_eff=$(per_cpu "$ts")
+ng_eff=$(per_cpu "$ng")
+ratio=$(awk -v a="${ts%%|*}" -v b="${ng%%|*}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+eff_ratio=$(awk -v a="$ts_eff" -v b="$ng_eff" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+IFS='|' read -r r c e <<<"$ts"
+echo "| tagshake (tagshaked → tagshake-proxy http route) | $r | $c | $ts_eff | $e | $ratio | $eff_ratio |"
+IFS='|' read -r r c e <<<"$ng"
+echo "| nginx (TLS + proxy_pass, keepalive upstream) | $r | $c | $ng_eff | $e | 1.00 | 1.00 |"

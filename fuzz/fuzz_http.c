@@ -196,8 +196,8 @@ static int ref_body(const char *up, size_t n, size_t *pos, const struct ref_head
 			*pos += 2;
 			return 1;
 		}
-		if (n - *pos < size + 2)
-			return 0;
+		if (n - *pos < size || n - *pos - size < 2)
+			return 0; /* (size + 2 would wrap for 16 f's) */
 		*pos += size;
 		check(up[*pos] == '\r' && up[*pos + 1] == '\n');
 		*pos += 2;
@@ -256,7 +256,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	static char out[OUT_CAP];
 	struct ts_http_inject *h;
-	size_t piece, room, off = 0, up_len = 0, up_cap = 0, avail = 0, out_len = 0, used = 0;
+	size_t piece, room, off = 0, up_len = 0, up_cap = 0, avail = 0, out_len, used;
 	char *up = NULL;
 	int rc = 0;
 

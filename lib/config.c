@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -589,8 +590,24 @@ static bool is_tchar(char c)
  * header to one of these would strip it from every request. */
 static const char *const reserved_headers[] = {
 	"host", "content-length", "transfer-encoding", "connection", "upgrade",
-	"te",   "trailer",        "keep-alive",        "expect",     NULL,
+	"te",   "trailer",        "keep-alive",        "expect",
+	/* set by the proxy itself on http routes (user/http_inject.c) */
+	"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", NULL,
 };
+
+/* Header names compare ASCII case-folded with '_' equal to '-': CGI, WSGI
+ * and nginx with underscores_in_headers read both alike. */
+static int header_name_eq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		char x = *a == '_' ? '-' : (char)tolower((unsigned char)*a);
+		char y = *b == '_' ? '-' : (char)tolower((unsigned char)*b);
+		if (x != y)
+			return 0;
+		if (!x)
+			return 1;
+	}
+}
 
 static int kong_name_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
 {
@@ -609,7 +626,7 @@ static int kong_name_field(struct parser *p, const char *key, const yaml_node_t 
 		if (!is_tchar(*c))
 			return fail(p, v, key, "'%s' is not an HTTP header name", dst);
 	for (const char *const *r = reserved_headers; *r; r++)
-		if (!strcasecmp(dst, *r))
+		if (header_name_eq(dst, *r))
 			return fail(p, v, key, "'%s' is a header the proxy itself uses", dst);
 	return 0;
 }
@@ -629,7 +646,7 @@ static int check_kong_names(struct parser *p, const yaml_node_t *n, const char *
 
 	for (size_t i = 0; i < count; i++)
 		for (size_t j = i + 1; all[i][0] && j < count; j++)
-			if (!strcasecmp(all[i], all[j]))
+			if (header_name_eq(all[i], all[j]))
 				return fail(p, n, key, "'%s' names two headers", all[i]);
 	return 0;
 }

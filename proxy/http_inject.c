@@ -89,7 +89,8 @@ static int is_token(const char *s, size_t len)
 	return 1;
 }
 
-int ts_http_is_stripped(const struct ts_http_inject *h, const char *name, size_t len)
+/* A field the proxy removes from every request: identity or forwarding. */
+static int is_stripped(const struct ts_http_inject *h, const char *name, size_t len)
 {
 	return ts_http_name_in(h->strip, name, len) || ts_http_forwarding_name(name, len);
 }
@@ -398,7 +399,7 @@ static void put_connection(struct ts_http_inject *h, struct sbuf *b)
 
 			v = comma ? comma + 1 : end;
 			trim(&tok, &n);
-			if (!is_token(tok, n) || ts_http_is_stripped(h, tok, n) ||
+			if (!is_token(tok, n) || is_stripped(h, tok, n) ||
 			    ts_http_name_eq(tok, n, "host") || ts_http_name_eq(tok, n, "content-length") ||
 			    ts_http_name_eq(tok, n, "transfer-encoding"))
 				continue;
@@ -418,7 +419,7 @@ static int keep_field(const struct ts_http_inject *h, const struct field *f)
 	const char *n = h->raw + f->name_off;
 	size_t len = f->name_len;
 
-	return !ts_http_is_stripped(h, n, len) && !ts_http_name_eq(n, len, "host") &&
+	return !is_stripped(h, n, len) && !ts_http_name_eq(n, len, "host") &&
 	       !ts_http_name_eq(n, len, "content-length") && !ts_http_name_eq(n, len, "transfer-encoding") &&
 	       !ts_http_name_eq(n, len, "connection");
 }

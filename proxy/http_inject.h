@@ -70,10 +70,6 @@ int ts_http_inject_feed(struct ts_http_inject *h, const char *in, size_t in_len,
 /* Requests whose head went upstream. */
 unsigned long ts_http_inject_requests(const struct ts_http_inject *h);
 
-/* Whether a field name is one the proxy removes from every request
- * (identity, forwarding), compared canonically. */
-int ts_http_is_stripped(const struct ts_http_inject *h, const char *name, size_t len);
-
 /* Writes a complete local response with Connection: close into buf;
  * returns its length. */
 size_t ts_http_local_response(int status, char *buf, size_t cap);

@@ -311,6 +311,19 @@ static const struct {
 	  "      fingerprint: Content-Length\n",
 	  "6: routes[0].kong_headers.fingerprint: 'Content-Length' is a header the proxy itself uses" },
 	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
+	  "      fingerprint: Content_Length\n",
+	  "6: routes[0].kong_headers.fingerprint: 'Content_Length' is a header the proxy itself uses" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
+	  "      cert: X_Forwarded_For\n",
+	  "6: routes[0].kong_headers.cert: 'X_Forwarded_For' is a header the proxy itself uses" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
+	  "      issuer_dn: X-DN\n      subject_dn: x_dn\n",
+	  "6: routes[0].kong_headers: 'X-DN' names two headers" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    forwarded: false\n",
+	  "4: routes[0]: 'forwarded' only applies to metadata: http" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    forwarded: maybe\n",
+	  "5: routes[0].forwarded: expected true or false, got 'maybe'" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
 	  "      issuer_dn: X-DN\n      subject_dn: x-dn\n",
 	  "6: routes[0].kong_headers: 'X-DN' names two headers" },
 	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
@@ -382,6 +395,7 @@ static void test_kong_headers(void **state)
 				   "  - name: d\n"
 				   "    upstream: 127.0.0.1:81\n"
 				   "    metadata: http\n"
+				   "    forwarded: false\n"
 				   "    headers: kong\n";
 	struct ts_config *c = NULL;
 	char err[TS_CFG_ERR_SIZE];
@@ -397,6 +411,8 @@ static void test_kong_headers(void **state)
 	assert_string_equal(c->routes[0].kong.fingerprint, "x-fp!#$%&'*+.^`|~");
 	assert_string_equal(c->routes[1].kong.cert, "");
 	assert_string_equal(c->routes[1].kong.fingerprint, "");
+	assert_false(c->routes[0].no_forwarded);
+	assert_true(c->routes[1].no_forwarded);
 	ts_config_free(c);
 }
 
