@@ -113,6 +113,10 @@ check_eq "other client fields kept" "$(grep -i '^x-custom' <<<"$fields")" "x-cus
 check_eq "response: the upstream's hop-by-hop fields (Connection and what it names) removed" \
 	"$(h2curl opt.test /echo -D - -o /dev/null | grep -ci '^\(x-hop\|connection\)')" 0
 
+check_eq "HEAD: the upstream's head only, its Content-Length kept, no body" \
+	"$(h2curl opt.test /echo -I -w '%{size_download}' | tr -d '\r' | grep -ci '^content-length: [1-9]'; h2curl opt.test /echo -I -o /dev/null -w '%{http_code} %{size_download}')" "1
+200 0"
+
 # --- bodies ------------------------------------------------------------------------
 out=$(h2curl opt.test /post --data-binary 'hello=world' -o - | tail -c 11)
 check_eq "POST with content-length: body through, Content-Length restated" "$out" "hello=world"
