@@ -236,6 +236,8 @@ check_eq "150 streams at once: the 50 over SETTINGS_MAX_CONCURRENT_STREAMS (100)
 sleep 0.5
 check_eq "after the hostile clients: the proxy's fds back to the baseline" "$(proxy_fds)" "$base_fds"
 check "the proxy is still serving" test "$(h2curl open.test /all)" = "||||"
+check_eq "idle timeout (3 s): GOAWAY NO_ERROR, then closed" \
+	"$(h2peer idle "$FEED_PORT" opt.test | cut -d' ' -f1-2)" "goaway=NO_ERROR closed"
 
 # --- SIGTERM: open HTTP/2 connections are told to go ------------------------------------------
 h2peer idle "$FEED_PORT" opt.test >"$T/idle.out" &
