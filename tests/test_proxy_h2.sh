@@ -132,6 +132,9 @@ check_eq "... upstream saw Transfer-Encoding: chunked" \
 printf '127.0.0.1 opt.test kong.test open.test\n' >"$T/hosts"
 nghttp_at() { timeout 20 unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec nghttp "$@"' "$T/hosts" "$@"; }
 
+check_eq "request trailers: dropped (as in HTTP/1), the body before them delivered chunked" \
+	"$(h2peer request-trailers "$FEED_PORT" opt.test)" "status=200 trailer_upstream=False body_end=part1-part2"
+
 # --- trailers (gRPC style) -----------------------------------------------------------
 out=$(nghttp_at -v --no-verify-peer -H 'te: trailers' "https://opt.test:$FEED_PORT/trailers" 2>&1)
 check "nghttp: te: trailers reaches the upstream as TE: trailers" grep -q 'TE: trailers' <<<"$(last_echo | tr '|' '\n')"
