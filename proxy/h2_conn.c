@@ -1146,6 +1146,18 @@ void px_h2_drain(struct px_conn *c)
 	settle(c);
 }
 
+void px_h2_idle(struct px_conn *c)
+{
+	struct px_h2 *h = c->h2;
+
+	/* RFC 9113, 9.1: GOAWAY before closing, so a client knows that no
+	 * request it sends now was taken */
+	nghttp2_submit_goaway(h->s, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h->s),
+			      NGHTTP2_NO_ERROR, NULL, 0);
+	client_flush(h); /* best effort: the connection closes either way */
+	px_conn_close(c, PX_CLOSE_IDLE);
+}
+
 void px_h2_flush(struct px_worker *w)
 {
 	while (w->h2_flush) {

@@ -43,6 +43,8 @@ int px_h2_start(struct px_conn *c, const struct ts_handoff *h);
 void px_h2_event(struct px_conn *c, struct px_ep *ep, uint32_t events);
 /* Draining (SIGTERM): GOAWAY, then close once the open streams ended. */
 void px_h2_drain(struct px_conn *c);
+/* The idle timeout: GOAWAY, then closed. */
+void px_h2_idle(struct px_conn *c);
 /* Sends what the streams of this epoll batch produced, per connection. */
 void px_h2_flush(struct px_worker *w);
 /* Closes every stream's upstream; the streams are freed by px_h2_reap(). */

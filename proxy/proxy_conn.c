@@ -326,7 +326,7 @@ void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
 void px_conn_timeout(struct px_conn *c)
 {
 	if (c->h2) {
-		px_conn_close(c, PX_CLOSE_IDLE);
+		px_h2_idle(c);
 		return;
 	}
 	if (c->state == PX_CONNECTING) {

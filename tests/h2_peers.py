@@ -44,10 +44,12 @@ def read_body(f, head):
         body = b""
         while True:
             size = int(f.readline().split(b";")[0], 16)
-            if size == 0:
-                while f.readline() not in (b"\r\n", b""):
-                    pass
-                return body
+            if size == 0:  # trailer fields, if any, are echoed after the body
+                while True:
+                    line = f.readline()
+                    if line in (b"\r\n", b""):
+                        return body
+                    body += line
             body += f.read(size)
             f.readline()
     for line in low.split(b"\r\n"):
@@ -257,6 +259,31 @@ def two_authorities(port, sni, ca, other):
     print(" ".join("%s=%s" % (k, status[k]) for k in sorted(status, key=str)))
 
 
+def request_trailers(port, sni, ca):
+    """A POST whose body ends with trailers (gRPC clients send none, but
+    HTTP/2 allows them): the status and the body echoed back."""
+    from hpack import Decoder
+    s = connect(port, sni, ca)
+    enc, dec = Encoder(), Decoder()
+    head = enc.encode([(":method", "POST"), (":scheme", "https"), (":authority", sni),
+                       (":path", "/post")])
+    out = HeadersFrame(1, head, flags=["END_HEADERS"]).serialize()
+    out += DataFrame(1, b"part1-").serialize() + DataFrame(1, b"part2").serialize()
+    out += HeadersFrame(1, enc.encode([("x-trailer", "t")]),
+                        flags=["END_HEADERS", "END_STREAM"]).serialize()
+    send_quietly(s, out)
+    status, body = None, b""
+    for f in frames(s, 5):
+        if isinstance(f, HeadersFrame) and f.stream_id == 1 and status is None:
+            status = dict(dec.decode(f.data)).get(":status")
+        if isinstance(f, DataFrame) and f.stream_id == 1:
+            body += f.data
+            if "END_STREAM" in f.flags:
+                break
+    print("status=%s trailer_upstream=%s body_end=%s" % (
+        status, b"x-trailer" in body.lower(), body[-11:].decode()))
+
+
 def idle(port, sni, ca):
     """A connection with no request, left open: how it ends."""
     s = connect(port, sni, ca)
@@ -299,6 +326,8 @@ def main():
         big_headers(port, sni, ca, int(rest[0]))
     elif cmd == "two-authorities":
         two_authorities(port, sni, ca, rest[0])
+    elif cmd == "request-trailers":
+        request_trailers(port, sni, ca)
     elif cmd == "idle":
         idle(port, sni, ca)
     elif cmd == "streams":

@@ -113,6 +113,10 @@ check_eq "other client fields kept" "$(grep -i '^x-custom' <<<"$fields")" "x-cus
 check_eq "response: the upstream's hop-by-hop fields (Connection and what it names) removed" \
 	"$(h2curl opt.test /echo -D - -o /dev/null | grep -ci '^\(x-hop\|connection\)')" 0
 
+check_eq "HEAD: the upstream's head only, its Content-Length kept, no body" \
+	"$(h2curl opt.test /echo -I -w '%{size_download}' | tr -d '\r' | grep -ci '^content-length: [1-9]'; h2curl opt.test /echo -I -o /dev/null -w '%{http_code} %{size_download}')" "1
+200 0"
+
 # --- bodies ------------------------------------------------------------------------
 out=$(h2curl opt.test /post --data-binary 'hello=world' -o - | tail -c 11)
 check_eq "POST with content-length: body through, Content-Length restated" "$out" "hello=world"
@@ -127,6 +131,9 @@ check_eq "... upstream saw Transfer-Encoding: chunked" \
 # namespace names the test hosts
 printf '127.0.0.1 opt.test kong.test open.test\n' >"$T/hosts"
 nghttp_at() { timeout 20 unshare -m sh -c 'mount --bind "$0" /etc/hosts && exec nghttp "$@"' "$T/hosts" "$@"; }
+
+check_eq "request trailers: dropped (as in HTTP/1), the body before them delivered chunked" \
+	"$(h2peer request-trailers "$FEED_PORT" opt.test)" "status=200 trailer_upstream=False body_end=part1-part2"
 
 # --- trailers (gRPC style) -----------------------------------------------------------
 out=$(nghttp_at -v --no-verify-peer -H 'te: trailers' "https://opt.test:$FEED_PORT/trailers" 2>&1)
@@ -232,6 +239,8 @@ check_eq "150 streams at once: the 50 over SETTINGS_MAX_CONCURRENT_STREAMS (100)
 sleep 0.5
 check_eq "after the hostile clients: the proxy's fds back to the baseline" "$(proxy_fds)" "$base_fds"
 check "the proxy is still serving" test "$(h2curl open.test /all)" = "||||"
+check_eq "idle timeout (3 s): GOAWAY NO_ERROR, then closed" \
+	"$(h2peer idle "$FEED_PORT" opt.test | cut -d' ' -f1-2)" "goaway=NO_ERROR closed"
 
 # --- SIGTERM: open HTTP/2 connections are told to go ------------------------------------------
 h2peer idle "$FEED_PORT" opt.test >"$T/idle.out" &
