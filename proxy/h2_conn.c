@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * HTTP/2 termination with nghttp2 (framing, HPACK, flow control, the
- * protocol's own validation) and one HTTP/1.1 upstream connection per
- * stream. The upstream request is framed here: request line, Host from the
- * judged authority, the client's fields minus identity, forwarding and
- * framing fields, Content-Length or the proxy's own chunking, then the
- * connection's identity and forwarding lines. Request bodies are flow
- * controlled: a stream's window is given back only once its bytes were
- * written upstream, so a slow upstream stops the client.
+ * protocol's own validation); each stream is forwarded as one HTTP/1.1
+ * exchange on an upstream connection of its own while it lasts, taken from
+ * a small keep-alive pool of the client connection or opened. The upstream
+ * request is framed here: request line, Host from the judged authority,
+ * the client's fields minus identity, forwarding and framing fields,
+ * Content-Length or the proxy's own chunking, then the connection's
+ * identity and forwarding lines. Request bodies are flow controlled: a
+ * stream's window is given back only once its bytes were written upstream,
+ * so a slow upstream stops the client.
  */
 #include "h2_conn.h"
 

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * HTTP/2 on http routes (ALPN h2): the client connection is an nghttp2
- * server session; every request stream gets its own upstream connection
- * speaking HTTP/1.1, its request framed by the proxy under the same rules
- * as HTTP/1.x (http_rules.h), its response parsed with llhttp and
- * re-submitted to nghttp2 (status, fields, body, trailers).
+ * server session; every request stream is one HTTP/1.1 exchange on an
+ * upstream connection (a new one or one kept alive by this client
+ * connection), its request framed by the proxy under the same rules as
+ * HTTP/1.x (http_rules.h), its response parsed with llhttp and re-submitted
+ * to nghttp2 (status, fields, body, trailers).
  */
 #ifndef TS_H2_CONN_H
 #define TS_H2_CONN_H
@@ -14,8 +15,8 @@
 
 #include "proxy.h"
 
-/* SETTINGS_MAX_CONCURRENT_STREAMS: each open stream holds one upstream
- * connection; nginx's http2_max_concurrent_streams is 128. */
+/* SETTINGS_MAX_CONCURRENT_STREAMS: each open stream holds at most one
+ * upstream connection; nginx's http2_max_concurrent_streams is 128. */
 #define PX_H2_MAX_STREAMS 100
 /* SETTINGS_MAX_HEADER_LIST_SIZE (RFC 9113, 6.5.2: name + value + 32 per
  * field), the same bound as an HTTP/1 head; beyond it the stream gets 431. */
