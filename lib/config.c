@@ -668,6 +668,55 @@ static int check_kong_names(struct parser *p, const yaml_node_t *n, const char *
 	return 0;
 }
 
+/* The protocols the proxy terminates on an http route (RFC 7301 names). */
+static const char *const http_alpn_names[] = { "h2", "http/1.1", NULL };
+
+/* `alpn:` a list of protocol names, kept in ALPN wire format. */
+static int parse_alpn(struct parser *p, const yaml_node_t *v, const char *key,
+		      struct ts_cfg_route *r)
+{
+	int err = want_kind(p, v, key, YAML_SEQUENCE_NODE);
+
+	r->alpn_len = 0;
+	if (err)
+		return err;
+	if (list_len(v) == 0)
+		return fail(p, v, key, "an empty ALPN list");
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		const char *s = want_scalar(p, node(p, *it), key, &err);
+		size_t n;
+		int known = 0;
+
+		if (!s)
+			return err;
+		for (const char *const *a = http_alpn_names; *a; a++)
+			known |= !strcmp(s, *a);
+		if (!known)
+			return fail(p, v, key, "'%s' is not a protocol the proxy speaks (h2, http/1.1)", s);
+		n = strlen(s);
+		for (unsigned i = 0; i < r->alpn_len; i += 1u + r->alpn[i])
+			if (r->alpn[i] == n && !memcmp(r->alpn + i + 1, s, n))
+				return fail(p, v, key, "'%s' is listed twice", s);
+		r->alpn[r->alpn_len] = (unsigned char)n;
+		memcpy(r->alpn + r->alpn_len + 1, s, n);
+		r->alpn_len += 1u + (unsigned)n;
+	}
+	return 0;
+}
+
+/* The ALPN default: h2 and HTTP/1.1 where the proxy parses HTTP, else
+ * HTTP/1.1 only (what the handshaker always selected before). */
+static void default_alpn(struct ts_cfg_route *r)
+{
+	static const char both[] = "\x02h2\x08http/1.1", h1[] = "\x08http/1.1";
+	const char *w = r->mode == TS_META_HTTP ? both : h1;
+	size_t n = r->mode == TS_META_HTTP ? sizeof(both) - 1 : sizeof(h1) - 1;
+
+	memcpy(r->alpn, w, n);
+	r->alpn_len = (unsigned)n;
+}
+
 static int route_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
 {
 	struct ts_cfg_route *r = obj;
@@ -694,6 +743,8 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 		r->unverified = (enum ts_unverified)val;
 		return err;
 	}
+	if (!strcmp(leaf, "alpn"))
+		return parse_alpn(p, v, key, r);
 	if (!strcmp(leaf, "forwarded")) {
 		bool on = true;
 		err = parse_bool(p, v, key, &on);
@@ -708,7 +759,8 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 static const struct field route_fields[] = {
 	{ "name", route_field },    { "upstream", route_field },     { "metadata", route_field },
 	{ "headers", route_field }, { "kong_headers", route_field }, { "verify_header", route_field },
-	{ "unverified", route_field }, { "forwarded", route_field }, { NULL, NULL },
+	{ "unverified", route_field }, { "forwarded", route_field },   { "alpn", route_field },
+	{ NULL, NULL },
 };
 
 /* The verify status must not share a name with a certificate header. */
@@ -743,6 +795,11 @@ static int parse_route(struct parser *p, const char *key, const yaml_node_t *ite
 	if (!err && lookup(p, item, "forwarded") && r->mode != TS_META_HTTP)
 		err = fail(p, lookup(p, item, "forwarded"), key,
 			   "'forwarded' only applies to metadata: http");
+	if (!err && lookup(p, item, "alpn") && r->mode != TS_META_HTTP)
+		err = fail(p, lookup(p, item, "alpn"), key,
+			   "'alpn' only applies to metadata: http");
+	if (!err && !r->alpn_len)
+		default_alpn(r);
 	if (!err && lookup(p, item, "kong_headers") &&
 	    (r->mode != TS_META_HTTP || r->headers != TS_HEADERS_KONG))
 		err = fail(p, lookup(p, item, "kong_headers"), key,
@@ -1224,6 +1281,8 @@ uint64_t ts_config_generation(const struct ts_config *c)
 		gen_str(&h, r->verify_header);
 		gen_num(&h, r->unverified);
 		gen_num(&h, r->no_forwarded);
+		gen_num(&h, r->alpn_len);
+		gen_bytes(&h, r->alpn, r->alpn_len);
 	}
 	return h ? h : 1; /* 0 is "hand-made" */
 }

@@ -29,6 +29,9 @@
 #define TS_CFG_HEADER_SIZE 64
 /* Room for an error message: file, line, key and reason. */
 #define TS_CFG_ERR_SIZE 512
+/* A route's ALPN list in wire format (RFC 7301: length-prefixed names):
+ * room for "h2" and "http/1.1" and then some. */
+#define TS_CFG_ALPN_SIZE 32
 
 enum ts_meta_mode {
 	TS_META_PROXY_V2 = 0, /* PROXY protocol v2 header with the hand-off TLVs */
@@ -109,6 +112,11 @@ struct ts_cfg_route {
 	char verify_header[TS_CFG_HEADER_SIZE]; /* "" = TS_VERIFY_HEADER_DEFAULT */
 	enum ts_unverified unverified;
 	bool no_forwarded; /* `forwarded: false`: no X-Forwarded-For/Forwarded (http) */
+	/* protocols the handshaker selects from, in its order of preference
+	 * (`alpn:`, http routes; default h2 then http/1.1; other routes
+	 * http/1.1), ALPN wire format */
+	unsigned char alpn[TS_CFG_ALPN_SIZE];
+	unsigned alpn_len;
 	int line;
 };
 

@@ -62,6 +62,8 @@ struct px_conn {
 	const struct ts_cfg_policy *policy; /* the SNI's policy, for Host checks */
 	struct px_dir up, down;             /* client→upstream, upstream→client */
 	struct ts_http_inject *http;
+	struct px_h2 *h2; /* an HTTP/2 connection (ALPN h2), else NULL */
+	struct px_conn *h2_flush_next; /* on the worker's h2_flush list */
 	int local_status;    /* an HTTP answer the proxy gives itself */
 	bool local_queued;
 	bool client_eof;     /* input discarded after a local answer */
@@ -88,6 +90,8 @@ struct px_worker {
 	struct px_stats stats;
 	struct px_list connecting, idle;
 	struct px_conn *dead; /* closed in this batch, linked by next */
+	struct h2_stream *h2_dead; /* HTTP/2 streams closed in this batch */
+	struct px_conn *h2_flush;  /* HTTP/2 connections with frames to send */
 	struct px_pipe_pool pipes;
 	unsigned long conns;
 	int *run;             /* enum px_run, written by the main thread */

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "h2_conn.h"
 #include "http_inject.h"
 #include "log.h"
 #include "proxy_mode.h"
@@ -146,9 +147,20 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	/* kTLS mode hands over the TCP socket: small answers must not wait for
 	 * the client's delayed ACK (fails harmlessly on a relay socketpair) */
 	setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	w->conns++;
+	if (route->mode == TS_META_HTTP && px_h2_alpn(h)) {
+		/* HTTP/2: an upstream connection per stream, none for c itself */
+		c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = -1, .owner = c };
+		c->up.pipe_rd = c->up.pipe_wr = c->down.pipe_rd = c->down.pipe_wr = -1;
+		c->state = PX_RELAYING;
+		rc = px_h2_start(c, h);
+		ts_handoff_release(h);
+		if (rc)
+			px_conn_close(c, rc == -ENOMEM ? PX_CLOSE_NOMEM : PX_CLOSE_BAD_META);
+		return;
+	}
 	ufd = px_upstream_connect(&g->ups[rid - 1]);
 	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
-	w->conns++;
 	struct px_pipe_pool *pipes = w->set->splice ? &w->pipes : NULL;
 	rc = px_dir_init(&c->up, c->client.fd, c->upstream.fd,
 			 route->mode == TS_META_HTTP ? NULL : pipes, PX_COPY_BUF);
@@ -194,6 +206,7 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	px_dir_free(&c->down, &w->pipes);
 	ts_http_inject_free(c->http);
 	c->http = NULL;
+	px_h2_free(c);
 	w->conns--;
 	/* later events of this epoll batch may still name c: free it after */
 	c->closed = true;
@@ -327,7 +340,10 @@ static bool connected_now(int fd)
 
 void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
 {
-	(void)events;
+	if (c->h2) {
+		px_h2_event(c, (struct px_ep *)ep, events);
+		return;
+	}
 	if (c->state == PX_CONNECTING && ep == &c->upstream && !connect_done(c))
 		return;
 	step(c);
@@ -335,6 +351,10 @@ void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
 
 void px_conn_timeout(struct px_conn *c)
 {
+	if (c->h2) {
+		px_h2_idle(c);
+		return;
+	}
 	if (c->state == PX_CONNECTING) {
 		connect_failed(c, ETIMEDOUT);
 		return;

@@ -6,6 +6,7 @@
  * that accepted it, and so do the connections handed off through it.
  */
 #include "proxy.h"
+#include "h2_conn.h"
 #include "log.h"
 
 #include <errno.h>
@@ -197,6 +198,7 @@ static void dispatch(struct px_worker *w, struct px_ep *ep, uint32_t events)
 
 static void free_dead(struct px_worker *w)
 {
+	px_h2_reap(w);
 	while (w->dead) {
 		struct px_conn *c = w->dead;
 		w->dead = c->next;
@@ -216,8 +218,31 @@ static void close_all(struct px_worker *w)
 /* Draining: no new handshaker links; each open link is shut for reading,
  * so the handshaker's next send fails and it reconnects (to the next proxy),
  * while the hand-offs already queued on it are still read here. */
+/* HTTP/2 connections are told to go (GOAWAY) instead of being waited for:
+ * a browser keeps its connection open as long as it is allowed to. */
+static void drain_h2(struct px_worker *w)
+{
+	size_t n = 0, i = 0;
+	struct px_conn **all;
+
+	for (struct px_conn *c = w->idle.head; c; c = c->next)
+		n += c->h2 != NULL;
+	all = n ? calloc(n, sizeof(*all)) : NULL;
+	if (!all)
+		return;
+	/* draining moves or closes a connection: walk a copy of the list */
+	for (struct px_conn *c = w->idle.head; c && i < n; c = c->next)
+		if (c->h2)
+			all[i++] = c;
+	for (i = 0; i < n; i++)
+		if (!all[i]->closed)
+			px_h2_drain(all[i]);
+	free(all);
+}
+
 static void start_drain(struct px_worker *w)
 {
+	drain_h2(w);
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen.fd, NULL);
 	for (struct px_ep *ep = w->links; ep; ep = ep->next_link)
 		shutdown(ep->fd, SHUT_RD);
@@ -254,6 +279,7 @@ int px_worker_run(struct px_worker *w)
 			return -errno;
 		for (int i = 0; i < n; i++)
 			dispatch(w, evs[i].data.ptr, evs[i].events);
+		px_h2_flush(w);
 		uint64_t now = px_now_ms();
 		expire(&w->connecting, now);
 		expire(&w->idle, now);

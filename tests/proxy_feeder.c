@@ -251,6 +251,9 @@ static void relay(SSL *ssl, int tcp, int pair)
 	}
 }
 
+static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		   const unsigned char *in, unsigned int inlen, void *arg);
+
 static void serve(SSL_CTX *ctx, int tcp, const char *handoff)
 {
 	struct decision d = { 0 };
@@ -260,6 +263,7 @@ static void serve(SSL_CTX *ctx, int tcp, const char *handoff)
 	long n;
 
 	SSL_CTX_set_tlsext_servername_arg(ctx, &d);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, &d);
 	SSL_set_fd(ssl, tcp);
 	if (SSL_accept(ssl) != 1) {
 		ERR_print_errors_fp(stderr);
@@ -279,16 +283,18 @@ static void serve(SSL_CTX *ctx, int tcp, const char *handoff)
 	SSL_free(ssl);
 }
 
+/* As tagshaked: the route's alpn: list (http routes: h2 then http/1.1),
+ * http/1.1 without a route. */
 static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg)
 {
 	static const unsigned char h11[] = "\x08http/1.1";
+	const struct decision *d = arg;
+	const struct ts_cfg_route *r = d && d->pol ? ts_config_route(cfg, d->v.route_id) : NULL;
 
 	(void)ssl;
-	(void)arg;
-	/* http routes only offer http/1.1 (no HTTP/2 support in the proxy) */
-	if (SSL_select_next_proto((unsigned char **)out, outlen, h11, sizeof(h11) - 1, in, inlen) ==
-	    OPENSSL_NPN_NEGOTIATED)
+	if (SSL_select_next_proto((unsigned char **)out, outlen, r ? r->alpn : h11,
+				  r ? r->alpn_len : sizeof(h11) - 1, in, inlen) == OPENSSL_NPN_NEGOTIATED)
 		return SSL_TLSEXT_ERR_OK;
 	return SSL_TLSEXT_ERR_NOACK;
 }

@@ -266,11 +266,12 @@ HAP
 }
 
 # curl through the stand-in handshaker: tls_curl SNI PATH [curl args...]
+# HTTP/1.1 unless the args say --http2 (http routes offer h2 too)
 tls_curl() {
 	local sni=$1 path=$2
 	shift 2
 	curl -s --max-time 10 --cacert "$T/pki/server.crt" --resolve "$sni:$FEED_PORT:127.0.0.1" \
-		"$@" "https://$sni:$FEED_PORT$path"
+		--http1.1 "$@" "https://$sni:$FEED_PORT$path"
 }
 CLIENT_CERT=(--cert "$T/pki/client.crt" --key "$T/pki/client.key")
 

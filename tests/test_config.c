@@ -305,6 +305,16 @@ static const struct {
 	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    headers: xfcc\n"
 	  "    kong_headers: {cert: X-Cert}\n",
 	  "6: routes[0]: 'kong_headers' only applies to metadata: http with headers: kong" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    alpn: [h2]\n",
+	  "4: routes[0]: 'alpn' only applies to metadata: http" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    alpn: [h3]\n",
+	  "5: routes[0].alpn: 'h3' is not a protocol the proxy speaks (h2, http/1.1)" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    alpn: [h2, h2]\n",
+	  "5: routes[0].alpn: 'h2' is listed twice" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    alpn: []\n",
+	  "5: routes[0].alpn: an empty ALPN list" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    alpn: h2\n",
+	  "5: routes[0].alpn: expected a list" },
 	{ "routes:\n  - name: r\n    upstream: a:1\n    kong_headers: {cert: X-Cert}\n",
 	  "4: routes[0]: 'kong_headers' only applies to metadata: http with headers: kong" },
 	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
@@ -437,6 +447,33 @@ static void test_kong_headers(void **state)
 	ts_config_free(c);
 }
 
+/* The ALPN list each route offers, in wire format (RFC 7301). */
+static void test_alpn(void **state)
+{
+	static const char yaml[] = "routes:\n"
+				   "  - { name: web, upstream: 127.0.0.1:80, metadata: http }\n"
+				   "  - { name: h1, upstream: 127.0.0.1:80, metadata: http, alpn: [http/1.1] }\n"
+				   "  - { name: pref, upstream: 127.0.0.1:80, metadata: http,"
+				   " alpn: [http/1.1, h2] }\n"
+				   "  - { name: pp, upstream: 127.0.0.1:81, metadata: proxy-v2 }\n"
+				   "  - { name: raw, upstream: 127.0.0.1:82 }\n";
+	struct ts_config *c = NULL;
+	char err[TS_CFG_ERR_SIZE];
+
+	(void)state;
+	assert_int_equal(load(yaml, &c, err), 0);
+	assert_int_equal(c->routes[0].alpn_len, 12);
+	assert_memory_equal(c->routes[0].alpn, "\x02h2\x08http/1.1", 12);
+	assert_int_equal(c->routes[1].alpn_len, 9);
+	assert_memory_equal(c->routes[1].alpn, "\x08http/1.1", 9);
+	assert_int_equal(c->routes[2].alpn_len, 12);
+	assert_memory_equal(c->routes[2].alpn, "\x08http/1.1\x02h2", 12);
+	assert_int_equal(c->routes[3].alpn_len, 9);
+	assert_memory_equal(c->routes[3].alpn, "\x08http/1.1", 9);
+	assert_int_equal(c->routes[4].alpn_len, 9);
+	ts_config_free(c);
+}
+
 static void test_missing_file(void **state)
 {
 	struct ts_config *c = NULL;
@@ -524,7 +561,7 @@ int main(void)
 		cmocka_unit_test(test_every_key),    cmocka_unit_test(test_policy_export),
 		cmocka_unit_test(test_decide_order), cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),       cmocka_unit_test(test_kong_headers),
-		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_missing_file), cmocka_unit_test(test_alpn),
 		cmocka_unit_test(test_example_parses), cmocka_unit_test(test_names),
 	};
 
