@@ -9,6 +9,7 @@
 # to nginx. Not part of `make test`:
 #   bench/h2_bench.sh [REQUESTS] [CONNECTIONS] [STREAMS]
 . "$(dirname "$0")/../tests/proxy_lib.sh"
+. "$ROOT/bench/lib.sh"
 REQS=${1:-50000}
 CONNS=${2:-4}
 STREAMS=${3:-32}
@@ -56,19 +57,7 @@ http {
     }
 }
 NGX
-cat >"$T/up/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $T/up/nginx.pid;
-error_log $T/up/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $T/up/body;
-    server { listen 127.0.0.1:$UP_PORT; location / { return 200 "ok\n"; } }
-}
-NGX
+upstream_nginx_conf "$T/up" "$UP_PORT" 4096
 
 taskset -c 0 nginx -p "$T/up" -c "$T/up/nginx.conf" -e "$T/up/error.log" &
 PIDS+=("$!")
@@ -86,34 +75,20 @@ PIDS+=("$!")
 wait_for "$H2_PORT"
 NGX_WORKER=$(pgrep -P "$(cat "$T/ngx/nginx.pid")" | head -1)
 
-ticks() { # CPU ticks (user + system) of the given PIDs
-	local t=0 p
-	for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
-	echo "$t"
-}
-HZ=$(getconf CLK_TCK)
-
 # h2_run PORT PIDS: "requests/s|server CPU s|µs CPU per request|failed|protocol"
 h2_run() {
-	local port=$1 pids=$2 out rps ok failed cpu=0 proto p split="" before=() i=0 t
-	for p in $pids; do before+=("$(ticks "$p")"); done
+	local port=$1 pids=$2 out rps ok failed proto
+	cpu_start "$pids"
 	out=$(taskset -c 0 h2load -n "$REQS" -c "$CONNS" -m "$STREAMS" "https://127.0.0.1:$port/" 2>&1)
-	for p in $pids; do
-		t=$(($(ticks "$p") - before[i]))
-		cpu=$((cpu + t))
-		split+="${split:+ + }$(awk -v t=$t -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')"
-		i=$((i + 1))
-	done
-	[ $i -gt 1 ] || split=""
+	cpu_stop
 	rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
 	# only 2xx answers count as served (a 502 is "succeeded" for h2load)
 	ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")
 	failed=$(sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p' <<<"$out")
 	failed="$failed failed, $((REQS - ${ok:-0})) not 2xx"
 	proto=$(sed -n 's/^Application protocol: //p' <<<"$out")
-	awk -v r="${rps:-0}" -v t="$cpu" -v hz="$HZ" -v n="${ok:-0}" -v f="${failed:--}" -v p="${proto:-?}" \
-		-v s="$split" 'BEGIN { printf "%.0f|%.2f%s|%.1f|%s|%s\n", r, t / hz, s == "" ? "" : " (" s ")", \
-			n ? t / hz * 1e6 / n : 0, f, p }'
+	awk -v r="${rps:-0}" -v t="$CPU_TICKS" -v hz="$HZ" -v n="${ok:-0}" -v f="${failed:--}" -v p="${proto:-?}" \
+		-v s="$CPU_S" 'BEGIN { printf "%.0f|%s|%.1f|%s|%s\n", r, s, n ? t / hz * 1e6 / n : 0, f, p }'
 }
 
 ts=$(h2_run "$FEED_PORT" "$HS_PID $PROXY_PID")
