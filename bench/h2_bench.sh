@@ -18,9 +18,7 @@ H2_PORT=$NGX_PP_PORT  # nginx terminating TLS + h2
 
 command -v h2load >/dev/null || { echo "(h2 row skipped: h2load not installed, nghttp2-client)"; exit 0; }
 make_certs
-cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $FEED_PORT, workers: 1 }
+write_config "$FEED_PORT" 1 <<YAML
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 routes:
@@ -29,8 +27,6 @@ routes:
 defaults:
   default: { action: none, route: http }
   no-sni: { action: none, route: http }
-handoff:
-  socket: $T/handoff.sock
 YAML
 mkdir -p "$T/ngx" "$T/up"
 cat >"$T/ngx/nginx.conf" <<NGX
@@ -39,24 +35,8 @@ worker_processes 1;
 pid $T/ngx/nginx.pid;
 error_log $T/ngx/error.log;
 events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $T/ngx/body;
-    proxy_temp_path $T/ngx/proxy;
-    upstream backend { server 127.0.0.1:$UP_PORT; keepalive 256; }
-    server {
-        listen 127.0.0.1:$H2_PORT ssl http2;
-        ssl_certificate $T/pki/server.crt;
-        ssl_certificate_key $T/pki/server.key;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
 NGX
+front_nginx_http "$T/ngx" "$H2_PORT ssl http2" "$UP_PORT" 256 >>"$T/ngx/nginx.conf"
 upstream_nginx_conf "$T/up" "$UP_PORT" 4096
 
 taskset -c 0 nginx -p "$T/up" -c "$T/up/nginx.conf" -e "$T/up/error.log" &

@@ -55,3 +55,29 @@ http {
 }
 NGX
 }
+
+# front_nginx_http DIR "PORT FLAGS" UPSTREAM_PORT KEEPALIVE: prints the http {}
+# block of the nginx the benchmarks compare with: TLS on 127.0.0.1:PORT
+# (FLAGS: ssl, ssl http2) with the test PKI's server certificate, proxy_pass
+# over HTTP/1.1 to UPSTREAM_PORT keeping KEEPALIVE connections.
+front_nginx_http() {
+	cat <<NGX
+http {
+    access_log off;
+    keepalive_requests 10000000;
+    client_body_temp_path $1/body;
+    proxy_temp_path $1/proxy;
+    upstream backend { server 127.0.0.1:$3; keepalive $4; }
+    server {
+        listen 127.0.0.1:$2;
+        ssl_certificate $T/pki/server.crt;
+        ssl_certificate_key $T/pki/server.key;
+        location / {
+            proxy_pass http://backend;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+NGX
+}

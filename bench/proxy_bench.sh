@@ -55,24 +55,8 @@ stream {
         proxy_pass 127.0.0.1:$UP_PORT;
     }
 }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $T/ngx/body;
-    proxy_temp_path $T/ngx/proxy;
-    upstream backend { server 127.0.0.1:$UP_HTTP_PORT; keepalive 64; }
-    server {
-        listen 127.0.0.1:$NGX_HTTPS_PORT ssl;
-        ssl_certificate $T/pki/server.crt;
-        ssl_certificate_key $T/pki/server.key;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
 NGX
+front_nginx_http "$T/ngx" "$NGX_HTTPS_PORT ssl" "$UP_HTTP_PORT" 64 >>"$T/ngx/nginx.conf"
 mkdir -p "$T/up"
 upstream_nginx_conf "$T/up" "$UP_HTTP_PORT" 1024
 
