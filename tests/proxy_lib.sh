@@ -195,6 +195,16 @@ proxy_stat() {
 	grep 'stats:' "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
+# proxy_closes: the sum of the proxy's close_* counters (one per connection)
+proxy_closes() {
+	local c sum=0
+	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
+		http_431 http_501 http_502 bad_meta nomem shutdown; do
+		sum=$((sum + $(proxy_stat "close_$c")))
+	done
+	echo "$sum"
+}
+
 # run_nginx [echo] <HTTP_BODY: an nginx under $T/nginx, in the background
 # (its pid in PIDS), the suite's log formats and servers (the inside of
 # http {}) on stdin; the head every suite's nginx shares (pid, logs,
