@@ -53,6 +53,13 @@ start_demo() {
 	return 1
 }
 
+# stop_demo PINS: stops the demo stack start_demo started (SIGTERM, waited
+# for) and unloads what it left pinned at PINS.
+stop_demo() {
+	[ -n "$RUNPID" ] && kill -TERM "$RUNPID" 2>/dev/null && wait "$RUNPID"
+	build/tagshake unload --pin-dir "$1" >/dev/null 2>&1
+}
+
 # Headless Chromium with the flags this closed machine needs.
 chromium_headless() {
 	local profile

@@ -16,8 +16,7 @@ RUNPID=
 T() { tmux -S "$sock" "$@"; }
 cleanup() {
 	T kill-server 2>/dev/null
-	[ -n "$RUNPID" ] && kill -TERM "$RUNPID" 2>/dev/null && wait "$RUNPID"
-	build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1
+	stop_demo "$pins"
 	rm -rf "$work"
 }
 trap cleanup EXIT
