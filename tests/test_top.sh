@@ -11,7 +11,7 @@ work=$(mktemp -d)
 state=$work/state
 pins=/sys/fs/bpf/tagshake-top-$$
 sock=$work/tmux.sock
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 RUNPID=
 T() { tmux -S "$sock" "$@"; }
 cleanup() {
