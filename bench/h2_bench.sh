@@ -9,6 +9,7 @@
 # to nginx. Not part of `make test`:
 #   bench/h2_bench.sh [REQUESTS] [CONNECTIONS] [STREAMS]
 . "$(dirname "$0")/../tests/proxy_lib.sh"
+. "$ROOT/bench/lib.sh"
 REQS=${1:-50000}
 CONNS=${2:-4}
 STREAMS=${3:-32}
@@ -17,9 +18,7 @@ H2_PORT=$NGX_PP_PORT  # nginx terminating TLS + h2
 
 command -v h2load >/dev/null || { echo "(h2 row skipped: h2load not installed, nghttp2-client)"; exit 0; }
 make_certs
-cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $FEED_PORT, workers: 1 }
+write_config "$FEED_PORT" 1 <<YAML
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 routes:
@@ -28,8 +27,6 @@ routes:
 defaults:
   default: { action: none, route: http }
   no-sni: { action: none, route: http }
-handoff:
-  socket: $T/handoff.sock
 YAML
 mkdir -p "$T/ngx" "$T/up"
 cat >"$T/ngx/nginx.conf" <<NGX
@@ -38,37 +35,9 @@ worker_processes 1;
 pid $T/ngx/nginx.pid;
 error_log $T/ngx/error.log;
 events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $T/ngx/body;
-    proxy_temp_path $T/ngx/proxy;
-    upstream backend { server 127.0.0.1:$UP_PORT; keepalive 256; }
-    server {
-        listen 127.0.0.1:$H2_PORT ssl http2;
-        ssl_certificate $T/pki/server.crt;
-        ssl_certificate_key $T/pki/server.key;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
 NGX
-cat >"$T/up/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $T/up/nginx.pid;
-error_log $T/up/error.log;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $T/up/body;
-    server { listen 127.0.0.1:$UP_PORT; location / { return 200 "ok\n"; } }
-}
-NGX
+front_nginx_http "$T/ngx" "$H2_PORT ssl http2" "$UP_PORT" 256 >>"$T/ngx/nginx.conf"
+upstream_nginx_conf "$T/up" "$UP_PORT" 4096
 
 taskset -c 0 nginx -p "$T/up" -c "$T/up/nginx.conf" -e "$T/up/error.log" &
 PIDS+=("$!")
@@ -86,34 +55,20 @@ PIDS+=("$!")
 wait_for "$H2_PORT"
 NGX_WORKER=$(pgrep -P "$(cat "$T/ngx/nginx.pid")" | head -1)
 
-ticks() { # CPU ticks (user + system) of the given PIDs
-	local t=0 p
-	for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
-	echo "$t"
-}
-HZ=$(getconf CLK_TCK)
-
 # h2_run PORT PIDS: "requests/s|server CPU s|µs CPU per request|failed|protocol"
 h2_run() {
-	local port=$1 pids=$2 out rps ok failed cpu=0 proto p split="" before=() i=0 t
-	for p in $pids; do before+=("$(ticks "$p")"); done
+	local port=$1 pids=$2 out rps ok failed proto
+	cpu_start "$pids"
 	out=$(taskset -c 0 h2load -n "$REQS" -c "$CONNS" -m "$STREAMS" "https://127.0.0.1:$port/" 2>&1)
-	for p in $pids; do
-		t=$(($(ticks "$p") - before[i]))
-		cpu=$((cpu + t))
-		split+="${split:+ + }$(awk -v t=$t -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')"
-		i=$((i + 1))
-	done
-	[ $i -gt 1 ] || split=""
+	cpu_stop
 	rps=$(sed -n 's/^finished in [^,]*, \([0-9.]*\) req\/s.*/\1/p' <<<"$out")
 	# only 2xx answers count as served (a 502 is "succeeded" for h2load)
 	ok=$(sed -n 's/^status codes: \([0-9]*\) 2xx.*/\1/p' <<<"$out")
 	failed=$(sed -n 's/^requests: .* \([0-9]*\) failed.*/\1/p' <<<"$out")
 	failed="$failed failed, $((REQS - ${ok:-0})) not 2xx"
 	proto=$(sed -n 's/^Application protocol: //p' <<<"$out")
-	awk -v r="${rps:-0}" -v t="$cpu" -v hz="$HZ" -v n="${ok:-0}" -v f="${failed:--}" -v p="${proto:-?}" \
-		-v s="$split" 'BEGIN { printf "%.0f|%.2f%s|%.1f|%s|%s\n", r, t / hz, s == "" ? "" : " (" s ")", \
-			n ? t / hz * 1e6 / n : 0, f, p }'
+	awk -v r="${rps:-0}" -v t="$CPU_TICKS" -v hz="$HZ" -v n="${ok:-0}" -v f="${failed:--}" -v p="${proto:-?}" \
+		-v s="$CPU_S" 'BEGIN { printf "%.0f|%s|%.1f|%s|%s\n", r, s, n ? t / hz * 1e6 / n : 0, f, p }'
 }
 
 ts=$(h2_run "$FEED_PORT" "$HS_PID $PROXY_PID")

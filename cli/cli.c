@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* `tagshake`: the loader and policy CLI. Dispatches to user/cli_*.c. */
+/* `tagshake`: the loader and policy CLI. Dispatches to cli/cli_*.c. */
 #include "cli.h"
 
 #include <errno.h>

@@ -27,6 +27,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "metrics.h"
 
 /* How often a status file is read while waiting for a daemon. */
 #define RELOAD_POLL_MS 20
@@ -56,20 +57,13 @@ struct reload_opts {
 /* pid and policy_generation from a status file; 0 or -errno. */
 static int status_read(const char *path, long *pid, unsigned long long *gen)
 {
-	char line[256];
-	FILE *f = fopen(path, "r");
+	struct ts_mx_status st;
+	int err = ts_mx_status_read(path, &st);
 
-	if (!f)
-		return -errno;
-	*pid = 0;
-	*gen = 0;
-	while (fgets(line, sizeof(line), f)) {
-		if (!strncmp(line, "pid ", 4))
-			*pid = strtol(line + 4, NULL, 10);
-		else if (!strncmp(line, "policy_generation ", 18))
-			*gen = strtoull(line + 18, NULL, 16);
-	}
-	fclose(f);
+	if (err)
+		return err;
+	*pid = (long)ts_mx_get(&st, "pid");
+	*gen = strtoull(ts_mx_text(&st, "policy_generation"), NULL, 16);
 	return *pid > 0 && *gen ? 0 : -EINVAL;
 }
 

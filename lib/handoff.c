@@ -473,17 +473,34 @@ static int unix_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-int ts_handoff_listen(const char *path, int backlog)
+/* A hand-off socket (SOCK_SEQPACKET) and the address of path; fd or -errno. */
+static int handoff_socket(const char *path, struct sockaddr_un *sa)
 {
-	struct sockaddr_un sa;
-	struct stat st;
-	int fd, err = unix_addr(path, &sa);
+	int fd, err = unix_addr(path, sa);
 
 	if (err)
 		return err;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Closes fd after a failed call; that call's -errno. */
+static int close_errno(int fd)
+{
+	int err = -errno;
+
+	close(fd);
+	return err;
+}
+
+int ts_handoff_listen(const char *path, int backlog)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd = handoff_socket(path, &sa);
+
 	if (fd < 0)
-		return -errno;
+		return fd;
 	/* a stale socket from a previous run; never remove anything else */
 	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
@@ -493,28 +510,19 @@ int ts_handoff_listen(const char *path, int backlog)
 	 * mode is set on the file after bind() and before listen(): until
 	 * then a connect is refused whatever the mode. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, TS_HANDOFF_SOCKET_MODE) < 0 || listen(fd, backlog) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
+	    chmod(path, TS_HANDOFF_SOCKET_MODE) < 0 || listen(fd, backlog) < 0)
+		return close_errno(fd);
 	return fd;
 }
 
 int ts_handoff_connect(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd, err = unix_addr(path, &sa);
+	int fd = handoff_socket(path, &sa);
 
-	if (err)
-		return err;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
+		return fd;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return close_errno(fd);
 	return fd;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "config.h"
 #include "proxy_gen.h"
 #include "proxy_relay.h"
@@ -100,8 +101,16 @@ struct px_worker {
 	uint64_t drain_deadline_ms;
 };
 
-uint64_t px_now_ms(void);
-uint64_t px_now_us(void);
+/* The proxy's names for lib/clock.h's monotonic clock. */
+static inline uint64_t px_now_ms(void)
+{
+	return ts_now_ms();
+}
+
+static inline uint64_t px_now_us(void)
+{
+	return ts_now_us();
+}
 
 /* Registers ep with its wanted events (0: leaves epoll). */
 void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events);

@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cert_headers.h"
+#include "fd_limit.h"
 #include "log.h"
 #include "proxy_connlog.h"
 #include "notify.h"
@@ -222,19 +222,6 @@ static void serve_signals(const struct signal_ctx *x)
 	}
 }
 
-/* A spliced connection holds six fds (two sockets, two pipes): the usual
- * soft limit of 1024 would cap the proxy near 170 connections. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			ts_log(TS_LOG_WARN, "cannot raise the fd limit: %s", strerror(errno));
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct options o;
@@ -279,7 +266,9 @@ int main(int argc, char **argv)
 		ts_log(TS_LOG_ERROR, "%s: %s", handoff_path, strerror(errno));
 		return 1;
 	}
-	raise_fd_limit();
+	/* A spliced connection holds six fds (two sockets, two pipes): the usual
+	 * soft limit of 1024 would cap the proxy near 170 connections. */
+	ts_raise_fd_limit();
 	/* splice(2) into a socket the peer closed raises SIGPIPE: EPIPE is enough */
 	signal(SIGPIPE, SIG_IGN);
 	sigfillset(&all);

@@ -15,7 +15,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Events taken from epoll per wait. */
@@ -25,22 +24,6 @@
 /* Hand-offs taken from one handshaker connection per event, so one busy
  * handshaker cannot starve the relays. */
 #define PX_HANDOFFS_PER_EVENT 64
-
-uint64_t px_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t px_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events)
 {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The decision (ARCHITECTURE.md, security invariants 1 and 2): the SNI that
+ * The decision (docs/architecture.md, invariants 1 and 2): the SNI that
  * OpenSSL parsed decides. The BPF tag is a fast path used only when its own
  * SNI is exactly that name; otherwise the same lookup runs in userspace on
  * the pinned policy set (ts_policy_decide(), the BPF program's own lookup),

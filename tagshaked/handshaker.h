@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "config.h"
 #include "tagshake.h"
 #include "ts_handoff.h"
@@ -189,10 +190,8 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 
 int ts_listener_open(const char *address, uint16_t port, int backlog);
 
-/* ---- time ---- */
+/* ---- time: ts_now_ms, ts_now_us (lib/clock.h) ---- */
 
-uint64_t ts_now_ms(void);
-uint64_t ts_now_us(void);
 /* Counts one completed handshake's accept → Finished time. */
 void ts_hs_stats_handshake(struct ts_hs_stats *s, uint64_t us);
 /* Counts base + action (TS_HC_OK_NONE, TS_HC_FAILED_NONE,

@@ -3,7 +3,6 @@
  * tests and operators read ("name value" per line). */
 #include <errno.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "handshaker.h"
@@ -80,22 +79,6 @@ const char *ts_hs_counter_name(enum ts_hs_counter c)
 const char *ts_hs_gauge_name(enum ts_hs_gauge g)
 {
 	return gauge_names[g];
-}
-
-uint64_t ts_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t ts_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 void ts_hs_stats_handshake(struct ts_hs_stats *s, uint64_t us)

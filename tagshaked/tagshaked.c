@@ -12,13 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "connlog.h"
+#include "fd_limit.h"
 #include "log.h"
 #include "notify.h"
 #include "worker.h"
@@ -74,20 +74,6 @@ static struct ts_gen *gen_load(const char *path, const struct ts_gen *prev, bool
 	g->refs = 1;
 	g->number = prev ? prev->number + 1 : 1;
 	return g;
-}
-
-/* Each handshake in flight holds a socket (two more in relay mode): the
- * usual soft limit of 1024 fds would end accepting below the default
- * in-flight bound. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			ts_log(TS_LOG_WARN, "cannot raise the fd limit: %s", strerror(errno));
-	}
 }
 
 /* kTLS needs the kernel's "tls" upper-layer protocol, loaded or loadable;
@@ -337,7 +323,10 @@ int main(int argc, char **argv)
 	if (parse_args(&d, argc, argv))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit();
+	/* Each handshake in flight holds a socket (two more in relay mode): the
+	 * usual soft limit of 1024 fds would end accepting below the default
+	 * in-flight bound. */
+	ts_raise_fd_limit();
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);

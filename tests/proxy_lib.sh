@@ -195,12 +195,28 @@ proxy_stat() {
 	grep 'stats:' "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-start_nginx() {
+# proxy_closes: the sum of the proxy's close_* counters (one per connection)
+proxy_closes() {
+	local c sum=0
+	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
+		http_431 http_501 http_502 bad_meta nomem shutdown; do
+		sum=$((sum + $(proxy_stat "close_$c")))
+	done
+	echo "$sum"
+}
+
+# run_nginx [echo] <HTTP_BODY: an nginx under $T/nginx, in the background
+# (its pid in PIDS), the suite's log formats and servers (the inside of
+# http {}) on stdin; the head every suite's nginx shares (pid, logs,
+# temporary paths; with `echo`, nginx-light's echo module) is written here.
+# The caller waits for its ports.
+run_nginx() {
 	mkdir -p "$T/nginx/tmp"
-	cat >"$T/nginx/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
+	{
+		printf 'daemon off;\nworker_processes 1;\n'
+		[ "${1:-}" != echo ] ||
+			printf 'load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;\n'
+		cat <<NGX
 pid $T/nginx/nginx.pid;
 error_log $T/nginx/error.log info;
 events { worker_connections 256; }
@@ -210,6 +226,16 @@ http {
     fastcgi_temp_path $T/nginx/tmp/fastcgi;
     uwsgi_temp_path $T/nginx/tmp/uwsgi;
     scgi_temp_path $T/nginx/tmp/scgi;
+NGX
+		cat
+		printf '}\n'
+	} >"$T/nginx/nginx.conf"
+	nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
+	PIDS+=("$!")
+}
+
+start_nginx() {
+	run_nginx echo <<NGX
     log_format hdrs 'subject="\$http_x_client_cert_subject_dn" host=\$host uri=\$request_uri';
     access_log $T/nginx/access.log hdrs;
     server {
@@ -238,10 +264,7 @@ http {
         client_header_buffer_size 32k;
         location / { return 200 "client=\$proxy_protocol_addr:\$proxy_protocol_port server=\$proxy_protocol_server_addr:\$proxy_protocol_server_port\n"; }
     }
-}
 NGX
-	nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
-	PIDS+=("$!")
 	wait_for "$NGX_PORT" && wait_for "$NGX_PP_PORT"
 }
 

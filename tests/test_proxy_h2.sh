@@ -17,9 +17,7 @@ command -v nghttp >/dev/null && "$PY" -c 'import hyperframe, hpack' 2>/dev/null 
 	bail "nghttp2-client and python3-h2 are installed (scripts/deps.d/proxy.list)"
 
 make_certs
-cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $FEED_PORT, workers: 1 }
+write_config "$FEED_PORT" 1 <<YAML
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 ca_sets:
@@ -44,8 +42,6 @@ policies:
 defaults:
   default: { action: none, route: raw }
   no-sni: { action: none, route: raw }
-handoff:
-  socket: $T/handoff.sock
 timeouts:
   idle: 3s
 YAML

@@ -10,7 +10,7 @@ need_tagger_env "the run suite"
 work=$(mktemp -d)
 state=$work/state
 pins=/sys/fs/bpf/tagshake-run-$$
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 RUNPID=
 trap '[ -n "$RUNPID" ] && kill -TERM "$RUNPID" 2>/dev/null; sleep 1; build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1; rm -rf "$work"' EXIT
 
