@@ -54,9 +54,11 @@ bd_perf() {
 	pf=$!
 	load "$@" >/dev/null
 	wait "$pf"
-	perf report -i "$T/perf.data" --sort dso --stdio -q 2>/dev/null |
-		awk '$1 ~ /%$/ && k < 6 { d = $2; sub(/.*\//, "", d); sub(/\.so.*/, "", d)
-			printf "%s%s %s", k++ ? ", " : "", d, $1 }'
+	perf report -i "$T/perf.data" --sort dso --stdio 2>/dev/null |
+		awk '/^# Samples: / { n = $3 }
+			$1 ~ /%$/ && k < 6 { d = $2; sub(/.*\//, "", d); sub(/\.so.*/, "", d)
+			printf "%s%s %s", k++ ? ", " : "", d, $1 }
+			END { printf " (%s samples)", n }'
 }
 
 # bd_callgrind PORT LOAD-PORT-ARGS -- server command...: instructions per
@@ -70,11 +72,14 @@ bd_callgrind() {
 	taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$T/cg.out" "$@" \
 		>/dev/null 2>"$T/cg.err" &
 	pid=$!
-	for i in $(seq 200); do
+	for i in $(seq 600); do
 		ss -ltn | grep -q "127.0.0.1:$port " && break
 		sleep 0.1
 	done
-	sleep 0.5
+	# a warm-up first: valgrind translates OpenSSL's code on the first
+	# handshakes, which may then outlast the handshake timeout
+	# shellcheck disable=SC2086
+	taskset -c 1 "$ROOT/build/tests/handshaker_load" 127.0.0.1 "$port" "$sni" 2 $extra >/dev/null
 	callgrind_control -z "$pid" >/dev/null 2>&1
 	# shellcheck disable=SC2086
 	out=$(taskset -c 1 "$ROOT/build/tests/handshaker_load" 127.0.0.1 "$port" "$sni" "$secs" $extra)
