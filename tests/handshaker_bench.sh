@@ -3,7 +3,8 @@
 # CPU 0, load generator and hand-off sink on CPU 1), TLS 1.3, X25519, with
 # Debian's nginx and HAProxy on the same core for the same rows.
 # Not part of `make test`: run by hand, prints a markdown table.
-#   [BASE=older/tagshaked] tests/handshaker_bench.sh [SECONDS]
+#   [BASE=older/tagshaked] [ROUNDS=3] [FULL_ONLY=1] [BREAKDOWN=0] \
+#     tests/handshaker_bench.sh [SECONDS]
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d)
@@ -224,6 +225,12 @@ if [ "${BREAKDOWN:-1}" != 0 ]; then
 			breakdown "$who" "none, RSA-2048" "-R"
 		done
 	} >"$T/breakdown.md"
+fi
+# FULL_ONLY=1: only the interleaved full rows and their breakdown (a
+# before/after of the full handshake with BASE=, more ROUNDS for less noise)
+if [ -n "${FULL_ONLY:-}" ]; then
+	[ -s "$T/breakdown.md" ] && cat "$T/breakdown.md"
+	exit 0
 fi
 row "require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
 row "require, resumed (session cache, the default)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r

@@ -92,7 +92,8 @@ bd_callgrind() {
 	callgrind_annotate --inclusive=no --threshold=100 "$f" 2>/dev/null | awk -v n="$n" '
 		/PROGRAM TOTALS/ { t = $1; gsub(/,/, "", t); total = t + 0 }
 		# a thread entry (clone, start_thread) shows its callees here
-		/\[.*\]$/ { v = $1; gsub(/,/, "", v); v += 0; if (v > total / 2) next; o = $NF; gsub(/[][]/, "", o)
+		/:(clone|start_thread) \[/ { next }
+		/\[.*\]$/ { v = $1; gsub(/,/, "", v); o = $NF; gsub(/[][]/, "", o)
 			sub(/.*\//, "", o); sub(/\.so.*/, "", o); obj[o] += v }
 		END {
 			if (!total) { print "-"; exit }
