@@ -91,9 +91,9 @@ bd_callgrind() {
 	[ -n "$f" ] && [ "${n:-0}" -gt 0 ] || { echo "-"; return; }
 	callgrind_annotate --inclusive=no --threshold=100 "$f" 2>/dev/null | awk -v n="$n" '
 		/PROGRAM TOTALS/ { t = $1; gsub(/,/, "", t); total = t + 0 }
-		# a thread entry (clone, start_thread) shows its callees here
-		/:(clone|start_thread) \[/ { next }
-		/\[.*\]$/ { v = $1; gsub(/,/, "", v); o = $NF; gsub(/[][]/, "", o)
+		# entries that also count what they call (clone, start_thread,
+		# main, an event loop) come near the total: left out
+		/\[.*\]$/ { v = $1; gsub(/,/, "", v); v += 0; if (v >= total * 0.9) next; o = $NF; gsub(/[][]/, "", o)
 			sub(/.*\//, "", o); sub(/\.so.*/, "", o); obj[o] += v }
 		END {
 			if (!total) { print "-"; exit }
