@@ -10,7 +10,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d)
 . "$ROOT/tests/handshaker_lib.sh"
 . "$ROOT/tests/handshaker_breakdown.sh"
-trap 'stop_all; for p in ${NGINX_PID:-} ${BASE_PID:-}; do kill "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+cleanup() {
+	local p
+	stop_all
+	for p in ${NGINX_PID:-} ${BASE_PID:-}; do kill "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
 SECS=${1:-5}
 PORT=$(free_port)
 LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Where a server's time goes per connection, for tests/handshaker_bench.sh:
 # system calls (strace -c over every thread), context switches (/proc), a
 # perf sample split by object (the kernel included) and callgrind
@@ -65,14 +66,14 @@ bd_perf() {
 # connection (thousands) and their split by object, from a second instance
 # of the server under callgrind, counted from after its start-up
 bd_callgrind() {
-	local port=$1 sni=$2 secs=$3 extra=$4 pid out n i f
+	local port=$1 sni=$2 secs=$3 extra=$4 pid out n f
 	shift 5
 	command -v valgrind >/dev/null || { echo "-"; return; }
 	rm -f "$T"/cg.out*
 	taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$T/cg.out" "$@" \
 		>/dev/null 2>"$T/cg.err" &
 	pid=$!
-	for i in $(seq 600); do
+	for _ in $(seq 600); do
 		ss -ltn | grep -q "127.0.0.1:$port " && break
 		sleep 0.1
 	done
