@@ -47,8 +47,8 @@ done
 # Handshaker: the rows each server runs; label, then a regex for the row
 # name (nginx's and HAProxy's rows carry a "nginx: " or "haproxy: " prefix)
 hs_rows=(
-	"full: none, ECDSA P-256|none, ECDSA P-256$"
-	"full: none, RSA-2048|none, RSA-2048$"
+	"full: none, ECDSA P-256|none, ECDSA P-256( \\(median of [0-9]+\\))?$"
+	"full: none, RSA-2048|none, RSA-2048( \\(median of [0-9]+\\))?$"
 	"full: require + client cert|require \\+ client cert, ECDSA$"
 	"resumed: require (cache)|require, resumed \\(session cache(, the default)?\\)$"
 )
@@ -112,6 +112,13 @@ set xtics nomirror font ",10"
 plot $(printf '%s' "$*" | sed "s|DATA|'$data'|g")
 GP
 }
+# the handshaker's breakdown of its full rows, when the run made one
+if grep -q '^Where the time goes per connection' "$hs"; then
+	echo
+	echo "Handshaker, full handshakes: where the time goes (from [handshaker_results.md](handshaker_results.md))."
+	sed -n '/^| server | row | system calls/,/^$/p' "$hs"
+	echo
+fi
 if [ -s "$dat/rate" ]; then
 	plot "$outdir/handshake_rate.png" "Handshakes per second, one server core (higher is better)" "connections / s" "$dat/rate" \
 		"DATA using 2:xtic(1) title 'tagshaked' lc rgb '#1f77b4', DATA using 3 title 'nginx' lc rgb '#2ca02c', DATA using 4 title 'HAProxy' lc rgb '#ff7f0e'"

@@ -137,6 +137,8 @@ int ts_tls_set_conn(SSL *ssl, struct ts_conn *c);
 int ts_tls_apply(struct ts_tls *t, SSL *ssl, struct ts_conn *c);
 /* SHA-256 of the CA set's certificates (for the session binding). */
 const uint8_t *ts_tls_ca_digest(const struct ts_tls *t, unsigned ca_id);
+/* SHA-256, fetched once per generation */
+const EVP_MD *ts_tls_sha256(const struct ts_tls *t);
 /* The SSL's connection (app data). */
 struct ts_conn *ts_tls_conn(const SSL *ssl);
 

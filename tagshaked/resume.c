@@ -30,7 +30,7 @@ void ts_resume_bind(const struct ts_tls *t, struct ts_decision *d)
 			   (uint8_t)(v->ca_id >> 8), (uint8_t)v->ca_id };
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	unsigned int len = 0;
-	int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+	int ok = md && EVP_DigestInit_ex2(md, ts_tls_sha256(t), NULL) &&
 		 EVP_DigestUpdate(md, binding_label, sizeof(binding_label)) &&
 		 EVP_DigestUpdate(md, d->policy, strlen(d->policy) + 1) &&
 		 EVP_DigestUpdate(md, ids, sizeof(ids)) &&

@@ -39,6 +39,10 @@ struct ts_tls {
 	SSL_CTX **combo; /* [(cert_id - 1) * (nca + 1) + ca_id] */
 	uint8_t (*ca_digest)[32]; /* [ca_id], 0 = no CA set: zeros */
 	uint16_t default_cert;
+	/* fetched once: EVP_sha256() in EVP_DigestInit_ex would look it up in
+	 * OpenSSL 3's method store (a lock and a property query) on every
+	 * connection's resumption binding */
+	EVP_MD *sha256;
 };
 
 static int ex_conn = -1;
@@ -419,6 +423,14 @@ static int base_new(struct ts_tls *t, const struct ts_config *cfg, const struct 
 		SSL_CTX_set_options(t->base, SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_id_context(t->base, sid, sizeof(sid) - 1);
 	SSL_CTX_set_msg_callback(t->base, msg_cb);
+	/* Relay mode reads the socket in as few read(2)s as it can: without
+	 * read-ahead OpenSSL reads every record's 5-byte header and its body
+	 * separately (14 reads per full handshake and request, strace). The
+	 * relay drains SSL_read() until WANT_READ, so nothing stays buffered
+	 * unseen. kTLS must find no record inside OpenSSL when it takes the
+	 * socket (ts_ktls_install refuses then), so there it stays off. */
+	if (!ktls)
+		SSL_CTX_set_read_ahead(t->base, 1);
 	/* keep tickets valid across a reload */
 	if (prev && SSL_CTX_get_tlsext_ticket_keys(prev->base, keys, sizeof(keys)) == 1)
 		SSL_CTX_set_tlsext_ticket_keys(t->base, keys, sizeof(keys));
@@ -454,6 +466,7 @@ struct ts_tls *ts_tls_build(const struct ts_config *cfg, const struct ts_tls *pr
 	}
 	t->ncerts = cfg->ncerts;
 	t->nca = cfg->nca_sets;
+	t->sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
 	t->default_cert = pick_default_cert(cfg);
 	if ((long)t->ncerts * (t->nca + 1) > TS_COMBOS_MAX) {
 		ts_log(TS_LOG_ERROR, "%d certificates x %d CA sets is too many contexts",
@@ -464,7 +477,7 @@ struct ts_tls *ts_tls_build(const struct ts_config *cfg, const struct ts_tls *pr
 	t->combo = calloc((size_t)t->ncerts * (size_t)(t->nca + 1), sizeof(*t->combo));
 	t->ca_digest = calloc((size_t)t->nca + 1, sizeof(*t->ca_digest));
 	cas = calloc((size_t)t->nca + 1, sizeof(*cas));
-	if (!t->combo || !t->ca_digest || !cas)
+	if (!t->combo || !t->ca_digest || !cas || !t->sha256)
 		err = -ENOMEM;
 	for (i = 0; !err && i < t->nca; i++) {
 		err = ca_set_load(&cfg->ca_sets[i], &cas[i], t->ca_digest[i + 1]);
@@ -497,6 +510,7 @@ void ts_tls_free(struct ts_tls *t)
 	SSL_CTX_free(t->base);
 	free(t->combo);
 	free(t->ca_digest);
+	EVP_MD_free(t->sha256);
 	free(t);
 }
 
@@ -508,6 +522,11 @@ SSL *ts_tls_new(struct ts_tls *t)
 int ts_tls_set_conn(SSL *ssl, struct ts_conn *c)
 {
 	return SSL_set_ex_data(ssl, ex_conn, c) == 1 ? 0 : -ENOMEM;
+}
+
+const EVP_MD *ts_tls_sha256(const struct ts_tls *t)
+{
+	return t->sha256;
 }
 
 const uint8_t *ts_tls_ca_digest(const struct ts_tls *t, unsigned ca_id)

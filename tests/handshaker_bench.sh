@@ -3,12 +3,20 @@
 # CPU 0, load generator and hand-off sink on CPU 1), TLS 1.3, X25519, with
 # Debian's nginx and HAProxy on the same core for the same rows.
 # Not part of `make test`: run by hand, prints a markdown table.
-#   [BASE=older/tagshaked] tests/handshaker_bench.sh [SECONDS]
+#   [BASE=older/tagshaked] [ROUNDS=3] [FULL_ONLY=1] [BREAKDOWN=0] \
+#     tests/handshaker_bench.sh [SECONDS]
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d)
 . "$ROOT/tests/handshaker_lib.sh"
-trap 'stop_all; rm -rf "$T"' EXIT
+. "$ROOT/tests/handshaker_breakdown.sh"
+cleanup() {
+	local p
+	stop_all
+	for p in ${NGINX_PID:-} ${BASE_PID:-}; do kill "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
 SECS=${1:-5}
 PORT=$(free_port)
 LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"
@@ -37,16 +45,24 @@ load() {
 }
 
 row() { # row LABEL load-args...
-	local label=$1 t0 t1 out n f
+	local label=$1 t0 t1 c0 c1 out n f
 	shift
 	t0=$(cpu_ticks)
+	c0=$(ctxsw "$DAEMON")
 	out=$(load "$@")
 	t1=$(cpu_ticks)
+	c1=$(ctxsw "$DAEMON")
 	n=$(sed 's/.*handshakes=\([0-9]*\).*/\1/' <<<"$out")
 	f=$(sed 's/.*failed=\([0-9]*\).*/\1/' <<<"$out")
 	[ "$n" -eq 0 ] && n=$f # rejected connections count as "failed" on the client
 	awk -v l="$label" -v o="$out" -v t=$((t1 - t0)) -v hz="$HZ" -v n="$n" -v s="$SECS" \
-		'BEGIN { printf "| %s | %s | %.0f | %.3f |\n", l, o, n / s, (t / hz) * 1000 / n }'
+		-v c=$((c1 - c0)) \
+		'BEGIN { printf "| %s | %s | %.0f | %.3f | %.1f |\n", l, o, n / s, (t / hz) * 1000 / n, c / n }'
+}
+
+# median_row ROWS...: the row whose CPU per connection is the median
+median_row() {
+	printf '%s\n' "$@" | sort -t'|' -k5,5n | sed -n "$((($# + 1) / 2))p"
 }
 
 # A reject flood: bench/conn_load sends a ClientHello recorded from openssl
@@ -83,24 +99,14 @@ flood_row() { # flood_row LABEL PROCS
 	n=$(awk '{ print $2 + $4 }' <<<"$out")
 	out="$out, reject_tag +$(($(stat_now reject_tag) - before))"
 	awk -v l="$1" -v o="$out" -v t=$((t1 - t0)) -v hz="$HZ" -v n="$n" -v s="$SECS" \
-		'BEGIN { printf "| %s | %s | %.0f | %.3f |\n", l, o, n / s, (t / hz) * 1000 / n }'
+		'BEGIN { printf "| %s | %s | %.0f | %.3f | |\n", l, o, n / s, (t / hz) * 1000 / n }'
 }
-
-echo "| row | client result | conn/s | server CPU ms per connection |"
-echo "|---|---|---:|---:|"
-row "none, ECDSA P-256" open.test "$SECS"
-row "none, RSA-2048" open.test "$SECS" -R
-row "require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
-row "require, resumed (session cache, the default)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
-printf 'tls:\n  resumption: tickets\n' >> "$T/tagshake.yaml"
-kill -HUP "$DAEMON"
-sleep 0.5
-row "require, resumed (stateless tickets)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
-row "reject, no tagger (closed in the ClientHello callback)" gone.test "$SECS"
 
 # Debian's nginx on the same core with the same certificates and OpenSSL:
 # one process, TLS 1.3, session cache on and tickets off (like tagshaked's
-# default), a fixed 200 answer
+# default), a fixed 200 answer. Started before the first row, so that its
+# full-handshake rows interleave with tagshaked's (idle, it costs nothing).
+NGINX_PID=
 if command -v nginx >/dev/null; then
 	NPORT=$(free_port)
 	mkdir -p "$T/nginx/logs"
@@ -132,18 +138,117 @@ NGINX
 	taskset -c 0 nginx -p "$T/nginx" -c "$T/nginx.conf" 2>/dev/null &
 	NGINX_PID=$!
 	sleep 0.5
-	LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $NPORT"
-	SAVED=$DAEMON
-	DAEMON=$NGINX_PID
-	row "nginx: none, ECDSA P-256" open.test "$SECS"
-	row "nginx: none, RSA-2048" open.test "$SECS" -R
-	row "nginx: require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
-	row "nginx: require, resumed (session cache)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
-	DAEMON=$SAVED
-	kill "$NGINX_PID"
-	wait "$NGINX_PID" 2>/dev/null
-	LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"
 fi
+TS_LOAD=$LOAD
+NG_LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 ${NPORT:-0}"
+
+# BASE=path/to/an/older/tagshaked: it runs beside this build, on its own
+# port with the same configuration, and takes its turn in the interleaved
+# full rows (a before/after from one machine state)
+BASE_PID=
+if [ -n "${BASE:-}" ]; then
+	BPORT=$(free_port)
+	sed "s/port: $PORT\$/port: $BPORT/" "$T/tagshake.yaml" >"$T/tagshake-base.yaml"
+	"$BASE" --config "$T/tagshake-base.yaml" --status "$T/status-base" 2>"$T/base.err" &
+	BASE_PID=$!
+	taskset -a -p -c 0 "$BASE_PID" >/dev/null
+	sleep 0.5
+fi
+BASE_LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 ${BPORT:-0}"
+
+# on SERVER ROW-ARGS...: one row against tagshaked (ts) or nginx (ng)
+on() {
+	local who=$1 saved=$DAEMON
+	shift
+	if [ "$who" = ng ]; then
+		LOAD=$NG_LOAD DAEMON=$NGINX_PID row "$@"
+	elif [ "$who" = base ]; then
+		LOAD=$BASE_LOAD DAEMON=$BASE_PID row "$@"
+	else
+		LOAD=$TS_LOAD row "$@"
+	fi
+	DAEMON=$saved
+}
+
+echo "| row | client result | conn/s | server CPU ms per connection | context switches per connection |"
+echo "|---|---|---:|---:|---:|"
+# The full handshakes, tagshaked's and nginx's runs interleaved ROUNDS
+# times (3 by default); each row is the run with the median CPU: the machine
+# is shared, and interleaving spreads its load over both servers alike
+ROUNDS=${ROUNDS:-3}
+declare -A runs
+for _ in $(seq "$ROUNDS"); do
+	for who in ts ${NGINX_PID:+ng} ${BASE_PID:+base}; do
+		runs[$who-ec]+="$(on "$who" "$who" open.test "$SECS")"$'\n'
+		runs[$who-rsa]+="$(on "$who" "$who" open.test "$SECS" -R)"$'\n'
+	done
+done
+for who in ts ${NGINX_PID:+ng} ${BASE_PID:+base}; do
+	prefix=
+	[ "$who" = ng ] && prefix="nginx: "
+	[ "$who" = base ] && prefix="base build: "
+	mapfile -t r <<<"${runs[$who-ec]%$'\n'}"
+	median_row "${r[@]}" | sed "s/^| $who |/| ${prefix}none, ECDSA P-256 (median of $ROUNDS) |/"
+	mapfile -t r <<<"${runs[$who-rsa]%$'\n'}"
+	median_row "${r[@]}" | sed "s/^| $who |/| ${prefix}none, RSA-2048 (median of $ROUNDS) |/"
+done
+# Where the time goes in those rows (tests/handshaker_breakdown.sh), kept
+# for after the table; BREAKDOWN=0 skips it
+breakdown() { # breakdown SERVER LABEL LOAD-EXTRA
+	local who=$1 label=$2 extra=$3 pid=$DAEMON cport sys pf cg
+	local name=tagshaked cmd
+	cport=$(free_port)
+	if [ "$who" = ng ]; then
+		name=nginx pid=$NGINX_PID
+		sed "s/:$NPORT /:$cport /g; s|nginx.pid|nginx-cg.pid|" "$T/nginx.conf" >"$T/nginx-cg.conf"
+		cmd=(nginx -p "$T/nginx" -c "$T/nginx-cg.conf")
+	else
+		sed "s/port: $PORT\$/port: $cport/" "$T/tagshake.yaml" >"$T/tagshake-cg.yaml"
+		cmd=("$ROOT/build/tagshaked" --config "$T/tagshake-cg.yaml" --status "$T/status-cg")
+		LOAD=$TS_LOAD
+	fi
+	if [ "$who" = base ]; then
+		name="tagshaked (base build)" pid=$BASE_PID cmd[0]=$BASE LOAD=$BASE_LOAD
+	fi
+	[ "$who" = ng ] && LOAD=$NG_LOAD
+	# shellcheck disable=SC2086
+	sys=$(bd_syscalls "$pid" open.test 2 $extra)
+	# shellcheck disable=SC2086
+	pf=$(bd_perf "$pid" 2 open.test 2 $extra)
+	cg=$(bd_callgrind "$cport" open.test "${CG_SECS:-4}" "$extra" -- "${cmd[@]}")
+	LOAD=$TS_LOAD
+	echo "| $name | $label | $sys | $pf | $cg |"
+}
+if [ "${BREAKDOWN:-1}" != 0 ]; then
+	{
+		echo
+		echo "Where the time goes per connection in the full \`none\` rows (tests/handshaker_breakdown.sh, the same servers right after those rows): system calls per connection under \`strace -c -f\` (the most frequent in brackets), the server's CPU samples by object (\`perf record -e cpu-clock\`, the kernel included; this machine has no hardware counters), and user-space instructions per connection under callgrind (a second instance of the server, counted from after its start-up), split by object."
+		echo
+		echo "| server | row | system calls per connection | CPU samples by object | instructions per connection (callgrind) |"
+		echo "|---|---|---|---|---|"
+		for who in ${BASE_PID:+base} ts ${NGINX_PID:+ng}; do
+			breakdown "$who" "none, ECDSA P-256" ""
+			breakdown "$who" "none, RSA-2048" "-R"
+		done
+	} >"$T/breakdown.md"
+fi
+# FULL_ONLY=1: only the interleaved full rows and their breakdown (a
+# before/after of the full handshake with BASE=, more ROUNDS for less noise)
+if [ -n "${FULL_ONLY:-}" ]; then
+	[ -s "$T/breakdown.md" ] && cat "$T/breakdown.md"
+	exit 0
+fi
+row "require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
+row "require, resumed (session cache, the default)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
+if [ -n "$NGINX_PID" ]; then
+	on ng "nginx: require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
+	on ng "nginx: require, resumed (session cache)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
+fi
+printf 'tls:\n  resumption: tickets\n' >> "$T/tagshake.yaml"
+kill -HUP "$DAEMON"
+sleep 0.5
+row "require, resumed (stateless tickets)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
+row "reject, no tagger (closed in the ClientHello callback)" gone.test "$SECS"
 
 # Debian's HAProxy the same way: one thread on the same core, the same
 # certificates (ECDSA and RSA for each SNI, chosen by the client's signature
@@ -221,3 +326,4 @@ if [ "$(id -u)" -eq 0 ] && [ -x "$ROOT/build/tagshake" ] &&
 	fi
 	"$ROOT/build/tagshake" unload --pin-dir "$PIN_DIR" >/dev/null
 fi
+[ -s "$T/breakdown.md" ] && cat "$T/breakdown.md"
