@@ -195,6 +195,16 @@ proxy_stat() {
 	grep 'stats:' "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
+# proxy_closes: the sum of the proxy's close reasons (one per connection),
+# as the proxy lists them (--list-counters)
+proxy_closes() {
+	local c sum=0
+	for c in $("${PROXY_BIN:-$ROOT/build/tagshake-proxy}" --list-counters | grep '^close_'); do
+		sum=$((sum + $(proxy_stat "$c")))
+	done
+	echo "$sum"
+}
+
 start_nginx() {
 	mkdir -p "$T/nginx/tmp"
 	cat >"$T/nginx/nginx.conf" <<NGX
