@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -215,10 +216,119 @@ static int parse_path(struct parser *p, const yaml_node_t *n, const char *key, c
 
 typedef int (*field_fn)(struct parser *p, const char *key, const yaml_node_t *v, void *obj);
 
+/* What a key's value is and how it is stored (as nginx's command tables):
+ * set_field() parses each type the same way wherever it appears. */
+enum field_type {
+	F_STR,        /* char[size] */
+	F_UINT,       /* uint16_t, unsigned or int (by size): 0 to max, then at least min */
+	F_DURATION,   /* unsigned milliseconds: "500ms", "10s", "2m", "1h" */
+	F_DURATION_S, /* unsigned seconds, written as a duration */
+	F_BOOL,       /* bool */
+	F_ENUM,       /* an enum: the index of the value in names */
+	F_USER,       /* long uid: a user name or number */
+	F_HEADER,     /* char[TS_CFG_HEADER_SIZE]: an HTTP field name the proxy may set */
+	F_PATH,       /* char *: a readable file, relative to the configuration */
+	F_FN,         /* anything else: fn(obj) */
+};
+
 struct field {
 	const char *name;
-	field_fn fn;
+	enum field_type type;
+	size_t off, size;         /* of the member in the object parse_fields() fills */
+	unsigned long min, max;   /* F_UINT */
+	const char *below;        /* F_UINT: the message under min */
+	const char *const *names; /* F_ENUM: NULL-terminated, in enum order */
+	field_fn fn;              /* F_FN */
 };
+
+#define FIELD(key, kind, obj, member)                                                              \
+	.name = (key), .type = (kind), .off = offsetof(obj, member),                               \
+	.size = sizeof(((obj *)0)->member)
+#define FIELD_FN(key, f) .name = (key), .type = F_FN, .fn = (f)
+
+static int parse_user(struct parser *p, const yaml_node_t *v, const char *key, long *uid);
+static int header_name_field(struct parser *p, const char *key, const yaml_node_t *v, char *dst);
+static int pick(struct parser *p, const yaml_node_t *v, const char *key,
+		const char *const *names, int *out);
+
+static void store_uint(void *dst, size_t size, unsigned long n)
+{
+	if (size == sizeof(uint16_t)) {
+		uint16_t u = (uint16_t)n;
+
+		memcpy(dst, &u, sizeof(u));
+	} else {
+		unsigned u = (unsigned)n;
+
+		memcpy(dst, &u, sizeof(u));
+	}
+}
+
+static int set_uint(struct parser *p, const struct field *f, const char *key,
+		    const yaml_node_t *v, void *dst)
+{
+	unsigned long n = 0;
+	int err = parse_uint(p, v, key, f->max, &n);
+
+	if (!err && n < f->min)
+		err = fail(p, v, key, "%s", f->below);
+	if (!err)
+		store_uint(dst, f->size, n);
+	return err;
+}
+
+static int set_field(struct parser *p, const struct field *f, const char *key,
+		     const yaml_node_t *v, void *obj)
+{
+	char *dst;
+	unsigned ms = 0;
+	int err, val = 0;
+
+	if (f->type == F_FN) /* obj may be NULL (defaults) */
+		return f->fn(p, key, v, obj);
+	dst = (char *)obj + f->off;
+	switch (f->type) {
+	case F_STR:
+		return copy_str(p, v, key, dst, f->size);
+	case F_UINT:
+		return set_uint(p, f, key, v, dst);
+	case F_DURATION:
+		return parse_duration_ms(p, v, key, (unsigned *)(void *)dst);
+	case F_DURATION_S:
+		err = parse_duration_ms(p, v, key, &ms);
+		ms /= 1000;
+		if (!err)
+			memcpy(dst, &ms, sizeof(ms));
+		return err;
+	case F_BOOL:
+		return parse_bool(p, v, key, (bool *)(void *)dst);
+	case F_ENUM:
+		err = pick(p, v, key, f->names, &val);
+		if (!err)
+			memcpy(dst, &val, sizeof(val));
+		return err;
+	case F_USER:
+		return parse_user(p, v, key, (long *)(void *)dst);
+	case F_HEADER:
+		return header_name_field(p, key, v, dst);
+	case F_PATH:
+		free(*(char **)(void *)dst);
+		*(char **)(void *)dst = NULL;
+		return parse_path(p, v, key, (char **)(void *)dst);
+	case F_FN:
+		break;
+	}
+	return fail(p, v, key, "no parser for this key");
+}
+
+/* The field named `name` in a NULL-terminated table, or NULL. */
+static const struct field *field_named(const struct field *fields, const char *name)
+{
+	for (; fields->name; fields++)
+		if (!strcmp(fields->name, name))
+			return fields;
+	return NULL;
+}
 
 /* Whether a key appears earlier in its mapping: YAML wants mapping keys
  * unique but libyaml keeps repeats, and a repeated list (pairs, defaults)
@@ -250,13 +360,12 @@ static int parse_fields(struct parser *p, const yaml_node_t *map, const char *wh
 		if (k->type != YAML_SCALAR_NODE)
 			return fail(p, k, where, "keys must be plain names");
 		snprintf(key, sizeof(key), "%s%s%s", where, where[0] ? "." : "", scalar(k));
-		for (f = fields; f->name && strcmp(f->name, scalar(k)); f++)
-			;
-		if (!f->name)
+		f = field_named(fields, scalar(k));
+		if (!f)
 			return fail(p, k, key, "unknown key");
 		if (key_repeated(p, map, pair))
 			return fail(p, k, key, "repeated key");
-		err = f->fn(p, key, v, obj);
+		err = set_field(p, f, key, v, obj);
 	}
 	return err;
 }
@@ -343,30 +452,12 @@ static int check_name(struct parser *p, const yaml_node_t *n, const char *key, c
 
 /* ---- listeners ---- */
 
-static int listener_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
-{
-	struct ts_cfg_listener *l = obj;
-	const char *leaf = strrchr(key, '.') + 1;
-	unsigned long n = 0;
-	int err;
-
-	if (!strcmp(leaf, "address"))
-		return copy_str(p, v, key, l->address, sizeof(l->address));
-	if (!strcmp(leaf, "port")) {
-		err = parse_uint(p, v, key, 65535, &n);
-		if (!err && n == 0)
-			err = fail(p, v, key, "port 0 is not a listening port");
-		l->port = (uint16_t)n;
-		return err;
-	}
-	err = parse_uint(p, v, key, 1024, &n); /* workers */
-	l->workers = (int)n;
-	return err;
-}
-
 static const struct field listener_fields[] = {
-	{ "address", listener_field }, { "port", listener_field }, { "workers", listener_field },
-	{ NULL, NULL },
+	{ FIELD("address", F_STR, struct ts_cfg_listener, address) },
+	{ FIELD("port", F_UINT, struct ts_cfg_listener, port), .min = 1, .max = 65535,
+	  .below = "port 0 is not a listening port" },
+	{ FIELD("workers", F_UINT, struct ts_cfg_listener, workers), .max = 1024 },
+	{ .name = NULL },
 };
 
 static int parse_listener(struct parser *p, const char *key, const yaml_node_t *item, int i)
@@ -386,19 +477,10 @@ static int parse_listener(struct parser *p, const char *key, const yaml_node_t *
 
 /* ---- certificates ---- */
 
-static int pair_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
-{
-	struct ts_cfg_keypair *kp = obj;
-	const char *leaf = strrchr(key, '.') + 1;
-	char **dst = !strcmp(leaf, "chain") ? &kp->chain : &kp->key;
-
-	free(*dst);
-	*dst = NULL;
-	return parse_path(p, v, key, dst);
-}
-
 static const struct field pair_fields[] = {
-	{ "chain", pair_field }, { "key", pair_field }, { NULL, NULL },
+	{ FIELD("chain", F_PATH, struct ts_cfg_keypair, chain) },
+	{ FIELD("key", F_PATH, struct ts_cfg_keypair, key) },
+	{ .name = NULL },
 };
 
 /* The certificate being parsed: counted as soon as it starts, so that
@@ -431,24 +513,28 @@ static int parse_pair(struct parser *p, const char *key, const yaml_node_t *item
 	return err ? err : check_pair(p, item, key, &c->pairs[i]);
 }
 
-static int cert_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+static int cert_pairs(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	(void)obj;
+	return parse_list(p, v, key, parse_pair);
+}
+
+/* chain and key beside the name: the single-pair shorthand */
+static int cert_shorthand(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
 {
 	struct ts_cfg_cert *c = obj;
-	const char *leaf = strrchr(key, '.') + 1;
 
-	if (!strcmp(leaf, "name"))
-		return copy_str(p, v, key, c->name, sizeof(c->name));
-	if (!strcmp(leaf, "pairs"))
-		return parse_list(p, v, key, parse_pair);
-	/* chain / key: the single-pair shorthand */
 	if (c->npairs == 0)
 		c->npairs = 1;
-	return pair_field(p, key, v, &c->pairs[0]);
+	return set_field(p, field_named(pair_fields, strrchr(key, '.') + 1), key, v, &c->pairs[0]);
 }
 
 static const struct field cert_fields[] = {
-	{ "name", cert_field }, { "chain", cert_field }, { "key", cert_field },
-	{ "pairs", cert_field }, { NULL, NULL },
+	{ FIELD("name", F_STR, struct ts_cfg_cert, name) },
+	{ FIELD_FN("chain", cert_shorthand) },
+	{ FIELD_FN("key", cert_shorthand) },
+	{ FIELD_FN("pairs", cert_pairs) },
+	{ .name = NULL },
 };
 
 static int parse_cert(struct parser *p, const char *key, const yaml_node_t *item, int i)
@@ -481,17 +567,12 @@ static int parse_ca_file(struct parser *p, const char *key, const yaml_node_t *i
 	return parse_path(p, item, key, &s->files[i]);
 }
 
-static int ca_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+/* files: one path or a list */
+static int ca_files(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
 {
 	struct ts_cfg_ca_set *s = obj;
-	const char *leaf = strrchr(key, '.') + 1;
 	int j;
 
-	if (!strcmp(leaf, "name"))
-		return copy_str(p, v, key, s->name, sizeof(s->name));
-	if (!strcmp(leaf, "send_names"))
-		return parse_bool(p, v, key, &s->send_names);
-	/* files: one path or a list */
 	for (j = 0; j < s->nfiles; j++)
 		free(s->files[j]);
 	free(s->files);
@@ -508,7 +589,10 @@ static int ca_field(struct parser *p, const char *key, const yaml_node_t *v, voi
 }
 
 static const struct field ca_fields[] = {
-	{ "name", ca_field }, { "files", ca_field }, { "send_names", ca_field }, { NULL, NULL },
+	{ FIELD("name", F_STR, struct ts_cfg_ca_set, name) },
+	{ FIELD_FN("files", ca_files) },
+	{ FIELD("send_names", F_BOOL, struct ts_cfg_ca_set, send_names) },
+	{ .name = NULL },
 };
 
 static int parse_ca_set(struct parser *p, const char *key, const yaml_node_t *item, int i)
@@ -635,23 +719,13 @@ static int header_name_field(struct parser *p, const char *key, const yaml_node_
 	return 0;
 }
 
-static int kong_name_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
-{
-	struct ts_cfg_kong_names *k = obj;
-	const char *leaf = strrchr(key, '.') + 1;
-	char *dst = !strcmp(leaf, "cert")	 ? k->cert
-		    : !strcmp(leaf, "serial")	 ? k->serial
-		    : !strcmp(leaf, "issuer_dn") ? k->issuer_dn
-		    : !strcmp(leaf, "subject_dn") ? k->subject_dn
-						  : k->fingerprint;
-
-	return header_name_field(p, key, v, dst);
-}
-
 static const struct field kong_name_fields[] = {
-	{ "cert", kong_name_field },	   { "serial", kong_name_field },
-	{ "issuer_dn", kong_name_field },  { "subject_dn", kong_name_field },
-	{ "fingerprint", kong_name_field }, { NULL, NULL },
+	{ FIELD("cert", F_HEADER, struct ts_cfg_kong_names, cert) },
+	{ FIELD("serial", F_HEADER, struct ts_cfg_kong_names, serial) },
+	{ FIELD("issuer_dn", F_HEADER, struct ts_cfg_kong_names, issuer_dn) },
+	{ FIELD("subject_dn", F_HEADER, struct ts_cfg_kong_names, subject_dn) },
+	{ FIELD("fingerprint", F_HEADER, struct ts_cfg_kong_names, fingerprint) },
+	{ .name = NULL },
 };
 
 /* Two certificate headers under one name would be one header upstream. */
@@ -717,50 +791,47 @@ static void default_alpn(struct ts_cfg_route *r)
 	r->alpn_len = (unsigned)n;
 }
 
-static int route_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+static int route_upstream(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	return parse_upstream(p, v, key, obj);
+}
+
+static int route_kong(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
 {
 	struct ts_cfg_route *r = obj;
-	const char *leaf = strrchr(key, '.') + 1;
-	int val = 0, err;
+	int err = parse_fields(p, v, key, kong_name_fields, &r->kong);
 
-	if (!strcmp(leaf, "name"))
-		return copy_str(p, v, key, r->name, sizeof(r->name));
-	if (!strcmp(leaf, "upstream"))
-		return parse_upstream(p, v, key, r);
-	if (!strcmp(leaf, "metadata")) {
-		err = pick(p, v, key, meta_names, &val);
-		r->mode = (enum ts_meta_mode)val;
-		return err;
-	}
-	if (!strcmp(leaf, "kong_headers")) {
-		err = parse_fields(p, v, key, kong_name_fields, &r->kong);
-		return err ? err : check_kong_names(p, v, key, &r->kong);
-	}
-	if (!strcmp(leaf, "verify_header"))
-		return header_name_field(p, key, v, r->verify_header);
-	if (!strcmp(leaf, "unverified")) {
-		err = pick(p, v, key, unverified_names, &val);
-		r->unverified = (enum ts_unverified)val;
-		return err;
-	}
-	if (!strcmp(leaf, "alpn"))
-		return parse_alpn(p, v, key, r);
-	if (!strcmp(leaf, "forwarded")) {
-		bool on = true;
-		err = parse_bool(p, v, key, &on);
-		r->no_forwarded = !on;
-		return err;
-	}
-	err = pick(p, v, key, header_names, &val);
-	r->headers = (enum ts_header_style)val;
+	return err ? err : check_kong_names(p, v, key, &r->kong);
+}
+
+static int route_alpn(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	return parse_alpn(p, v, key, obj);
+}
+
+/* `forwarded: false` turns the forwarding headers off */
+static int route_forwarded(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	struct ts_cfg_route *r = obj;
+	bool on = true;
+	int err = parse_bool(p, v, key, &on);
+
+	r->no_forwarded = !on;
 	return err;
 }
 
 static const struct field route_fields[] = {
-	{ "name", route_field },    { "upstream", route_field },     { "metadata", route_field },
-	{ "headers", route_field }, { "kong_headers", route_field }, { "verify_header", route_field },
-	{ "unverified", route_field }, { "forwarded", route_field },   { "alpn", route_field },
-	{ NULL, NULL },
+	{ FIELD("name", F_STR, struct ts_cfg_route, name) },
+	{ FIELD_FN("upstream", route_upstream) },
+	{ FIELD("metadata", F_ENUM, struct ts_cfg_route, mode), .names = meta_names },
+	{ FIELD("headers", F_ENUM, struct ts_cfg_route, headers), .names = header_names },
+	{ FIELD_FN("kong_headers", route_kong) },
+	{ FIELD("verify_header", F_HEADER, struct ts_cfg_route, verify_header) },
+	{ FIELD("unverified", F_ENUM, struct ts_cfg_route, unverified),
+	  .names = unverified_names },
+	{ FIELD_FN("forwarded", route_forwarded) },
+	{ FIELD_FN("alpn", route_alpn) },
+	{ .name = NULL },
 };
 
 /* The verify status must not share a name with a certificate header. */
@@ -837,48 +908,72 @@ static int resolve(struct parser *p, const yaml_node_t *v, const char *key, cons
 	return fail(p, v, key, "no %s named '%s'", what, s);
 }
 
-static int policy_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+static int policy_certificate(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
 {
 	struct ts_cfg_policy *pol = obj;
 	struct ts_config *c = p->cfg;
-	const char *leaf = strrchr(key, '.') + 1;
-	int err = 0, a, n;
-	const char *s;
 
-	if (!strcmp(leaf, "certificate"))
-		return resolve(p, v, key, "certificate", c->certs ? c->certs[0].name : NULL,
-			       sizeof(*c->certs), c->ncerts, &pol->value.cert_id);
-	if (!strcmp(leaf, "ca_set"))
-		return resolve(p, v, key, "ca_set", c->ca_sets ? c->ca_sets[0].name : NULL,
-			       sizeof(*c->ca_sets), c->nca_sets, &pol->value.ca_id);
-	if (!strcmp(leaf, "route"))
-		return resolve(p, v, key, "route", c->routes ? c->routes[0].name : NULL,
-			       sizeof(*c->routes), c->nroutes, &pol->value.route_id);
-	s = want_scalar(p, v, key, &err);
+	return resolve(p, v, key, "certificate", c->certs ? c->certs[0].name : NULL,
+		       sizeof(*c->certs), c->ncerts, &pol->value.cert_id);
+}
+
+static int policy_ca_set(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	struct ts_cfg_policy *pol = obj;
+	struct ts_config *c = p->cfg;
+
+	return resolve(p, v, key, "ca_set", c->ca_sets ? c->ca_sets[0].name : NULL,
+		       sizeof(*c->ca_sets), c->nca_sets, &pol->value.ca_id);
+}
+
+static int policy_route(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	struct ts_cfg_policy *pol = obj;
+	struct ts_config *c = p->cfg;
+
+	return resolve(p, v, key, "route", c->routes ? c->routes[0].name : NULL,
+		       sizeof(*c->routes), c->nroutes, &pol->value.route_id);
+}
+
+static int policy_action(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	struct ts_cfg_policy *pol = obj;
+	int err = 0, a;
+	const char *s = want_scalar(p, v, key, &err);
+
 	if (!s)
 		return err;
-	if (!strcmp(leaf, "action")) {
-		a = ts_action_parse(s);
-		if (a < 0)
-			return fail(p, v, key, "unknown action '%s' (none, request, optional, require, reject)",
-				    s);
-		pol->value.action = (__u8)a;
-		return 0;
-	}
-	n = ts_name_normalise_key(s, strlen(s), pol->name); /* sni */
-	if (n < 0)
+	a = ts_action_parse(s);
+	if (a < 0)
+		return fail(p, v, key, "unknown action '%s' (none, request, optional, require, reject)",
+			    s);
+	pol->value.action = (__u8)a;
+	return 0;
+}
+
+static int policy_sni(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	struct ts_cfg_policy *pol = obj;
+	int err = 0;
+	const char *s = want_scalar(p, v, key, &err);
+
+	if (!s)
+		return err;
+	if (ts_name_normalise_key(s, strlen(s), pol->name) < 0)
 		return fail(p, v, key, "'%s' is not a host name or *.parent", s);
 	return 0;
 }
 
 static const struct field policy_fields[] = {
-	{ "sni", policy_field },    { "action", policy_field }, { "certificate", policy_field },
-	{ "ca_set", policy_field }, { "route", policy_field },  { NULL, NULL },
+	{ FIELD_FN("sni", policy_sni) },		{ FIELD_FN("action", policy_action) },
+	{ FIELD_FN("certificate", policy_certificate) }, { FIELD_FN("ca_set", policy_ca_set) },
+	{ FIELD_FN("route", policy_route) },		{ .name = NULL },
 };
 /* The two defaults have the same body without an SNI. */
 static const struct field default_fields[] = {
-	{ "action", policy_field }, { "certificate", policy_field }, { "ca_set", policy_field },
-	{ "route", policy_field },  { NULL, NULL },
+	{ FIELD_FN("action", policy_action) },	 { FIELD_FN("certificate", policy_certificate) },
+	{ FIELD_FN("ca_set", policy_ca_set) },	 { FIELD_FN("route", policy_route) },
+	{ .name = NULL },
 };
 
 /* Shared checks: an action, and a CA set wherever a certificate is asked for. */
@@ -910,15 +1005,14 @@ static int parse_policy(struct parser *p, const char *key, const yaml_node_t *it
 	return err;
 }
 
-static int default_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+/* defaults.default or defaults.no-sni, stored as the reserved name */
+static int default_policy(struct parser *p, const char *key, const yaml_node_t *v,
+			  const char *name)
 {
 	struct ts_config *c = p->cfg;
 	struct ts_cfg_policy *pol = &c->policies[c->npolicies];
-	const char *name = strcmp(strrchr(key, '.') + 1, "default") ? TS_POLICY_NO_SNI
-								    : TS_POLICY_DEFAULT;
 	int err;
 
-	(void)obj;
 	/* libyaml keeps duplicate mapping keys: a repeated default would
 	 * write past the two slots reserved for the defaults */
 	for (int i = 0; i < c->npolicies; i++)
@@ -934,8 +1028,22 @@ static int default_field(struct parser *p, const char *key, const yaml_node_t *v
 	return err;
 }
 
+static int default_any(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	(void)obj;
+	return default_policy(p, key, v, TS_POLICY_DEFAULT);
+}
+
+static int default_no_sni(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
+{
+	(void)obj;
+	return default_policy(p, key, v, TS_POLICY_NO_SNI);
+}
+
 static const struct field defaults_fields[] = {
-	{ "default", default_field }, { "no-sni", default_field }, { NULL, NULL },
+	{ FIELD_FN("default", default_any) },
+	{ FIELD_FN("no-sni", default_no_sni) },
+	{ .name = NULL },
 };
 
 static int policy_sort_cmp(const void *a, const void *b)
@@ -1006,91 +1114,45 @@ static int parse_user(struct parser *p, const yaml_node_t *v, const char *key, l
 	return 0;
 }
 
-static int misc_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
-{
-	struct ts_config *c = obj;
-	unsigned long n = 0;
-	int err;
-
-	if (!strcmp(key, "handoff.socket"))
-		return copy_str(p, v, key, c->handoff_path, sizeof(c->handoff_path));
-	if (!strcmp(key, "handoff.handshaker_user"))
-		return parse_user(p, v, key, &c->handoff_handshaker_uid);
-	if (!strcmp(key, "handoff.proxy_user"))
-		return parse_user(p, v, key, &c->handoff_proxy_uid);
-	if (!strcmp(key, "timeouts.client_hello"))
-		return parse_duration_ms(p, v, key, &c->hello_timeout_ms);
-	if (!strcmp(key, "limits.handshakes_per_source")) {
-		err = parse_uint(p, v, key, 1000000, &n);
-		if (!err && n == 0)
-			err = fail(p, v, key, "must be at least 1");
-		c->max_per_source = (unsigned)n;
-		return err;
-	}
-	if (!strcmp(key, "bpf.pin_dir"))
-		return copy_str(p, v, key, c->pin_dir, sizeof(c->pin_dir));
-	if (!strcmp(key, "timeouts.handshake"))
-		return parse_duration_ms(p, v, key, &c->handshake_timeout_ms);
-	if (!strcmp(key, "timeouts.handoff"))
-		return parse_duration_ms(p, v, key, &c->handoff_timeout_ms);
-	if (!strcmp(key, "timeouts.idle"))
-		return parse_duration_ms(p, v, key, &c->idle_timeout_ms);
-	if (!strcmp(key, "tls.session_timeout")) {
-		err = parse_duration_ms(p, v, key, &c->session_timeout_s);
-		c->session_timeout_s /= 1000;
-		return err;
-	}
-	if (!strcmp(key, "tls.resumption")) {
-		int val = 0;
-
-		err = pick(p, v, key, resumption_names, &val);
-		c->resumption = (enum ts_resumption)val;
-		return err;
-	}
-	if (!strcmp(key, "logging.level")) {
-		int val = 0;
-
-		err = pick(p, v, key, log_level_names, &val);
-		c->log_level = (enum ts_log_level)val;
-		return err;
-	}
-	if (!strcmp(key, "logging.connections"))
-		return parse_bool(p, v, key, &c->log_connections);
-	if (!strcmp(key, "tls.session_tickets")) {
-		err = parse_uint(p, v, key, 16, &n);
-		c->session_tickets = (unsigned)n;
-		return err;
-	}
-	err = parse_uint(p, v, key, 1000000, &n); /* limits.handshakes_in_flight */
-	if (!err && n == 0)
-		err = fail(p, v, key, "must be at least 1");
-	c->max_inflight = (unsigned)n;
-	return err;
-}
+/* Both limits: a bound of 0 would refuse every connection. */
+#define LIMIT_MAX 1000000
+#define TICKETS_MAX 16
 
 static const struct field handoff_fields[] = {
-	{ "socket", misc_field },
-	{ "handshaker_user", misc_field },
-	{ "proxy_user", misc_field },
-	{ NULL, NULL },
+	{ FIELD("socket", F_STR, struct ts_config, handoff_path) },
+	{ FIELD("handshaker_user", F_USER, struct ts_config, handoff_handshaker_uid) },
+	{ FIELD("proxy_user", F_USER, struct ts_config, handoff_proxy_uid) },
+	{ .name = NULL },
 };
-static const struct field bpf_fields[] = { { "pin_dir", misc_field }, { NULL, NULL } };
+static const struct field bpf_fields[] = {
+	{ FIELD("pin_dir", F_STR, struct ts_config, pin_dir) },
+	{ .name = NULL },
+};
 static const struct field timeout_fields[] = {
-	{ "handshake", misc_field }, { "client_hello", misc_field }, { "handoff", misc_field },
-	{ "idle", misc_field },      { NULL, NULL },
+	{ FIELD("handshake", F_DURATION, struct ts_config, handshake_timeout_ms) },
+	{ FIELD("client_hello", F_DURATION, struct ts_config, hello_timeout_ms) },
+	{ FIELD("handoff", F_DURATION, struct ts_config, handoff_timeout_ms) },
+	{ FIELD("idle", F_DURATION, struct ts_config, idle_timeout_ms) },
+	{ .name = NULL },
 };
 static const struct field tls_fields[] = {
-	{ "session_tickets", misc_field },
-	{ "session_timeout", misc_field },
-	{ "resumption", misc_field },
-	{ NULL, NULL },
+	{ FIELD("session_tickets", F_UINT, struct ts_config, session_tickets), .max = TICKETS_MAX },
+	{ FIELD("session_timeout", F_DURATION_S, struct ts_config, session_timeout_s) },
+	{ FIELD("resumption", F_ENUM, struct ts_config, resumption), .names = resumption_names },
+	{ .name = NULL },
 };
 static const struct field logging_fields[] = {
-	{ "level", misc_field }, { "connections", misc_field }, { NULL, NULL },
+	{ FIELD("level", F_ENUM, struct ts_config, log_level), .names = log_level_names },
+	{ FIELD("connections", F_BOOL, struct ts_config, log_connections) },
+	{ .name = NULL },
 };
-static const struct field limit_fields[] = { { "handshakes_in_flight", misc_field },
-					     { "handshakes_per_source", misc_field },
-					     { NULL, NULL } };
+static const struct field limit_fields[] = {
+	{ FIELD("handshakes_in_flight", F_UINT, struct ts_config, max_inflight), .min = 1,
+	  .max = LIMIT_MAX, .below = "must be at least 1" },
+	{ FIELD("handshakes_per_source", F_UINT, struct ts_config, max_per_source), .min = 1,
+	  .max = LIMIT_MAX, .below = "must be at least 1" },
+	{ .name = NULL },
+};
 
 static int parse_misc(struct parser *p, const yaml_node_t *root, const char *section,
 		      const struct field *fields)
