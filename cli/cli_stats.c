@@ -15,12 +15,13 @@
 #include "pins.h"
 
 static const char stats_help[] =
-	"usage: tagshake stats [--json] [--pin-dir DIR]\n"
+	"usage: tagshake stats [--json] [--pin-dir DIR] | --list\n"
 	"\n"
 	"Prints the tagger's counters: final tags by status, decisions by action,\n"
 	"data segments inspected, segments that arrived ahead of a gap, sockets\n"
 	"whose storage could not be allocated, and data segments that reached a\n"
-	"listening socket (TCP_DEFER_ACCEPT, Fast Open: their connection is untagged).\n";
+	"listening socket (TCP_DEFER_ACCEPT, Fast Open: their connection is untagged).\n"
+	"--list prints the counters' names, one a line, without reading them.\n";
 
 static int read_counters(const char *dir, __u64 totals[TS_CTR_COUNT])
 {
@@ -51,39 +52,51 @@ static int read_counters(const char *dir, __u64 totals[TS_CTR_COUNT])
 	return err;
 }
 
+#define TS_CTR_NAME(id, name, family, help) name,
+static const char *const scalar_names[TS_CTR_COUNT - TS_CTR_SEGMENTS] = {
+	TS_TAGGER_COUNTERS(TS_CTR_NAME)
+};
+#undef TS_CTR_NAME
+
 static const char *counter_name(__u32 i, char *buf, size_t len)
 {
 	if (i < TS_CTR_ACTION)
 		snprintf(buf, len, "status.%s", ts_status_name(i - TS_CTR_STATUS));
 	else if (i < TS_CTR_SEGMENTS)
 		snprintf(buf, len, "action.%s", ts_action_name(i - TS_CTR_ACTION));
-	else if (i == TS_CTR_SEGMENTS)
-		snprintf(buf, len, "segments");
-	else if (i == TS_CTR_OUT_OF_ORDER)
-		snprintf(buf, len, "out_of_order");
-	else if (i == TS_CTR_NO_STORAGE)
-		snprintf(buf, len, "no_storage");
 	else
-		snprintf(buf, len, "listener_data");
+		snprintf(buf, len, "%s", scalar_names[i - TS_CTR_SEGMENTS]);
 	return buf;
+}
+
+static int list_counters(void)
+{
+	char name[64];
+
+	for (__u32 i = 0; i < TS_CTR_COUNT; i++)
+		puts(counter_name(i, name, sizeof(name)));
+	return 0;
 }
 
 int ts_cmd_stats(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' }, { "pin-dir", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{ "list", no_argument, NULL, 'l' },  { "help", no_argument, NULL, 'h' },
+		{ 0 },
 	};
 	__u64 totals[TS_CTR_COUNT];
 	const char *dir = NULL;
 	char name[64];
-	int c, json = 0, err;
+	int c, json = 0, list = 0, err;
 
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		if (c == 'j')
 			json = 1;
 		else if (c == 'd')
 			dir = optarg;
+		else if (c == 'l')
+			list = 1;
 		else if (c == 'h')
 			return fputs(stats_help, stdout), 0;
 		else
@@ -91,6 +104,8 @@ int ts_cmd_stats(int argc, char **argv)
 	}
 	if (optind < argc)
 		return ts_usage_error("unexpected argument '%s'", argv[optind]);
+	if (list)
+		return list_counters();
 	dir = ts_cli_pin_dir(dir);
 	err = read_counters(dir, totals);
 	if (err)

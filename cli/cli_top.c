@@ -14,6 +14,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "names.h"
+#include "ts_counters.h"
 
 static const char top_help[] =
 	"usage: tagshake top [--pin-dir DIR] [--handshaker-status FILE] [--proxy-status FILE]\n"
@@ -112,13 +113,34 @@ static void px_row(struct top *t, const char *label, const char *key)
 	rate_row(t, label, ts_mx_get(&t->prev.px, key), ts_mx_get(&t->cur.px, key));
 }
 
+/* A daemon's status line and the label top gives it (NULL: not shown),
+ * from the counter lists in ts_counters.h. */
+struct top_row {
+	const char *key, *label;
+	int family;
+};
+
+#define TOP_FAMILY_HS(id, name, type, help) TOP_HS_##id,
+#define TOP_FAMILY_PX(id, name, type, help) TOP_PX_##id,
+enum { TS_HS_FAMILIES(TOP_FAMILY_HS) TOP_HS_NONE };
+enum { TS_PX_FAMILIES(TOP_FAMILY_PX) TOP_PX_NONE };
+#define TOP_ROW_HS(id, name, fam, labels, top) { name, top, TOP_HS_##fam },
+#define TOP_ROW_PX(id, name, fam, labels, top) { name, top, TOP_PX_##fam },
+static const struct top_row hs_counters[] = { TS_HS_COUNTERS(TOP_ROW_HS) };
+static const struct top_row hs_gauges[] = { TS_HS_GAUGES(TOP_ROW_HS) };
+static const struct top_row px_counters[] = { TS_PX_COUNTERS(TOP_ROW_PX) };
+#define TOP_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
 static void draw_policies(struct top *t)
 {
-	static const char *const decide[TS_ACTION_COUNT] = { "decide_none", "decide_optional",
-							     "decide_require", "decide_reject",
-							     "decide_request" };
+	const char *decide[TS_ACTION_COUNT] = { NULL };
+	unsigned n = 0;
 	char label[64];
 
+	/* the decisions family's rows, one per action in enum ts_action order */
+	for (size_t i = 0; i < TOP_LEN(hs_counters) && n < TS_ACTION_COUNT; i++)
+		if (hs_counters[i].family == TOP_HS_DECISIONS)
+			decide[n++] = hs_counters[i].key;
 	t->y++;
 	line(t, A_BOLD, "%-*s %*s %*s %*s %*s", TOP_LABEL_W, "POLICY ACTION", TOP_NUM_W,
 	     "decided", TOP_NUM_W, "/s", TOP_NUM_W, "tagged", TOP_NUM_W, "/s");
@@ -150,37 +172,25 @@ static void draw_tagger(struct top *t)
 static void draw_handshaker(struct top *t)
 {
 	section(t, "HANDSHAKER", t->cur.hs.present);
-	hs_row(t, "accepted", "accepted");
-	hs_row(t, "handshakes ok", "handshakes");
-	hs_row(t, "handshakes failed", "handshake_failed");
-	hs_row(t, "handshakes timed out", "handshake_timeout");
-	hs_row(t, "CertificateRequests sent", "cert_requests");
-	hs_row(t, "client certificates", "client_certs");
-	hs_row(t, "rejects on the tag", "reject_tag");
-	hs_row(t, "rejects in ClientHello", "reject_policy");
-	hs_row(t, "tag agree", "tag_agree");
-	hs_row(t, "tag disagree", "tag_disagree");
-	hs_row(t, "tag missing", "tag_missing");
-	hs_row(t, "tag pending", "tag_pending");
-	hs_row(t, "hand-offs ok", "handoff_ok");
-	hs_row(t, "hand-offs failed", "handoff_error");
-	gauge_row(t, "handshakes in flight", ts_mx_get(&t->cur.hs, "inflight"));
-	gauge_row(t, "relays open", ts_mx_get(&t->cur.hs, "relays_open"));
+	for (size_t i = 0; i < TOP_LEN(hs_counters); i++)
+		if (hs_counters[i].label)
+			hs_row(t, hs_counters[i].label, hs_counters[i].key);
+	for (size_t i = 0; i < TOP_LEN(hs_gauges); i++)
+		if (hs_gauges[i].label)
+			gauge_row(t, hs_gauges[i].label, ts_mx_get(&t->cur.hs, hs_gauges[i].key));
 }
 
 static void draw_proxy(struct top *t)
 {
 	section(t, "PROXY", t->cur.px.present);
-	px_row(t, "hand-offs received", "handoffs");
-	px_row(t, "bytes up", "bytes_up");
-	px_row(t, "bytes down", "bytes_down");
-	px_row(t, "http requests", "http_requests");
-	for (int i = 0; i < t->cur.px.n; i++) {
-		const char *k = t->cur.px.kv[i].name;
+	for (size_t i = 0; i < TOP_LEN(px_counters); i++) {
+		const struct top_row *r = &px_counters[i];
 
 		/* close reasons that happened at least once, the rest is noise */
-		if (!strncmp(k, "close_", 6) && ts_mx_get(&t->cur.px, k))
-			px_row(t, k, k);
+		if (r->family == TOP_PX_CLOSES && ts_mx_get(&t->cur.px, r->key))
+			px_row(t, r->key, r->key);
+		else if (r->label)
+			px_row(t, r->label, r->key);
 	}
 }
 

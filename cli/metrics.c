@@ -14,165 +14,80 @@
 #include "config.h"
 #include "names.h"
 #include "pins.h"
+#include "ts_counters.h"
 
-/* One status line mapped into a family: its key and the labels it gets. */
-struct mx_row {
-	const char *key;
-	const char *labels; /* "" or `name="value"` */
-};
-
-#define MX_ROWS_MAX 16
-
+/* A Prometheus family; its rows are the status lines that name it. */
 struct mx_family {
 	const char *name;
-	const char *type; /* counter | gauge */
+	const char *type; /* counter | gauge | histogram */
 	const char *help;
-	struct mx_row rows[MX_ROWS_MAX];
 };
 
-static const struct mx_family hs_families[] = {
-	{ "tagshake_connections_accepted_total", "counter", "TCP connections accepted by tagshaked",
-	  { { "accepted", "" } } },
-	{ "tagshake_rejects_total", "counter",
-	  "Connections closed by a reject policy before any TLS byte, by where it was decided",
-	  { { "reject_tag", "stage=\"tag\"" }, { "reject_policy", "stage=\"clienthello\"" } } },
-	{ "tagshake_bad_sni_total", "counter", "ClientHellos whose SNI is not a valid host name",
-	  { { "bad_sni", "" } } },
-	{ "tagshake_sni_changed_total", "counter",
-	  "Second ClientHellos (after a HelloRetryRequest) that changed the SNI",
-	  { { "sni_changed", "" } } },
-	{ "tagshake_tag_checks_total", "counter",
-	  "BPF tags compared with the SNI OpenSSL parsed, by result",
-	  { { "tag_agree", "result=\"agree\"" },
-	    { "tag_missing", "result=\"missing\"" },
-	    { "tag_pending", "result=\"pending\"" },
-	    { "tag_disagree", "result=\"disagree\"" } } },
-	{ "tagshake_policy_stale_total", "counter",
-	  "Decisions where the BPF policy was less strict than the configuration",
-	  { { "policy_stale", "" } } },
-	{ "tagshake_decisions_total", "counter", "Policy decisions in the ClientHello callback, by action",
-	  { { "decide_none", "action=\"none\"" },
-	    { "decide_optional", "action=\"optional\"" },
-	    { "decide_require", "action=\"require\"" },
-	    { "decide_reject", "action=\"reject\"" },
-	    { "decide_request", "action=\"request\"" } } },
-	{ "tagshake_certificate_requests_total", "counter", "CertificateRequest messages sent",
-	  { { "cert_requests", "" } } },
-	{ "tagshake_handshakes_total", "counter", "TLS handshakes by result",
-	  { { "handshakes", "result=\"ok\"" },
-	    { "handshake_failed", "result=\"failed\"" },
-	    { "handshake_timeout", "result=\"timeout\"" } } },
-	{ "tagshake_policy_handshakes_total", "counter",
-	  "Handshakes after the policy decision, by the decided action and result",
-	  { { "ok_none", "action=\"none\",result=\"ok\"" },
-	    { "ok_optional", "action=\"optional\",result=\"ok\"" },
-	    { "ok_require", "action=\"require\",result=\"ok\"" },
-	    { "ok_request", "action=\"request\",result=\"ok\"" },
-	    { "failed_none", "action=\"none\",result=\"failed\"" },
-	    { "failed_optional", "action=\"optional\",result=\"failed\"" },
-	    { "failed_require", "action=\"require\",result=\"failed\"" },
-	    { "failed_request", "action=\"request\",result=\"failed\"" } } },
-	{ "tagshake_policy_certificate_requests_total", "counter",
-	  "CertificateRequests sent, by the decided action (none must stay 0)",
-	  { { "certreq_none", "action=\"none\"" },
-	    { "certreq_optional", "action=\"optional\"" },
-	    { "certreq_require", "action=\"require\"" },
-	    { "certreq_request", "action=\"request\"" } } },
-	{ "tagshake_handshakes_resumed_total", "counter", "Completed handshakes that resumed a session",
-	  { { "resumed", "" } } },
-	{ "tagshake_handshakes_client_certificate_total", "counter",
-	  "Completed handshakes with a verified client certificate", { { "client_certs", "" } } },
-	{ "tagshake_overload_total", "counter", "Times accepting paused at the in-flight bound",
-	  { { "overload", "" } } },
-	{ "tagshake_hello_timeouts_total", "counter",
-	  "Handshake timeouts before a whole ClientHello (timeouts.client_hello)",
-	  { { "hello_timeout", "" } } },
-	{ "tagshake_flood_closes_total", "counter",
-	  "Connections closed before their ClientHello to keep the bounds, by reason",
-	  { { "shed_idle", "reason=\"shed_idle\"" }, { "source_limit", "reason=\"source_limit\"" } } },
-	{ "tagshake_handoff_links_refused_total", "counter",
-	  "Hand-off links closed: the proxy is not an allowed user (SO_PEERCRED)",
-	  { { "handoff_link_refused", "" } } },
-	{ "tagshake_handoffs_total", "counter", "Hand-offs to the proxy by result",
-	  { { "handoff_ok", "result=\"ok\"" },
-	    { "handoff_timeout", "result=\"timeout\"" },
-	    { "handoff_error", "result=\"error\"" } } },
-	{ "tagshake_handoff_modes_total", "counter", "Hand-offs by data path (kTLS or userspace relay)",
-	  { { "ktls", "mode=\"ktls\"" }, { "relay", "mode=\"relay\"" } } },
-	{ "tagshake_relay_closes_total", "counter", "Relayed connections closed, by reason",
-	  { { "relay_closed", "reason=\"done\"" },
-	    { "relay_idle", "reason=\"idle\"" },
-	    { "relay_error", "reason=\"error\"" } } },
-	{ "tagshake_handshakes_in_flight", "gauge", "Handshakes in progress", { { "inflight", "" } } },
-	{ "tagshake_handoffs_waiting", "gauge", "Finished handshakes waiting for the proxy",
-	  { { "handoff_waiting", "" } } },
-	{ "tagshake_relays_open", "gauge", "Connections relayed in userspace now",
-	  { { "relays_open", "" } } },
-	{ "tagshake_handshaker_workers", "gauge", "tagshaked worker threads", { { "workers", "" } } },
-	{ "tagshake_handshaker_generation", "gauge", "Configuration generation (reloads + 1)",
-	  { { "generation", "" } } },
+/* One status line mapped into a family: its key and the labels it gets
+ * (a histogram bucket's upper bound, "" for +Inf). */
+struct mx_row {
+	const char *key;
+	int family; /* index into the daemon's families, or its _NONE */
+	const char *labels;
 };
 
-static const struct mx_family px_families[] = {
-	{ "tagshake_proxy_handoffs_total", "counter", "Connections received from handshakers",
-	  { { "handoffs", "" } } },
-	{ "tagshake_proxy_handoffs_rejected_total", "counter",
-	  "Hand-off messages rejected (no descriptor, bad TLVs)", { { "handoff_bad", "" } } },
-	{ "tagshake_proxy_handshaker_links_total", "counter", "Handshaker links accepted",
-	  { { "handshakers", "" } } },
-	{ "tagshake_proxy_handshaker_links_refused_total", "counter",
-	  "Handshaker links closed: not an allowed user (SO_PEERCRED)",
-	  { { "handshakers_refused", "" } } },
-	{ "tagshake_proxy_relay_directions_total", "counter", "Directions relayed, by method",
-	  { { "splice_dirs", "method=\"splice\"" }, { "copy_dirs", "method=\"copy\"" } } },
-	{ "tagshake_proxy_bytes_total", "counter", "Payload bytes relayed, by direction",
-	  { { "bytes_up", "direction=\"up\"" }, { "bytes_down", "direction=\"down\"" } } },
-	{ "tagshake_proxy_http_requests_total", "counter", "HTTP request heads forwarded",
-	  { { "http_requests", "" } } },
-	{ "tagshake_proxy_http_local_answers_total", "counter",
-	  "HTTP answers the proxy gave itself (4xx, 5xx)", { { "http_local", "" } } },
-	{ "tagshake_proxy_upstream_connect_failures_total", "counter",
-	  "Upstream connects that failed, by reason",
-	  { { "connect_refused", "reason=\"refused\"" },
-	    { "connect_timeout", "reason=\"timeout\"" },
-	    { "connect_error", "reason=\"error\"" } } },
-};
-
-/* The proxy's close reasons: every close_* line, reason = the rest. */
-#define PX_CLOSE_PREFIX "close_"
-
-/* A histogram kept as per-bucket (non-cumulative) counts in a status file. */
+/* A histogram kept as per-bucket (non-cumulative) counts in a status file:
+ * the rows of its family are the buckets. */
 struct mx_histogram {
-	const char *name;
-	const char *help;
-	const char *buckets[8]; /* keys, last one is the overflow bucket */
-	const char *le[8];      /* upper bounds in seconds, NULL for +Inf */
-	const char *sum_key;
-	double sum_scale; /* sum_key's unit in seconds */
-	const char *count_key;
+	int family;
+	int sum_row;      /* its sum, in sum_scale seconds */
+	double sum_scale;
+	int count_row;
 };
 
-static const struct mx_histogram px_ready = {
-	"tagshake_proxy_upstream_ready_seconds",
-	"Time from receiving a hand-off to a connected upstream",
-	{ "ready_le_16us", "ready_le_32us", "ready_le_64us", "ready_le_128us", "ready_le_256us",
-	  "ready_over_256us" },
-	{ "1.6e-05", "3.2e-05", "6.4e-05", "0.000128", "0.000256", NULL },
-	"upstream_ready_us",
-	1e-6,
-	"upstream_ready_n",
+#define MX_FAMILY(id, name, type, help) { name, type, help },
+#define MX_HS_FAMILY_ID(id, name, type, help) MX_HS_##id,
+#define MX_PX_FAMILY_ID(id, name, type, help) MX_PX_##id,
+#define MX_HS_ROW(id, name, fam, labels, top) { name, MX_HS_##fam, labels },
+#define MX_PX_ROW(id, name, fam, labels, top) { name, MX_PX_##fam, labels },
+#define MX_HS_ROW_ID(id, name, fam, labels, top) MX_HS_ROW_##id,
+#define MX_PX_ROW_ID(id, name, fam, labels, top) MX_PX_ROW_##id,
+
+enum { TS_HS_FAMILIES(MX_HS_FAMILY_ID) MX_HS_NONE };
+enum { TS_PX_FAMILIES(MX_PX_FAMILY_ID) MX_PX_NONE };
+enum { TS_HS_COUNTERS(MX_HS_ROW_ID) };
+enum { TS_PX_COUNTERS(MX_PX_ROW_ID) };
+
+static const struct mx_family hs_families[] = { TS_HS_FAMILIES(MX_FAMILY) };
+static const struct mx_family px_families[] = { TS_PX_FAMILIES(MX_FAMILY) };
+
+/* tagshaked's counters and gauges, then the lines of its status header */
+static const struct mx_row hs_rows[] = {
+	TS_HS_COUNTERS(MX_HS_ROW) TS_HS_GAUGES(MX_HS_ROW)
+	{ "workers", MX_HS_WORKERS, "" },
+	{ "generation", MX_HS_GENERATION, "" },
+};
+static const struct mx_row px_rows[] = { TS_PX_COUNTERS(MX_PX_ROW) };
+
+static const struct mx_histogram hs_duration = { MX_HS_DURATION, MX_HS_ROW_HS_US, 1e-6,
+						 MX_HS_ROW_HANDSHAKES };
+static const struct mx_histogram px_ready = { MX_PX_READY, MX_PX_ROW_UPSTREAM_READY_US, 1e-6,
+					      MX_PX_ROW_UPSTREAM_READY_N };
+
+/* One daemon's table. */
+struct mx_table {
+	const struct mx_family *families;
+	size_t nfamilies;
+	const struct mx_row *rows;
+	size_t nrows;
+	const struct mx_histogram *histogram;
+	/* status lines named prefix + reason, also those a newer daemon added,
+	 * go to family open_family with the label reason="..." */
+	const char *open_prefix;
+	int open_family;
 };
 
-static const struct mx_histogram hs_duration = {
-	"tagshake_handshake_duration_seconds",
-	"Time from accept to a finished handshake",
-	{ "hs_le_1ms", "hs_le_2ms", "hs_le_5ms", "hs_le_10ms", "hs_le_50ms", "hs_le_250ms",
-	  "hs_over_250ms" },
-	{ "0.001", "0.002", "0.005", "0.01", "0.05", "0.25", NULL },
-	"hs_us",
-	1e-6,
-	"handshakes",
-};
+#define MX_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static const struct mx_table hs_table = { hs_families, MX_LEN(hs_families), hs_rows,
+					  MX_LEN(hs_rows), &hs_duration, NULL, MX_HS_NONE };
+static const struct mx_table px_table = { px_families, MX_LEN(px_families), px_rows,
+					  MX_LEN(px_rows), &px_ready, "close_", MX_PX_CLOSES };
 
 int ts_mx_status_read(const char *path, struct ts_mx_status *st)
 {
@@ -289,6 +204,12 @@ static void render_up(FILE *f, const char *name, const char *help, bool up)
 
 static void render_bpf(FILE *f, const struct ts_mx_snapshot *s)
 {
+#define MX_TAGGER(id, name, family, help) { TS_CTR_##id, family, help },
+	static const struct {
+		unsigned ctr;
+		const char *family, *help;
+	} scalars[] = { TS_TAGGER_COUNTERS(MX_TAGGER) };
+#undef MX_TAGGER
 	char labels[64];
 
 	render_up(f, "tagshake_tagger_up", "1 when the tagger's pinned counters could be read",
@@ -306,87 +227,111 @@ static void render_bpf(FILE *f, const struct ts_mx_snapshot *s)
 		snprintf(labels, sizeof(labels), "action=\"%s\"", ts_action_name(i));
 		sample(f, "tagshake_tagger_decisions_total", labels, s->bpf[TS_CTR_ACTION + i]);
 	}
-	header(f, "tagshake_tagger_segments_total", "counter", "Data segments inspected");
-	sample(f, "tagshake_tagger_segments_total", "", s->bpf[TS_CTR_SEGMENTS]);
-	header(f, "tagshake_tagger_out_of_order_segments_total", "counter",
-	       "Segments that arrived ahead of a gap");
-	sample(f, "tagshake_tagger_out_of_order_segments_total", "", s->bpf[TS_CTR_OUT_OF_ORDER]);
-	header(f, "tagshake_tagger_no_storage_total", "counter",
-	       "Sockets whose tag storage could not be allocated");
-	sample(f, "tagshake_tagger_no_storage_total", "", s->bpf[TS_CTR_NO_STORAGE]);
-	header(f, "tagshake_tagger_listener_data_segments_total", "counter",
-	       "Data segments that reached a listening socket (their connection is untagged)");
-	sample(f, "tagshake_tagger_listener_data_segments_total", "", s->bpf[TS_CTR_LISTENER_DATA]);
+	for (size_t i = 0; i < MX_LEN(scalars); i++) {
+		header(f, scalars[i].family, "counter", scalars[i].help);
+		sample(f, scalars[i].family, "", s->bpf[scalars[i].ctr]);
+	}
 }
 
-static bool in_families(const struct mx_family *fam, size_t n, const char *key)
+static bool in_rows(const struct mx_table *t, const char *key)
 {
-	for (size_t i = 0; i < n; i++)
-		for (int r = 0; r < MX_ROWS_MAX && fam[i].rows[r].key; r++)
-			if (!strcmp(fam[i].rows[r].key, key))
-				return true;
+	for (size_t i = 0; i < t->nrows; i++)
+		if (!strcmp(t->rows[i].key, key))
+			return true;
 	return false;
 }
 
-static void render_families(FILE *f, const struct mx_family *fam, size_t n,
-			    const struct ts_mx_status *st)
+static bool open_key(const struct mx_table *t, const char *key)
 {
-	for (size_t i = 0; i < n; i++) {
-		bool any = false;
+	return t->open_prefix && !strncmp(key, t->open_prefix, strlen(t->open_prefix));
+}
 
-		for (int r = 0; r < MX_ROWS_MAX && fam[i].rows[r].key; r++)
-			any |= find(st, fam[i].rows[r].key) != NULL;
-		if (!any)
+static bool family_present(const struct mx_table *t, int fam, const struct ts_mx_status *st)
+{
+	for (size_t r = 0; r < t->nrows; r++)
+		if (t->rows[r].family == fam && find(st, t->rows[r].key))
+			return true;
+	for (int i = 0; i < st->n && fam == t->open_family; i++)
+		if (open_key(t, st->kv[i].name))
+			return true;
+	return false;
+}
+
+/* The open family's lines no row names: reasons a newer daemon added. */
+static void render_open(FILE *f, const struct mx_table *t, const struct ts_mx_status *st)
+{
+	char labels[64];
+
+	for (int i = 0; i < st->n; i++) {
+		const char *key = st->kv[i].name;
+
+		if (!open_key(t, key) || in_rows(t, key))
 			continue;
-		header(f, fam[i].name, fam[i].type, fam[i].help);
-		for (int r = 0; r < MX_ROWS_MAX && fam[i].rows[r].key; r++)
-			if (find(st, fam[i].rows[r].key))
-				sample(f, fam[i].name, fam[i].rows[r].labels,
-				       ts_mx_get(st, fam[i].rows[r].key));
+		snprintf(labels, sizeof(labels), "reason=\"%s\"", key + strlen(t->open_prefix));
+		sample(f, t->families[t->open_family].name, labels, ts_mx_get(st, key));
 	}
 }
 
-static bool in_histogram(const struct mx_histogram *h, const char *key)
+/* Every family but the histogram, in table order, with the rows present. */
+static void render_families(FILE *f, const struct mx_table *t, const struct ts_mx_status *st)
 {
-	for (int b = 0; b < 8 && h->buckets[b]; b++)
-		if (!strcmp(h->buckets[b], key))
-			return true;
-	return !strcmp(key, h->sum_key);
+	for (size_t i = 0; i < t->nfamilies; i++) {
+		const struct mx_family *fam = &t->families[i];
+
+		if ((int)i == t->histogram->family || !family_present(t, (int)i, st))
+			continue;
+		header(f, fam->name, fam->type, fam->help);
+		for (size_t r = 0; r < t->nrows; r++)
+			if (t->rows[r].family == (int)i && find(st, t->rows[r].key))
+				sample(f, fam->name, t->rows[r].labels,
+				       ts_mx_get(st, t->rows[r].key));
+		if ((int)i == t->open_family)
+			render_open(f, t, st);
+	}
 }
 
-static void render_histogram(FILE *f, const struct mx_histogram *h, const struct ts_mx_status *st)
+static void render_histogram(FILE *f, const struct mx_table *t, const struct ts_mx_status *st)
 {
+	const struct mx_histogram *h = t->histogram;
+	const struct mx_family *fam = &t->families[h->family];
 	char name[96], labels[32];
 	unsigned long long cum = 0;
+	bool first = true;
 
-	if (!find(st, h->buckets[0]))
-		return;
-	header(f, h->name, "histogram", h->help);
-	snprintf(name, sizeof(name), "%s_bucket", h->name);
-	for (int b = 0; b < 8 && h->buckets[b]; b++) {
-		cum += ts_mx_get(st, h->buckets[b]);
-		snprintf(labels, sizeof(labels), "le=\"%s\"", h->le[b] ? h->le[b] : "+Inf");
+	for (size_t r = 0; r < t->nrows; r++) {
+		const struct mx_row *row = &t->rows[r];
+
+		if (row->family != h->family)
+			continue;
+		if (first && !find(st, row->key))
+			return;
+		if (first)
+			header(f, fam->name, fam->type, fam->help);
+		first = false;
+		snprintf(name, sizeof(name), "%s_bucket", fam->name);
+		cum += ts_mx_get(st, row->key);
+		snprintf(labels, sizeof(labels), "le=\"%s\"", *row->labels ? row->labels : "+Inf");
 		sample(f, name, labels, cum);
 	}
-	fprintf(f, "%s_sum %.9g\n", h->name, (double)ts_mx_get(st, h->sum_key) * h->sum_scale);
-	fprintf(f, "%s_count %llu\n", h->name, (unsigned long long)ts_mx_get(st, h->count_key));
+	fprintf(f, "%s_sum %.9g\n", fam->name,
+		(double)ts_mx_get(st, t->rows[h->sum_row].key) * h->sum_scale);
+	fprintf(f, "%s_count %llu\n", fam->name,
+		(unsigned long long)ts_mx_get(st, t->rows[h->count_row].key));
 }
 
 /* Counters a daemon added after this table was written still show, untyped. */
 static void render_unknown(FILE *f, const char *prefix, const struct ts_mx_status *st,
-			   const struct mx_family *fam, size_t n, const struct mx_histogram *h)
+			   const struct mx_table *t)
 {
 	static const char *const text[] = { "mode", "mode_reason", "pid" };
 	char name[128];
 
 	for (int i = 0; i < st->n; i++) {
 		const char *key = st->kv[i].name;
-		bool skip = in_families(fam, n, key) || in_histogram(h, key) ||
-			    !strcmp(key, h->count_key) ||
-			    !strncmp(key, PX_CLOSE_PREFIX, strlen(PX_CLOSE_PREFIX));
+		bool skip = in_rows(t, key) || open_key(t, key);
 
-		for (size_t t = 0; t < sizeof(text) / sizeof(text[0]); t++)
-			skip |= !strcmp(key, text[t]);
+		for (size_t k = 0; k < MX_LEN(text); k++)
+			skip |= !strcmp(key, text[k]);
 		if (skip || strspn(st->kv[i].value, "0123456789") != strlen(st->kv[i].value))
 			continue;
 		snprintf(name, sizeof(name), "%s_%s", prefix, key);
@@ -412,36 +357,20 @@ static void render_hs(FILE *f, const struct ts_mx_status *st)
 		label_value(f, ts_mx_text(st, "mode_reason"));
 		fprintf(f, "\"} %d\n", !strcmp(mode, m));
 	}
-	render_families(f, hs_families, sizeof(hs_families) / sizeof(hs_families[0]), st);
-	render_histogram(f, &hs_duration, st);
-	render_unknown(f, "tagshake_handshaker", st, hs_families,
-		       sizeof(hs_families) / sizeof(hs_families[0]), &hs_duration);
+	render_families(f, &hs_table, st);
+	render_histogram(f, &hs_table, st);
+	render_unknown(f, "tagshake_handshaker", st, &hs_table);
 }
 
 static void render_px(FILE *f, const struct ts_mx_status *st)
 {
-	bool first = true;
-	char labels[64];
-
 	render_up(f, "tagshake_proxy_up", "1 when tagshake-proxy's status file could be read",
 		  st->present);
 	if (!st->present)
 		return;
-	render_families(f, px_families, sizeof(px_families) / sizeof(px_families[0]), st);
-	for (int i = 0; i < st->n; i++) {
-		if (strncmp(st->kv[i].name, PX_CLOSE_PREFIX, strlen(PX_CLOSE_PREFIX)))
-			continue;
-		if (first)
-			header(f, "tagshake_proxy_closes_total", "counter",
-			       "Proxied connections closed, exactly one reason each");
-		first = false;
-		snprintf(labels, sizeof(labels), "reason=\"%s\"",
-			 st->kv[i].name + strlen(PX_CLOSE_PREFIX));
-		sample(f, "tagshake_proxy_closes_total", labels, ts_mx_get(st, st->kv[i].name));
-	}
-	render_histogram(f, &px_ready, st);
-	render_unknown(f, "tagshake_proxy", st, px_families,
-		       sizeof(px_families) / sizeof(px_families[0]), &px_ready);
+	render_families(f, &px_table, st);
+	render_histogram(f, &px_table, st);
+	render_unknown(f, "tagshake_proxy", st, &px_table);
 }
 
 void ts_mx_render(FILE *f, const struct ts_mx_snapshot *snap)

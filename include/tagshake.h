@@ -115,14 +115,28 @@ struct ts_tag {
 	__u8 alpn[TS_ALPN_SIZE]; /* first TS_ALPN_SIZE bytes of protocol_name_list */
 };
 
+/*
+ * The tagger's counters after the per-status and per-action ranges:
+ * X(id, stats name, Prometheus family, help), defined once for the enum,
+ * `tagshake stats` and `tagshake metrics`.
+ */
+#define TS_TAGGER_COUNTERS(X)                                                                      \
+	X(SEGMENTS, "segments", "tagshake_tagger_segments_total", "Data segments inspected")       \
+	X(OUT_OF_ORDER, "out_of_order", "tagshake_tagger_out_of_order_segments_total",             \
+	  "Segments that arrived ahead of a gap")                                                  \
+	X(NO_STORAGE, "no_storage", "tagshake_tagger_no_storage_total",                            \
+	  "Sockets whose tag storage could not be allocated")                                      \
+	X(LISTENER_DATA, "listener_data", "tagshake_tagger_listener_data_segments_total",          \
+	  "Data segments that reached a listening socket (their connection is untagged)")
+
+#define TS_CTR_ENUM(id, name, family, help) TS_CTR_##id,
 enum ts_counter {
 	TS_CTR_STATUS = 0, /* TS_CTR_STATUS + enum ts_status: final tags by status */
 	TS_CTR_ACTION = TS_CTR_STATUS + TS_STATUS_COUNT, /* + enum ts_action */
-	TS_CTR_SEGMENTS = TS_CTR_ACTION + TS_ACTION_COUNT, /* data segments inspected */
-	TS_CTR_OUT_OF_ORDER, /* segments that arrived ahead of a gap */
-	TS_CTR_NO_STORAGE,   /* socket storage could not be allocated */
-	TS_CTR_LISTENER_DATA, /* data segments that reached a listener: their child is untagged */
+	TS_CTR_ACTION_LAST = TS_CTR_ACTION + TS_ACTION_COUNT - 1,
+	TS_TAGGER_COUNTERS(TS_CTR_ENUM)
 	TS_CTR_COUNT,
 };
+#undef TS_CTR_ENUM
 
 #endif /* TAGSHAKE_H */

@@ -61,6 +61,7 @@ static void usage(FILE *f)
 	      "  --no-splice           copy with read/write instead of splice\n"
 	      "  --status FILE         rewrite FILE every second with the counters, one\n"
 	      "                        \"name value\" per line (for tagshake metrics/top)\n"
+	      "  --list-counters       print those counter names and exit\n"
 	      "Signals: SIGHUP loads the configuration again: hand-offs decided with the\n"
 	      "new policy generation get its routes, those of the previous one keep theirs,\n"
 	      "older ones are refused (close_stale); a file that does not load changes\n"
@@ -100,6 +101,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "drain-timeout", required_argument, NULL, 'D' },
 		{ "no-splice", no_argument, NULL, 'S' },
 		{ "status", required_argument, NULL, 's' },
+		{ "list-counters", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -116,6 +118,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'D': o->drain_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'S': o->splice = false; break;
 		case 's': o->status = optarg; break;
+		case 'C': px_stats_list(stdout); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: return -EINVAL;
 		}

@@ -7,44 +7,15 @@
 
 #include "status_file.h"
 
-static const char *const names[PX_COUNTER_COUNT] = {
-	[PX_HANDOFFS] = "handoffs",
-	[PX_HANDOFF_BAD] = "handoff_bad",
-	[PX_HANDSHAKERS] = "handshakers",
-	[PX_HANDSHAKERS_REFUSED] = "handshakers_refused",
-	[PX_SPLICE_DIRS] = "splice_dirs",
-	[PX_COPY_DIRS] = "copy_dirs",
-	[PX_BYTES_UP] = "bytes_up",
-	[PX_BYTES_DOWN] = "bytes_down",
-	[PX_HTTP_REQUESTS] = "http_requests",
-	[PX_HTTP_LOCAL] = "http_local",
-	[PX_CONNECT_REFUSED] = "connect_refused",
-	[PX_CONNECT_TIMEOUT] = "connect_timeout",
-	[PX_CONNECT_ERROR] = "connect_error",
-	[PX_UPSTREAM_READY_US] = "upstream_ready_us",
-	[PX_UPSTREAM_READY_N] = "upstream_ready_n",
-	[PX_READY_LE_16US] = "ready_le_16us",
-	[PX_READY_LE_32US] = "ready_le_32us",
-	[PX_READY_LE_64US] = "ready_le_64us",
-	[PX_READY_LE_128US] = "ready_le_128us",
-	[PX_READY_LE_256US] = "ready_le_256us",
-	[PX_READY_OVER_256US] = "ready_over_256us",
-	[PX_CLOSE_DONE] = "close_done",
-	[PX_CLOSE_IDLE] = "close_idle",
-	[PX_CLOSE_NO_ROUTE] = "close_no_route",
-	[PX_CLOSE_STALE] = "close_stale",
-	[PX_CLOSE_UPSTREAM_DOWN] = "close_upstream_down",
-	[PX_CLOSE_CLIENT_ERROR] = "close_client_error",
-	[PX_CLOSE_UPSTREAM_ERROR] = "close_upstream_error",
-	[PX_CLOSE_HTTP_400] = "close_http_400",
-	[PX_CLOSE_HTTP_421] = "close_http_421",
-	[PX_CLOSE_HTTP_431] = "close_http_431",
-	[PX_CLOSE_HTTP_501] = "close_http_501",
-	[PX_CLOSE_HTTP_502] = "close_http_502",
-	[PX_CLOSE_BAD_META] = "close_bad_meta",
-	[PX_CLOSE_NOMEM] = "close_nomem",
-	[PX_CLOSE_SHUTDOWN] = "close_shutdown",
-};
+#define PX_NAME(id, name, fam, labels, top) name,
+static const char *const names[PX_COUNTER_COUNT] = { TS_PX_COUNTERS(PX_NAME) };
+#undef PX_NAME
+
+void px_stats_list(FILE *f)
+{
+	for (int c = 0; c < PX_COUNTER_COUNT; c++)
+		fprintf(f, "%s\n", names[c]);
+}
 
 void px_stats_print(FILE *f, struct px_stats *const *workers, int n)
 {

@@ -7,47 +7,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "ts_counters.h"
+
+#define PX_ENUM(id, name, fam, labels, top) PX_##id,
 enum px_counter {
-	PX_HANDOFFS = 0,      /* connections received from a handshaker */
-	PX_HANDOFF_BAD,       /* hand-off messages rejected (no fd, bad TLVs) */
-	PX_HANDSHAKERS,       /* handshaker connections accepted */
-	PX_HANDSHAKERS_REFUSED, /* closed at once: SO_PEERCRED not an allowed user */
-	PX_SPLICE_DIRS,       /* directions relayed with splice */
-	PX_COPY_DIRS,         /* directions relayed with read/write */
-	PX_BYTES_UP,          /* client → upstream payload bytes */
-	PX_BYTES_DOWN,        /* upstream → client payload bytes */
-	PX_HTTP_REQUESTS,     /* request heads forwarded in http mode */
-	PX_HTTP_LOCAL,        /* local answers (4xx/5xx) in http mode */
-	PX_CONNECT_REFUSED,   /* upstream connect failures, by kind */
-	PX_CONNECT_TIMEOUT,
-	PX_CONNECT_ERROR,
-	PX_UPSTREAM_READY_US, /* sum: hand-off received → upstream connected */
-	PX_UPSTREAM_READY_N,
-	/* the same time as a histogram: ≤16, ≤32, ≤64, ≤128, ≤256, >256 µs */
-	PX_READY_LE_16US,
-	PX_READY_LE_32US,
-	PX_READY_LE_64US,
-	PX_READY_LE_128US,
-	PX_READY_LE_256US,
-	PX_READY_OVER_256US,
-	/* close reasons: exactly one per connection */
-	PX_CLOSE_DONE,        /* both directions finished */
-	PX_CLOSE_IDLE,        /* idle timeout */
-	PX_CLOSE_NO_ROUTE,    /* no route for the hand-off */
-	PX_CLOSE_STALE,       /* decided under a policy generation the proxy does not hold */
-	PX_CLOSE_UPSTREAM_DOWN, /* connect failed (raw, proxy-v2: clean close) */
-	PX_CLOSE_CLIENT_ERROR,  /* read/write error on the client side */
-	PX_CLOSE_UPSTREAM_ERROR, /* read/write error on the upstream side */
-	PX_CLOSE_HTTP_400,
-	PX_CLOSE_HTTP_421,
-	PX_CLOSE_HTTP_431,
-	PX_CLOSE_HTTP_501,
-	PX_CLOSE_HTTP_502,      /* connect failed in http mode */
-	PX_CLOSE_BAD_META,      /* metadata the mode cannot carry (e.g. a CTL in a DN) */
-	PX_CLOSE_NOMEM,
-	PX_CLOSE_SHUTDOWN,      /* open when the proxy stopped */
+	TS_PX_COUNTERS(PX_ENUM)
 	PX_COUNTER_COUNT,
 };
+#undef PX_ENUM
 
 struct px_stats {
 	uint64_t v[PX_COUNTER_COUNT];
@@ -66,6 +33,8 @@ void px_stats_print(FILE *f, struct px_stats *const *workers, int n);
 /* Writes header, then "name value" per counter, summed, to path (through
  * a fresh temporary and a rename, status_file.h); -errno on failure. */
 int px_stats_write(const char *path, const char *header, struct px_stats *const *workers, int n);
+/* Prints every counter's status-file name, one a line. */
+void px_stats_list(FILE *f);
 /* A close reason's name without "close_" (done, idle, http_421...). */
 const char *px_close_name(enum px_counter reason);
 /* The close reason for a local HTTP status. */

@@ -15,79 +15,25 @@
 #include "clock.h"
 #include "config.h"
 #include "tagshake.h"
+#include "ts_counters.h"
 #include "ts_handoff.h"
 
-/* ---- counters (stats.c) ---- */
+/* ---- counters (stats.c), listed in ts_counters.h ---- */
 
+#define TS_HC_ENUM(id, name, fam, labels, top) TS_HC_##id,
 enum ts_hs_counter {
-	TS_HC_ACCEPTED,
-	TS_HC_REJECT_TAG,    /* closed on a final reject tag, before any OpenSSL object */
-	TS_HC_REJECT_POLICY, /* closed in the ClientHello callback, before any TLS byte */
-	TS_HC_BAD_SNI,       /* SNI OpenSSL parsed is not a valid host name */
-	TS_HC_SNI_CHANGED,   /* second ClientHello (after HRR) changed the SNI */
-	TS_HC_TAG_AGREE,
-	TS_HC_TAG_MISSING,   /* no tag: maps not pinned or no storage for the socket */
-	TS_HC_TAG_PENDING,   /* tag not final when OpenSSL had the whole ClientHello */
-	TS_HC_TAG_DISAGREE,  /* final tag whose SNI differs from OpenSSL's */
-	TS_HC_POLICY_STALE,  /* the BPF policy was less strict than the configuration: config used */
-	TS_HC_DECIDE_NONE,   /* decisions by action */
-	TS_HC_DECIDE_OPTIONAL,
-	TS_HC_DECIDE_REQUIRE,
-	TS_HC_DECIDE_REJECT,
-	TS_HC_DECIDE_REQUEST, /* TS_HC_DECIDE_NONE + enum ts_action */
-	TS_HC_CERT_REQUESTS, /* CertificateRequest messages sent */
-	TS_HC_HANDSHAKES,    /* completed */
-	TS_HC_RESUMED,       /* completed by resumption */
-	TS_HC_CLIENT_CERTS,  /* completed with a verified client certificate */
-	TS_HC_HANDSHAKE_FAILED,
-	TS_HC_HANDSHAKE_TIMEOUT,
-	TS_HC_HELLO_TIMEOUT, /* of those: no whole ClientHello within timeouts.client_hello */
-	TS_HC_SHED_IDLE,     /* closed at the in-flight bound: silent since accept, the oldest */
-	TS_HC_SOURCE_LIMIT,  /* closed at accept: the address has limits.handshakes_per_source */
-	TS_HC_OVERLOAD,      /* accept paused: handshakes in flight at the bound */
-	TS_HC_HANDOFF_OK,
-	TS_HC_HANDOFF_TIMEOUT, /* proxy unreachable for handoff_timeout: closed */
-	TS_HC_HANDOFF_ERROR,
-	TS_HC_LINK_REFUSED,  /* hand-off links closed: the proxy's SO_PEERCRED not allowed */
-	TS_HC_KTLS,          /* handed off with kTLS installed */
-	TS_HC_RELAY,         /* handed off through the userspace relay */
-	TS_HC_RELAY_CLOSED,
-	TS_HC_RELAY_IDLE,    /* relay closed for idleness */
-	TS_HC_RELAY_ERROR,   /* TLS error or reset in the relay */
-	/* accept → Finished of completed handshakes: sum in µs and a histogram
-	 * (ts_hs_stats_handshake), for tagshake metrics */
-	TS_HC_HS_US,
-	TS_HC_HS_LE_1MS,
-	TS_HC_HS_LE_2MS,
-	TS_HC_HS_LE_5MS,
-	TS_HC_HS_LE_10MS,
-	TS_HC_HS_LE_50MS,
-	TS_HC_HS_LE_250MS,
-	TS_HC_HS_OVER_250MS,
-	/* outcomes once decided, by action (+ none/optional/require/request,
-	 * see ts_hs_count_action()) */
-	TS_HC_OK_NONE,       /* completed handshakes */
-	TS_HC_OK_OPTIONAL,
-	TS_HC_OK_REQUIRE,
-	TS_HC_OK_REQUEST,
-	TS_HC_FAILED_NONE,   /* failed handshakes */
-	TS_HC_FAILED_OPTIONAL,
-	TS_HC_FAILED_REQUIRE,
-	TS_HC_FAILED_REQUEST,
-	TS_HC_CERTREQ_NONE,  /* CertificateRequests: none must stay 0 */
-	TS_HC_CERTREQ_OPTIONAL,
-	TS_HC_CERTREQ_REQUIRE,
-	TS_HC_CERTREQ_REQUEST,
+	TS_HS_COUNTERS(TS_HC_ENUM)
 	TS_HC_COUNT,
 };
+#undef TS_HC_ENUM
 
 /* Gauges: current values, per worker. */
+#define TS_HG_ENUM(id, name, fam, labels, top) TS_HG_##id,
 enum ts_hs_gauge {
-	TS_HG_INFLIGHT, /* handshakes in flight */
-	TS_HG_HANDOFF_WAIT,
-	TS_HG_RELAYS,
+	TS_HS_GAUGES(TS_HG_ENUM)
 	TS_HG_COUNT,
 };
+#undef TS_HG_ENUM
 
 struct ts_hs_stats {
 	uint64_t c[TS_HC_COUNT];
@@ -106,6 +52,8 @@ static inline void ts_gauge(struct ts_hs_stats *s, enum ts_hs_gauge g, int delta
 
 const char *ts_hs_counter_name(enum ts_hs_counter c);
 const char *ts_hs_gauge_name(enum ts_hs_gauge g);
+/* Prints every counter's and gauge's status-file name, one a line. */
+void ts_hs_stats_list(FILE *f);
 /* Writes "name value" lines (plus header lines) atomically to path. */
 int ts_hs_stats_write(const char *path, const char *header, struct ts_hs_stats *const *workers,
 		      int nworkers);

@@ -282,6 +282,7 @@ static void usage(FILE *f)
 		   "  --log-connections  one logfmt line per connection outcome on stderr\n"
 		   "                 (result, sni, policy, action, mode, client subject, ms);\n"
 		   "                 also logging.connections in the configuration\n"
+		   "  --list-counters  print the status file's counter names and exit\n"
 		   "  --help         this text\n"
 		   "Signals: SIGHUP reloads certificates and policy; SIGTERM drains and exits.\n");
 }
@@ -292,6 +293,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		{ "config", required_argument, NULL, 'c' },
 		{ "status", required_argument, NULL, 's' },
 		{ "log-connections", no_argument, NULL, 'L' },
+		{ "list-counters", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -302,6 +304,7 @@ static int parse_args(struct daemon *d, int argc, char **argv)
 		case 'c': d->config_path = optarg; break;
 		case 's': d->status_path = optarg; break;
 		case 'L': d->log_connections = true; break;
+		case 'C': ts_hs_stats_list(stdout); exit(0);
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}

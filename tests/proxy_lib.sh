@@ -195,12 +195,12 @@ proxy_stat() {
 	grep 'stats:' "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-# proxy_closes: the sum of the proxy's close_* counters (one per connection)
+# proxy_closes: the sum of the proxy's close reasons (one per connection),
+# as the proxy lists them (--list-counters)
 proxy_closes() {
 	local c sum=0
-	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
-		http_431 http_501 http_502 bad_meta nomem shutdown; do
-		sum=$((sum + $(proxy_stat "close_$c")))
+	for c in $("${PROXY_BIN:-$ROOT/build/tagshake-proxy}" --list-counters | grep '^close_'); do
+		sum=$((sum + $(proxy_stat "$c")))
 	done
 	echo "$sum"
 }

@@ -411,6 +411,48 @@ static void test_errors(void **state)
 	}
 }
 
+/* An unknown key is refused in every section and nested mapping, with the
+ * file, the line and the key path, never taken for a neighbour's field. */
+static const struct {
+	const char *yaml, *msg;
+} unknown[] = {
+	{ "listeners:\n  - port: 1\n    bogus: 1\n", "3: listeners[0].bogus: unknown key" },
+	{ "certificates:\n  - name: a\n    bogus: 1\n", "3: certificates[0].bogus: unknown key" },
+	{ "certificates:\n  - name: a\n    pairs:\n      - bogus: 1\n",
+	  "4: certificates[0].pairs[0].bogus: unknown key" },
+	{ "ca_sets:\n  - name: x\n    bogus: 1\n", "3: ca_sets[0].bogus: unknown key" },
+	{ "routes:\n  - name: r\n    bogus: 1\n", "3: routes[0].bogus: unknown key" },
+	{ "routes:\n  - name: r\n    kong_headers:\n      bogus: X-A\n",
+	  "4: routes[0].kong_headers.bogus: unknown key" },
+	{ "policies:\n  - sni: a.test\n    bogus: 1\n", "3: policies[0].bogus: unknown key" },
+	{ "defaults:\n  bogus: {action: none}\n", "2: defaults.bogus: unknown key" },
+	{ "defaults:\n  default:\n    sni: a.test\n", "3: defaults.default.sni: unknown key" },
+	{ "defaults:\n  no-sni:\n    bogus: 1\n", "3: defaults.no-sni.bogus: unknown key" },
+	{ "handoff:\n  bogus: 1\n", "2: handoff.bogus: unknown key" },
+	{ "bpf:\n  bogus: 1\n", "2: bpf.bogus: unknown key" },
+	{ "timeouts:\n  bogus: 1s\n", "2: timeouts.bogus: unknown key" },
+	{ "tls:\n  bogus: 1\n", "2: tls.bogus: unknown key" },
+	{ "logging:\n  bogus: 1\n", "2: logging.bogus: unknown key" },
+	{ "limits:\n  bogus: 1\n", "2: limits.bogus: unknown key" },
+	/* a key of one section is unknown in another */
+	{ "limits:\n  idle: 1s\n", "2: limits.idle: unknown key" },
+	{ "bogus: 1\n", "1: bogus: unknown section" },
+};
+
+static void test_unknown_keys(void **state)
+{
+	char err[TS_CFG_ERR_SIZE], want[TS_CFG_ERR_SIZE + 128];
+	struct ts_config *c;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(unknown) / sizeof(unknown[0]); i++) {
+		snprintf(want, sizeof(want), "%s/t.yaml:%s", dir, unknown[i].msg);
+		assert_int_equal(load(unknown[i].yaml, &c, err), -EINVAL);
+		assert_null(c);
+		assert_string_equal(err, want);
+	}
+}
+
 /* kong_headers: set names kept as written, the others left to Kong's
  * defaults (""), in any key order relative to metadata/headers. */
 static void test_kong_headers(void **state)
@@ -560,7 +602,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_key),    cmocka_unit_test(test_policy_export),
 		cmocka_unit_test(test_decide_order), cmocka_unit_test(test_defaults),
-		cmocka_unit_test(test_errors),       cmocka_unit_test(test_kong_headers),
+		cmocka_unit_test(test_errors),       cmocka_unit_test(test_unknown_keys),
+		cmocka_unit_test(test_kong_headers),
 		cmocka_unit_test(test_missing_file), cmocka_unit_test(test_alpn),
 		cmocka_unit_test(test_example_parses), cmocka_unit_test(test_names),
 	};

@@ -147,6 +147,18 @@ check_eq "a silent client is dropped after its timeout, the next scrape is serve
 	200
 exec 3>&-
 
+# the names each program lists are the names it reports, in the same order
+check_eq "tagshaked --list-counters: the status file's counters" \
+	"$(build/tagshaked --list-counters | tr '\n' ' ')" \
+	"$(awk 'NR == FNR { want[$1] = 1; next } $1 in want { printf "%s ", $1 }' \
+		<(build/tagshaked --list-counters) "$run/tagshaked.status")"
+check_eq "tagshake-proxy --list-counters: the status file's counters" \
+	"$(build/tagshake-proxy --list-counters | tr '\n' ' ')" \
+	"$(awk 'NR == FNR { want[$1] = 1; next } $1 in want { printf "%s ", $1 }' \
+		<(build/tagshake-proxy --list-counters) "$run/proxy.status")"
+check_eq "tagshake stats --list: the names stats prints" "$(build/tagshake stats --list | tr '\n' ' ')" \
+	"$(build/tagshake stats --pin-dir "$pins" | awk '{ printf "%s ", $1 }')"
+
 # sources that are gone: up 0, the exporter keeps serving
 kill -TERM "$RUNPID"
 wait "$RUNPID"
