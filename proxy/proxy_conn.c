@@ -123,11 +123,13 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	ufd = px_upstream_connect(&w->set->ups[rid - 1]);
 	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
 	w->conns++;
-	struct px_pipe_pool *pipes = w->set->splice ? &w->pipes : NULL;
-	rc = px_dir_init(&c->up, c->client.fd, c->upstream.fd,
-			 route->mode == TS_META_HTTP ? NULL : pipes, PX_COPY_BUF);
+	/* no pipe and no buffer until bytes arrive: an idle connection holds
+	 * its two sockets and nothing else */
+	w->pipes.stats = &w->stats;
+	rc = px_dir_init(&c->up, c->client.fd, c->upstream.fd, &w->pipes,
+			 w->set->splice && route->mode != TS_META_HTTP);
 	if (!rc)
-		rc = px_dir_init(&c->down, c->upstream.fd, c->client.fd, pipes, PX_COPY_BUF);
+		rc = px_dir_init(&c->down, c->upstream.fd, c->client.fd, &w->pipes, w->set->splice);
 	if (!rc)
 		rc = px_mode_setup(c, h);
 	ts_handoff_release(h);
@@ -164,8 +166,8 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	if (c->client.fd >= 0)
 		close(c->client.fd);
 	c->client.fd = -1;
-	px_dir_free(&c->up, &w->pipes);
-	px_dir_free(&c->down, &w->pipes);
+	px_dir_free(&c->up);
+	px_dir_free(&c->down);
 	ts_http_inject_free(c->http);
 	c->http = NULL;
 	w->conns--;

@@ -219,8 +219,9 @@ static void serve_signals(struct px_stats **stats, int n, const char *path,
 	}
 }
 
-/* A spliced connection holds six fds (two sockets, two pipes): the usual
- * soft limit of 1024 would cap the proxy near 170 connections. */
+/* A connection holds two fds (its sockets) and two more per pipe while a
+ * bulk transfer is in flight: the usual soft limit of 1024 would cap the
+ * proxy near 500 connections. */
 static void raise_fd_limit(void)
 {
 	struct rlimit rl;

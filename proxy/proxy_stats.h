@@ -29,6 +29,13 @@ enum px_counter {
 	PX_READY_LE_128US,
 	PX_READY_LE_256US,
 	PX_READY_OVER_256US,
+	/* pipes: made and closed (held = opened - closed, pooled or in use);
+	 * taken by a direction for a transfer and given back (in use = taken -
+	 * returned) */
+	PX_PIPES_OPENED,
+	PX_PIPES_CLOSED,
+	PX_PIPES_TAKEN,
+	PX_PIPES_RETURNED,
 	/* close reasons: exactly one per connection */
 	PX_CLOSE_DONE,        /* both directions finished */
 	PX_CLOSE_IDLE,        /* idle timeout */
