@@ -13,8 +13,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "worker.h"
+
+/* OpenSSL's read buffer in relay mode, with read-ahead: one recv takes up
+ * to four full records (nginx reads ahead too) instead of a header read and
+ * a body read per record. SSL_MODE_RELEASE_BUFFERS frees it when drained, so
+ * an idle relay does not keep it. */
+#define TS_RELAY_READ_AHEAD (4 * (SSL3_RT_MAX_PLAIN_LENGTH + SSL3_RT_MAX_ENCRYPTED_OVERHEAD))
 
 enum pump { PUMP_IDLE, PUMP_MOVED, PUMP_FAIL };
 
@@ -150,6 +157,8 @@ int ts_relay_start(struct ts_conn *c)
 	c->relay = calloc(1, sizeof(*c->relay));
 	if (!c->relay)
 		return -ENOMEM;
+	SSL_set_default_read_buffer_len(c->ssl, TS_RELAY_READ_AHEAD);
+	SSL_set_read_ahead(c->ssl, 1);
 	ts_relay_event(c);
 	return 0;
 }
