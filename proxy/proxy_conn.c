@@ -31,7 +31,7 @@
 #define PX_DISCARD_BUF 4096
 
 static void step(struct px_conn *c);
-static bool connect_done(struct px_conn *c);
+static bool connect_done(struct px_conn *c, bool known_ok);
 static bool connected_now(int fd);
 
 static enum px_counter connect_counter(int err)
@@ -116,10 +116,13 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	c->log = px_connlog_new(&h->meta, route, c->start_us);
 	c->client = (struct px_ep){ .kind = PX_EP_CLIENT, .fd = h->fd, .owner = c };
 	h->fd = -1;
-	fcntl(c->client.fd, F_SETFL, fcntl(c->client.fd, F_GETFL) | O_NONBLOCK);
+	int fl = fcntl(c->client.fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK)) /* tagshaked's sockets already are */
+		fcntl(c->client.fd, F_SETFL, fl | O_NONBLOCK);
 	/* kTLS mode hands over the TCP socket: small answers must not wait for
-	 * the client's delayed ACK (fails harmlessly on a relay socketpair) */
-	setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	 * the client's delayed ACK (a relay socketpair has no Nagle) */
+	if (h->meta.mode != TS_MODE_RELAY)
+		setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ufd = px_upstream_connect(&w->set->ups[rid - 1]);
 	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
 	w->conns++;
@@ -145,7 +148,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	}
 	c->state = PX_CONNECTING;
 	px_list_append(&w->connecting, c, px_now_ms() + w->set->connect_timeout_ms);
-	if (connected_now(ufd) && !connect_done(c))
+	if (connected_now(ufd) && !connect_done(c, true))
 		return;
 	step(c);
 }
@@ -273,14 +276,15 @@ static void step(struct px_conn *c)
 	update_interest(c);
 }
 
-/* Ends the connecting state once the upstream answered. Returns false when
+/* Ends the connecting state once the upstream answered (known_ok: poll
+ * said writable and nothing else, so SO_ERROR is 0). Returns false when
  * the connection is gone (connect failed and was closed or answered). */
-static bool connect_done(struct px_conn *c)
+static bool connect_done(struct px_conn *c, bool known_ok)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	if (getsockopt(c->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+	if (!known_ok && getsockopt(c->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err) {
 		connect_failed(c, err);
@@ -304,7 +308,7 @@ static bool connected_now(int fd)
 void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
 {
 	(void)events;
-	if (c->state == PX_CONNECTING && ep == &c->upstream && !connect_done(c))
+	if (c->state == PX_CONNECTING && ep == &c->upstream && !connect_done(c, false))
 		return;
 	step(c);
 }
