@@ -31,13 +31,15 @@ static enum pump tls_to_pair(struct ts_conn *c)
 	enum pump res = PUMP_IDLE;
 	ssize_t n;
 
-	if (!r->client_eof && r->down_len == 0) {
-		int got = SSL_read(c->ssl, r->down, sizeof(r->down));
+	/* gather records until the buffer is full or the socket is drained:
+	 * one write to the pair (one wake-up of the proxy) per batch */
+	while (!r->client_eof && r->down_off == 0 && sizeof(r->down) - r->down_len >= SSL3_RT_MAX_PLAIN_LENGTH) {
+		int got = SSL_read(c->ssl, r->down + r->down_len, (int)(sizeof(r->down) - r->down_len));
 
 		if (got > 0) {
-			r->down_len = (size_t)got;
-			r->down_off = 0;
+			r->down_len += (size_t)got;
 			res = PUMP_MOVED;
+			continue;
 		} else {
 			switch (SSL_get_error(c->ssl, got)) {
 			case SSL_ERROR_WANT_READ: break;
@@ -45,6 +47,7 @@ static enum pump tls_to_pair(struct ts_conn *c)
 			case SSL_ERROR_ZERO_RETURN: r->client_eof = true; res = PUMP_MOVED; break;
 			default: return PUMP_FAIL;
 			}
+			break;
 		}
 	}
 	if (r->down_off < r->down_len) {
