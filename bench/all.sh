@@ -20,6 +20,7 @@ BUILD=${BUILD:-build}
 if [ "${BENCH_QUICK:-0}" != 0 ]; then
 	export BENCH_ROUNDS=${BENCH_ROUNDS:-2} BENCH_SECONDS=${BENCH_SECONDS:-1}
 	proxy_mb=64 proxy_conns=100 hs_seconds=1
+	export HOLD=${HOLD:-200} HTTP_SECONDS=${HTTP_SECONDS:-2}
 	out=${BENCH_OUT:-$BUILD/bench/quick}
 else
 	proxy_mb=512 proxy_conns=300 hs_seconds=5
