@@ -124,6 +124,13 @@ static const struct mx_family px_families[] = {
 	  { { "connect_refused", "reason=\"refused\"" },
 	    { "connect_timeout", "reason=\"timeout\"" },
 	    { "connect_error", "reason=\"error\"" } } },
+	{ "tagshake_proxy_pipes_total", "counter",
+	  "Relay pipes: opened and closed (held = opened - closed), taken for a bulk transfer and "
+	  "returned (in use = taken - returned)",
+	  { { "pipes_opened", "event=\"opened\"" },
+	    { "pipes_closed", "event=\"closed\"" },
+	    { "pipes_taken", "event=\"taken\"" },
+	    { "pipes_returned", "event=\"returned\"" } } },
 };
 
 /* The proxy's close reasons: every close_* line, reason = the rest. */
