@@ -206,6 +206,7 @@ static ssize_t read_splice(struct px_dir *d)
 		return fail(d, errno, false);
 	if (n == 0)
 		d->read_eof = true;
+	d->src_dry = (size_t)n < d->pipe_cap - d->pipe_len;
 	d->pipe_len += (size_t)n;
 	return n;
 }
@@ -240,6 +241,7 @@ static ssize_t read_filter_input(struct px_dir *d)
 		return errno == EAGAIN ? 0 : fail(d, errno, false);
 	if (n == 0)
 		d->read_eof = true;
+	d->src_dry = (size_t)n < room;
 	d->raw_len += (size_t)n;
 	return n;
 }
@@ -282,6 +284,7 @@ static ssize_t read_copy(struct px_dir *d, bool can_write, ssize_t *written)
 	}
 	if (n >= PX_SPLICE_MIN)
 		d->bulk = true;
+	d->src_dry = n < PX_RELAY_BUF;
 	if (can_write) {
 		w = send(d->to, pool->scratch, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (w < 0 && errno != EAGAIN)
@@ -326,13 +329,17 @@ ssize_t px_dir_pump(struct px_dir *d, bool can_write)
 	ssize_t total = 0, w, r;
 	size_t got = 0;
 
+	/* a short read emptied the source: it is not read again in this pump
+	 * (epoll is level-triggered and reports it again when more arrives),
+	 * which saves a read that would say EAGAIN */
+	d->src_dry = false;
 	do {
 		w = can_write ? write_some(d) : 0;
 		if (w < 0)
 			return d->err;
 		total += w;
 		r = 0;
-		if (!d->read_eof)
+		if (!d->read_eof && !d->src_dry)
 			r = read_some(d, can_write, &total);
 		if (r < 0)
 			return d->err;

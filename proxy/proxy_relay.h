@@ -60,6 +60,7 @@ struct px_dir {
 	 * out of slots (one per skb) well below pipe_cap; read again only after
 	 * the pipe drained some, or a readable source would spin epoll */
 	bool pipe_stalled;
+	bool src_dry;  /* a short read in this pump: the source was emptied */
 	/* bytes for `to`, written before any pipe data: what a copied read
 	 * could not send at once, a queued header or the filter's output;
 	 * NULL when empty (outside http mode) */
