@@ -5,6 +5,8 @@
 #      (tests/handshaker_bench.sh)
 #   3. the proxy, tagshaked + tagshake-proxy vs nginx's stream TLS
 #      termination (bench/proxy_bench.sh)
+#   4. HTTP/2 on an http route vs nginx http2 + proxy_pass, h2load
+#      (bench/h2_bench.sh)
 # then the headline ratios as one table and PNG plots (bench/summary.sh).
 # Writes bench/results.md (summary on top, then the tagger's tables),
 # bench/handshaker_results.md, bench/proxy_results.md and bench/*.png.
@@ -19,11 +21,11 @@ BUILD=${BUILD:-build}
 
 if [ "${BENCH_QUICK:-0}" != 0 ]; then
 	export BENCH_ROUNDS=${BENCH_ROUNDS:-2} BENCH_SECONDS=${BENCH_SECONDS:-1}
-	proxy_mb=64 proxy_conns=100 hs_seconds=1
+	proxy_mb=64 proxy_conns=100 hs_seconds=1 h2_reqs=5000
 	export HOLD=${HOLD:-200} HTTP_SECONDS=${HTTP_SECONDS:-2}
 	out=${BENCH_OUT:-$BUILD/bench/quick}
 else
-	proxy_mb=512 proxy_conns=300 hs_seconds=5
+	proxy_mb=512 proxy_conns=300 hs_seconds=5 h2_reqs=50000
 	out=${BENCH_OUT:-bench}
 fi
 work=$BUILD/bench/work
@@ -58,6 +60,17 @@ echo "bench: proxy (bench/proxy_bench.sh $proxy_mb $proxy_conns)" >&2
 	bench/proxy_bench.sh "$proxy_mb" "$proxy_conns"
 } >"$work/proxy.md"
 
+echo "bench: HTTP/2 (bench/h2_bench.sh $h2_reqs)" >&2
+bench/h2_bench.sh "$h2_reqs" >"$work/h2.md"
+{
+	echo
+	echo "## HTTP/2 on an http route (bench/h2_bench.sh $h2_reqs)"
+	echo
+	echo "h2load over TLS 1.3, 4 connections with 32 streams each, small GETs; tagshaked + tagshake-proxy versus nginx (\`listen ssl http2\`, proxy_pass with 256 keepalive upstream connections) to the same upstream nginx, servers on CPU 1, load and upstream on CPU 0. \"server CPU µs per request\" is the servers' user + system time over the requests that succeeded."
+	echo
+	cat "$work/h2.md"
+} >>"$work/proxy.md"
+
 echo "bench: summary and plots (bench/summary.sh)" >&2
 bench/summary.sh "$work/tagger.md" "$work/handshaker.md" "$work/proxy.md" "$out" >"$work/summary.md"
 
@@ -66,6 +79,10 @@ bench/summary.sh "$work/tagger.md" "$work/handshaker.md" "$work/proxy.md" "$out"
 {
 	sed -n '1,/^Targets (issue 2)/{/^Targets (issue 2)/!p}' "$work/tagger.md"
 	cat "$work/summary.md"
+	echo
+	echo "HTTP/2 (issue 14; full table in [proxy_results.md](proxy_results.md)):"
+	echo
+	cat "$work/h2.md"
 	echo
 	echo "Whole run: $(( ($(date +%s) - started) / 60 )) min$([ "${BENCH_QUICK:-0}" != 0 ] && echo ', BENCH_QUICK=1 (short phases, not for quoting)')."
 	echo

@@ -82,14 +82,6 @@ YAML
 hs() { awk -v k="$1" '$1 == k { print $2 }' "$T/status"; }
 fds() { ls "/proc/$1/fd" | wc -l; }
 kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; } # kb PID VmRSS|VmHWM
-proxy_closes() {
-	local c sum=0
-	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
-		http_431 http_501 http_502 bad_meta nomem shutdown; do
-		sum=$((sum + $(proxy_stat "close_$c")))
-	done
-	echo "$sum"
-}
 field() { sed "s/.*$1=\([0-9]*\).*/\1/" "$2"; } # field NAME FILE
 
 make_certs

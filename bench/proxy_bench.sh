@@ -22,6 +22,7 @@
 # Not part of `make test`:
 #   make build/bench/proxy_load && bench/proxy_bench.sh [MB] [CONNECTIONS]
 . "$(dirname "$0")/../tests/proxy_lib.sh"
+. "$ROOT/bench/lib.sh"
 MB=${1:-512}
 CONNS=${2:-500}
 LOAD=$ROOT/build/bench/proxy_load
@@ -81,38 +82,10 @@ stream {
         proxy_pass 127.0.0.1:$UP_PORT;
     }
 }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $T/ngx/body;
-    proxy_temp_path $T/ngx/proxy;
-    upstream backend { server 127.0.0.1:$UP_HTTP_PORT; keepalive 64; }
-    server {
-        listen 127.0.0.1:$NGX_HTTPS_PORT ssl;
-        ssl_certificate $T/pki/server.crt;
-        ssl_certificate_key $T/pki/server.key;
-        location / {
-            proxy_pass http://backend;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }
-    }
-}
 NGX
+front_nginx_http "$T/ngx" "$NGX_HTTPS_PORT ssl" "$UP_HTTP_PORT" 64 >>"$T/ngx/nginx.conf"
 mkdir -p "$T/up"
-cat >"$T/up/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $T/up/nginx.pid;
-error_log $T/up/error.log;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 10000000;
-    client_body_temp_path $T/up/body;
-    server { listen 127.0.0.1:$UP_HTTP_PORT; location / { return 200 "ok\n"; } }
-}
-NGX
+upstream_nginx_conf "$T/up" "$UP_HTTP_PORT" 1024
 
 taskset -c 0 "$LOAD" upstream "$UP_PORT" &
 PIDS+=("$!")
@@ -139,13 +112,6 @@ taskset -c 1 nginx -p "$T/ngx" -c "$T/ngx/nginx.conf" -e "$T/ngx/error.log" &
 PIDS+=("$!")
 wait_for "$NGX_TLS_PORT"
 NGX_WORKER=$(pgrep -P "$(cat "$T/ngx/nginx.pid")" | head -1)
-
-ticks() { # CPU ticks (user + system) of the given PIDs
-	local t=0 p
-	for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
-	echo "$t"
-}
-HZ=$(getconf CLK_TCK)
 
 ctxsw() { # context switches (voluntary + involuntary) of every thread of the PIDs
 	local t=0 p
@@ -307,19 +273,13 @@ echo "proxy: hand-off received → upstream connected, mean $((us / n)) µs over
 command -v wrk >/dev/null || { echo "(http row skipped: wrk not installed)"; exit 0; }
 # wrk_run PORT PIDS: "requests/s | server CPU s" for small keep-alive GETs
 wrk_run() {
-	local port=$1 pids=$2 p before=() i=0 sum=0 cpu="" out rps bad
-	for p in $pids; do before+=("$(ticks "$p")"); done
+	local port=$1 pids=$2 out rps bad
+	cpu_start "$pids"
 	out=$(taskset -c 0 wrk -t1 -c"$HTTP_CONNS" -d"${HTTP_SECONDS}s" "https://127.0.0.1:$port/")
-	for p in $pids; do
-		t=$(($(ticks "$p") - before[i]))
-		sum=$((sum + t))
-		cpu+="${cpu:+ + }$(awk -v t=$t -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }')"
-		i=$((i + 1))
-	done
-	[ $i -gt 1 ] && cpu="$(awk -v t=$sum -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') ($cpu)"
+	cpu_stop
 	rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out")
 	bad=$(sed -n 's/^ *Non-2xx or 3xx responses: *//p; s/^ *Socket errors: *//p' <<<"$out" | tr '\n' ' ')
-	echo "${rps:-0}|$cpu|${bad:-none}"
+	echo "${rps:-0}|$CPU_S|${bad:-none}"
 }
 NGX_HTTP_WORKER=$NGX_WORKER
 ts=$(wrk_run "$FEED_PORT" "$HS_PID $PROXY_PID")

@@ -112,6 +112,7 @@ static __always_inline void ts_policy_take(const struct ts_policy_value *v,
 	out->cert_id = v->cert_id;
 	out->ca_id = v->ca_id;
 	out->route_id = v->route_id;
+	out->generation = v->generation;
 }
 
 /*
@@ -128,6 +129,7 @@ static __always_inline int ts_policy_resolve(ts_policy_map_t map, const char *na
 
 	out->action = TS_ACTION_NONE;
 	out->cert_id = out->ca_id = out->route_id = 0;
+	out->generation = 0;
 	if (len == 0) {
 		v = ts_policy_find(map, TS_HASH_NO_SNI, buf);
 		if (v && ts_name_is(v->name, TS_POLICY_NO_SNI, sizeof(TS_POLICY_NO_SNI))) {

@@ -215,6 +215,7 @@ static __always_inline __u32 ts_tag_decide(struct ts_tag *t, int status)
 	t->cert_id = v.cert_id;
 	t->ca_id = v.ca_id;
 	t->route_id = v.route_id;
+	t->generation = v.generation;
 	return t->action;
 }
 

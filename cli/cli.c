@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* `tagshake`: the loader and policy CLI. Dispatches to user/cli_*.c. */
+/* `tagshake`: the loader and policy CLI. Dispatches to cli/cli_*.c. */
 #include "cli.h"
 
 #include <errno.h>
@@ -20,7 +20,9 @@ static const char usage[] =
 	"  policy del NAME | policy list [--json] | policy import FILE\n"
 	"  stats [--json] [--pin-dir DIR]                      tagger counters\n"
 	"  parse [--json] [--userspace] FILE...                parse ClientHello files\n"
-	"  check [--quiet] FILE                                validate a configuration file\n"
+	"  check [--quiet] [--generation] FILE                 validate a configuration file\n"
+	"  reload --config FILE [--proxy-status F] [--handshaker-status F]\n"
+	"                                                      proxy, tagshaked, then kernel\n"
 	"  import-kong FILE [-o OUT]                           convert a Kong declarative file\n"
 	"  metrics [--listen ADDR:PORT] [--status FILE]...     Prometheus exporter\n"
 	"  top [--interval S] [--handshaker-status FILE] [--proxy-status FILE]  live view\n"
@@ -34,6 +36,7 @@ static const struct {
 	{ "load", ts_cmd_load },     { "unload", ts_cmd_unload }, { "status", ts_cmd_status },
 	{ "policy", ts_cmd_policy }, { "stats", ts_cmd_stats },   { "parse", ts_cmd_parse },
 	{ "check", ts_cmd_check },   { "metrics", ts_cmd_metrics }, { "top", ts_cmd_top },
+	{ "reload", ts_cmd_reload },
 	{ "import-kong", ts_cmd_import_kong },
 };
 

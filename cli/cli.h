@@ -12,6 +12,7 @@ int ts_cmd_parse(int argc, char **argv);
 int ts_cmd_check(int argc, char **argv);
 int ts_cmd_metrics(int argc, char **argv);
 int ts_cmd_top(int argc, char **argv);
+int ts_cmd_reload(int argc, char **argv);
 int ts_cmd_import_kong(int argc, char **argv);
 
 /* Exit statuses: 0 success, 1 failure of the operation, 2 usage. */

@@ -16,7 +16,10 @@ static const char check_help[] =
 	"value and the readability of every certificate, key and CA file), without\n"
 	"touching the kernel or any daemon. Prints a summary and exits 0 when the\n"
 	"file is valid; prints \"FILE:LINE: KEY: reason\" and exits 1 when it is not.\n"
-	"  --quiet   print nothing on success\n";
+	"  --quiet       print nothing on success\n"
+	"  --generation  print only the policy generation (16 hex digits): the digest\n"
+	"                of everything the policy decides with, which tagshaked, the\n"
+	"                proxy and the BPF policy entries must share\n";
 
 static void print_summary(const char *path, const struct ts_config *cfg)
 {
@@ -40,16 +43,19 @@ int ts_cmd_check(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "generation", no_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	char err[TS_CFG_ERR_SIZE];
 	struct ts_config *cfg = NULL;
-	int c, quiet = 0;
+	int c, quiet = 0, generation = 0;
 
 	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
 		if (c == 'q')
 			quiet = 1;
+		else if (c == 'g')
+			generation = 1;
 		else if (c == 'h')
 			return fputs(check_help, stdout), 0;
 		else
@@ -59,7 +65,9 @@ int ts_cmd_check(int argc, char **argv)
 		return ts_usage_error("check needs exactly one FILE");
 	if (ts_config_load(argv[optind], &cfg, err, sizeof(err)) < 0)
 		return ts_fail("%s", err);
-	if (!quiet)
+	if (generation)
+		printf("%016llx\n", (unsigned long long)cfg->generation);
+	else if (!quiet)
 		print_summary(argv[optind], cfg);
 	ts_config_free(cfg);
 	return 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* `tagshake metrics`: one Prometheus exporter for the whole edge. A small
  * HTTP/1.1 server (one request per connection, one at a time: a scraper
- * asks every few seconds) serving /metrics from user/metrics.c. */
+ * asks every few seconds) serving /metrics from cli/metrics.c. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>

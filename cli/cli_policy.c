@@ -25,8 +25,12 @@ static const char policy_help[] =
 	"@default (no entry matched) or @no-sni (the ClientHello had no SNI).\n"
 	"ACTION is none, request, optional, require or reject. IDs (0-65535) name the\n"
 	"server certificate, client-CA set and upstream route in the configuration.\n"
-	"import replaces the whole set atomically from a tagshake configuration file.\n"
-	"Changes apply to the next ClientHello.\n";
+	"import replaces the whole set atomically from a tagshake configuration file,\n"
+	"each entry marked with the file's policy generation (`tagshake check\n"
+	"--generation`); add marks its entry with the generation of the set it joins.\n"
+	"tagshaked uses an entry's ids only when its generation is the one it runs;\n"
+	"otherwise its configuration decides (a reject still stands) and\n"
+	"policy_stale is counted. Changes apply to the next ClientHello.\n";
 
 struct policy_opts {
 	const char *pin_dir;
@@ -99,6 +103,18 @@ static int open_active(const char *dir)
 	return fd;
 }
 
+/* The generation the active set was imported with (any entry holds it), 0
+ * for an empty set: a hand-added entry's ids are positions in that file. */
+static __u64 set_generation(int fd)
+{
+	struct ts_policy_key key;
+	struct ts_policy_value v;
+
+	if (bpf_map_get_next_key(fd, NULL, &key) != 0 || bpf_map_lookup_elem(fd, &key, &v) != 0)
+		return 0;
+	return v.generation;
+}
+
 static int policy_add(struct policy_opts *o)
 {
 	struct ts_policy_value ids = {};
@@ -119,10 +135,11 @@ static int policy_add(struct policy_opts *o)
 	ids.cert_id = (__u16)o->ids[0];
 	ids.ca_id = (__u16)o->ids[1];
 	ids.route_id = (__u16)o->ids[2];
-	ts_policy_entry_set(&e, name, &ids);
 	fd = open_active(o->pin_dir);
 	if (fd < 0)
 		return TS_EXIT_FAIL;
+	ids.generation = set_generation(fd);
+	ts_policy_entry_set(&e, name, &ids);
 	err = ts_policy_put(fd, &e);
 	close(fd);
 	if (err == -ENOTUNIQ)

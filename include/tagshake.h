@@ -77,6 +77,11 @@ enum ts_match {
  * A policy entry is keyed by the 64-bit FNV-1a hash of its name
  * (ts_name_hash() in bpf/name_hash.h): the map hashes 8 bytes per lookup
  * instead of 256. The value carries the name, compared on every hit.
+ *
+ * `generation` is the digest of the configuration the entry was imported
+ * from (ts_config.generation): the ids are positions in that file's lists,
+ * so they mean something only to a process holding the same generation.
+ * 0 = hand-made (`tagshake policy add`): never trusted for its ids.
  */
 struct ts_policy_key {
 	__u64 hash;
@@ -88,6 +93,7 @@ struct ts_policy_value {
 	__u16 cert_id;
 	__u16 ca_id;
 	__u16 route_id;
+	__u64 generation; /* configuration digest the ids belong to; 0 = none */
 	char name[TS_NAME_SIZE]; /* normalised SNI, "*.parent", or a reserved name; NUL padded */
 };
 
@@ -103,6 +109,8 @@ struct ts_tag {
 	__u16 alpn_len; /* bytes of the wire protocol_name_list, may exceed TS_ALPN_SIZE */
 	__u16 segments; /* data segments seen before the tag became final */
 	__u32 bytes;    /* stream bytes of the ClientHello, record headers included */
+	__u32 pad;
+	__u64 generation; /* of the policy entry that decided (ts_policy_value) */
 	char sni[TS_NAME_SIZE];
 	__u8 alpn[TS_ALPN_SIZE]; /* first TS_ALPN_SIZE bytes of protocol_name_list */
 };

@@ -43,7 +43,14 @@
  *                                 "*.parent", "@default" or "@no-sni"
  *   TS_PP2_TYPE_ROUTE       0xE1  route id, 2 bytes (1-based, 0 = none)
  *   TS_PP2_TYPE_ACTION      0xE2  enum ts_action, 1 byte
- *   TS_PP2_TYPE_MODE        0xE3  enum ts_handoff_mode, 1 byte (always sent)
+ *   TS_PP2_TYPE_MODE        0xE3  enum ts_handoff_mode, 1 byte (always sent),
+ *                                 then tagshake sub-TLVs (the layout of
+ *                                 PP2_TYPE_SSL: fixed field, then sub-TLVs;
+ *                                 the custom range has no free type left):
+ *     TS_PP2_SUBTYPE_GENERATION 0x01  policy generation the decision was
+ *                                 made with (ts_config.generation), 8 bytes
+ *                                 big endian; the proxy refuses a hand-off
+ *                                 whose generation it does not hold
  *   TS_PP2_TYPE_CERT        0xE4  client leaf certificate, DER
  *   TS_PP2_TYPE_FINGERPRINT 0xE5  SHA-256 of that DER, 32 bytes
  *   TS_PP2_TYPE_SUBJECT     0xE6  subject DN, RFC 2253 string
@@ -107,6 +114,9 @@
 #define TS_PP2_TYPE_LOCAL 0xED
 #define TS_PP2_TYPE_MATCH 0xEE
 #define TS_PP2_TYPE_CHAIN 0xEF
+/* Sub-TLVs of TS_PP2_TYPE_MODE. */
+#define TS_PP2_SUBTYPE_GENERATION 0x01
+#define TS_GENERATION_LEN 8
 
 /* Largest metadata block: a client certificate DER up to 16 KiB plus the
  * rest; a SOCK_SEQPACKET message this size fits the default socket buffer. */
@@ -157,6 +167,7 @@ struct ts_handoff_meta {
 	uint8_t mode;    /* enum ts_handoff_mode */
 	uint8_t match;   /* enum ts_match */
 	uint8_t resumed; /* 0/1 */
+	uint64_t generation; /* TS_PP2_SUBTYPE_GENERATION, 0 when absent */
 	struct ts_addr peer, local;
 };
 
@@ -187,6 +198,10 @@ void ts_tlv_add_addr(struct ts_tlv_buf *b, uint8_t type, const struct ts_addr *a
 /* A container TLV (PP2_TYPE_SSL): open returns a mark, close patches the
  * length once the nested values are added. */
 size_t ts_tlv_open(struct ts_tlv_buf *b, uint8_t type);
+/* Opens TS_PP2_TYPE_MODE and writes the mode byte; add its sub-TLVs, then
+ * ts_tlv_close(). */
+size_t ts_tlv_open_mode(struct ts_tlv_buf *b, uint8_t mode);
+void ts_tlv_add_u64(struct ts_tlv_buf *b, uint8_t type, uint64_t v);
 /* Opens PP2_TYPE_SSL and writes its client flags and verify result. */
 size_t ts_tlv_open_ssl(struct ts_tlv_buf *b, uint8_t client, uint32_t verify);
 void ts_tlv_close(struct ts_tlv_buf *b, size_t mark);

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -26,6 +27,12 @@
 #define DEFAULT_HANDOFF_TIMEOUT_MS 2000
 #define DEFAULT_IDLE_TIMEOUT_MS 300000
 #define DEFAULT_MAX_INFLIGHT 1024
+/* A client that has not finished its ClientHello after this long is idle
+ * or hostile: real ones send it in their first flight. */
+#define DEFAULT_HELLO_TIMEOUT_MS 3000
+/* Handshakes in flight from one address: a quarter of one worker's bound,
+ * so one source (or NAT) cannot take a worker by itself. */
+#define DEFAULT_MAX_PER_SOURCE 256
 /* One ticket instead of OpenSSL's two: each one re-serialises the session. */
 #define DEFAULT_SESSION_TICKETS 1
 #define DEFAULT_SESSION_TIMEOUT_S 7200
@@ -661,6 +668,55 @@ static int check_kong_names(struct parser *p, const yaml_node_t *n, const char *
 	return 0;
 }
 
+/* The protocols the proxy terminates on an http route (RFC 7301 names). */
+static const char *const http_alpn_names[] = { "h2", "http/1.1", NULL };
+
+/* `alpn:` a list of protocol names, kept in ALPN wire format. */
+static int parse_alpn(struct parser *p, const yaml_node_t *v, const char *key,
+		      struct ts_cfg_route *r)
+{
+	int err = want_kind(p, v, key, YAML_SEQUENCE_NODE);
+
+	r->alpn_len = 0;
+	if (err)
+		return err;
+	if (list_len(v) == 0)
+		return fail(p, v, key, "an empty ALPN list");
+	for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+	     it++) {
+		const char *s = want_scalar(p, node(p, *it), key, &err);
+		size_t n;
+		int known = 0;
+
+		if (!s)
+			return err;
+		for (const char *const *a = http_alpn_names; *a; a++)
+			known |= !strcmp(s, *a);
+		if (!known)
+			return fail(p, v, key, "'%s' is not a protocol the proxy speaks (h2, http/1.1)", s);
+		n = strlen(s);
+		for (unsigned i = 0; i < r->alpn_len; i += 1u + r->alpn[i])
+			if (r->alpn[i] == n && !memcmp(r->alpn + i + 1, s, n))
+				return fail(p, v, key, "'%s' is listed twice", s);
+		r->alpn[r->alpn_len] = (unsigned char)n;
+		memcpy(r->alpn + r->alpn_len + 1, s, n);
+		r->alpn_len += 1u + (unsigned)n;
+	}
+	return 0;
+}
+
+/* The ALPN default: h2 and HTTP/1.1 where the proxy parses HTTP, else
+ * HTTP/1.1 only (what the handshaker always selected before). */
+static void default_alpn(struct ts_cfg_route *r)
+{
+	static const char both[] = "\x02h2\x08http/1.1", h1[] = "\x08http/1.1";
+	const char *w = r->mode == TS_META_HTTP ? both : h1;
+	size_t n = r->mode == TS_META_HTTP ? sizeof(both) - 1 : sizeof(h1) - 1;
+
+	memcpy(r->alpn, w, n);
+	r->alpn_len = (unsigned)n;
+}
+
 static int route_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
 {
 	struct ts_cfg_route *r = obj;
@@ -687,6 +743,8 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 		r->unverified = (enum ts_unverified)val;
 		return err;
 	}
+	if (!strcmp(leaf, "alpn"))
+		return parse_alpn(p, v, key, r);
 	if (!strcmp(leaf, "forwarded")) {
 		bool on = true;
 		err = parse_bool(p, v, key, &on);
@@ -701,7 +759,8 @@ static int route_field(struct parser *p, const char *key, const yaml_node_t *v, 
 static const struct field route_fields[] = {
 	{ "name", route_field },    { "upstream", route_field },     { "metadata", route_field },
 	{ "headers", route_field }, { "kong_headers", route_field }, { "verify_header", route_field },
-	{ "unverified", route_field }, { "forwarded", route_field }, { NULL, NULL },
+	{ "unverified", route_field }, { "forwarded", route_field },   { "alpn", route_field },
+	{ NULL, NULL },
 };
 
 /* The verify status must not share a name with a certificate header. */
@@ -736,6 +795,11 @@ static int parse_route(struct parser *p, const char *key, const yaml_node_t *ite
 	if (!err && lookup(p, item, "forwarded") && r->mode != TS_META_HTTP)
 		err = fail(p, lookup(p, item, "forwarded"), key,
 			   "'forwarded' only applies to metadata: http");
+	if (!err && lookup(p, item, "alpn") && r->mode != TS_META_HTTP)
+		err = fail(p, lookup(p, item, "alpn"), key,
+			   "'alpn' only applies to metadata: http");
+	if (!err && !r->alpn_len)
+		default_alpn(r);
 	if (!err && lookup(p, item, "kong_headers") &&
 	    (r->mode != TS_META_HTTP || r->headers != TS_HEADERS_KONG))
 		err = fail(p, lookup(p, item, "kong_headers"), key,
@@ -919,6 +983,29 @@ static int parse_policies(struct parser *p, const yaml_node_t *root)
 
 /* ---- scalar sections ---- */
 
+/* A user name or a numeric uid, resolved now: a typo fails the load
+ * instead of locking every peer out. */
+static int parse_user(struct parser *p, const yaml_node_t *v, const char *key, long *uid)
+{
+	int err = 0;
+	const char *s = want_scalar(p, v, key, &err);
+	struct passwd pw, *res = NULL;
+	char buf[1024], *end;
+	unsigned long n;
+
+	if (!s)
+		return err;
+	n = strtoul(s, &end, 10);
+	if (*s && !*end && n < 0xffffffffUL) {
+		*uid = (long)n;
+		return 0;
+	}
+	if (getpwnam_r(s, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return fail(p, v, key, "no user named '%s'", s);
+	*uid = (long)pw.pw_uid;
+	return 0;
+}
+
 static int misc_field(struct parser *p, const char *key, const yaml_node_t *v, void *obj)
 {
 	struct ts_config *c = obj;
@@ -927,6 +1014,19 @@ static int misc_field(struct parser *p, const char *key, const yaml_node_t *v, v
 
 	if (!strcmp(key, "handoff.socket"))
 		return copy_str(p, v, key, c->handoff_path, sizeof(c->handoff_path));
+	if (!strcmp(key, "handoff.handshaker_user"))
+		return parse_user(p, v, key, &c->handoff_handshaker_uid);
+	if (!strcmp(key, "handoff.proxy_user"))
+		return parse_user(p, v, key, &c->handoff_proxy_uid);
+	if (!strcmp(key, "timeouts.client_hello"))
+		return parse_duration_ms(p, v, key, &c->hello_timeout_ms);
+	if (!strcmp(key, "limits.handshakes_per_source")) {
+		err = parse_uint(p, v, key, 1000000, &n);
+		if (!err && n == 0)
+			err = fail(p, v, key, "must be at least 1");
+		c->max_per_source = (unsigned)n;
+		return err;
+	}
 	if (!strcmp(key, "bpf.pin_dir"))
 		return copy_str(p, v, key, c->pin_dir, sizeof(c->pin_dir));
 	if (!strcmp(key, "timeouts.handshake"))
@@ -968,10 +1068,16 @@ static int misc_field(struct parser *p, const char *key, const yaml_node_t *v, v
 	return err;
 }
 
-static const struct field handoff_fields[] = { { "socket", misc_field }, { NULL, NULL } };
+static const struct field handoff_fields[] = {
+	{ "socket", misc_field },
+	{ "handshaker_user", misc_field },
+	{ "proxy_user", misc_field },
+	{ NULL, NULL },
+};
 static const struct field bpf_fields[] = { { "pin_dir", misc_field }, { NULL, NULL } };
 static const struct field timeout_fields[] = {
-	{ "handshake", misc_field }, { "handoff", misc_field }, { "idle", misc_field }, { NULL, NULL },
+	{ "handshake", misc_field }, { "client_hello", misc_field }, { "handoff", misc_field },
+	{ "idle", misc_field },      { NULL, NULL },
 };
 static const struct field tls_fields[] = {
 	{ "session_tickets", misc_field },
@@ -983,6 +1089,7 @@ static const struct field logging_fields[] = {
 	{ "level", misc_field }, { "connections", misc_field }, { NULL, NULL },
 };
 static const struct field limit_fields[] = { { "handshakes_in_flight", misc_field },
+					     { "handshakes_per_source", misc_field },
 					     { NULL, NULL } };
 
 static int parse_misc(struct parser *p, const yaml_node_t *root, const char *section,
@@ -1069,7 +1176,11 @@ static void set_defaults(struct ts_config *cfg)
 	cfg->handshake_timeout_ms = DEFAULT_HANDSHAKE_TIMEOUT_MS;
 	cfg->handoff_timeout_ms = DEFAULT_HANDOFF_TIMEOUT_MS;
 	cfg->idle_timeout_ms = DEFAULT_IDLE_TIMEOUT_MS;
+	cfg->hello_timeout_ms = DEFAULT_HELLO_TIMEOUT_MS;
 	cfg->max_inflight = DEFAULT_MAX_INFLIGHT;
+	cfg->max_per_source = DEFAULT_MAX_PER_SOURCE;
+	cfg->handoff_handshaker_uid = -1;
+	cfg->handoff_proxy_uid = -1;
 	cfg->session_tickets = DEFAULT_SESSION_TICKETS;
 	cfg->session_timeout_s = DEFAULT_SESSION_TIMEOUT_S;
 	cfg->log_level = TS_LOG_LEVEL_DEFAULT;
@@ -1088,6 +1199,92 @@ static int parse_root(struct parser *p)
 	if (!err)
 		err = parse_sections(p, root);
 	return err;
+}
+
+/* ---- the policy generation ---- */
+
+/* FNV-1a 64 (as ts_name_hash()): a drift detector between processes that
+ * read the same file, not a defence against a chosen configuration. */
+#define GEN_FNV_OFFSET 0xcbf29ce484222325ULL
+#define GEN_FNV_PRIME 0x100000001b3ULL
+
+static void gen_bytes(uint64_t *h, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+
+	for (size_t i = 0; i < len; i++) {
+		*h ^= b[i];
+		*h *= GEN_FNV_PRIME;
+	}
+}
+
+/* Length first, so that "ab","c" and "a","bc" differ. */
+static void gen_str(uint64_t *h, const char *s)
+{
+	uint32_t len = s ? (uint32_t)strlen(s) : 0xffffffffu;
+
+	gen_bytes(h, &len, sizeof(len));
+	if (s)
+		gen_bytes(h, s, len);
+}
+
+static void gen_num(uint64_t *h, uint64_t v)
+{
+	gen_bytes(h, &v, sizeof(v));
+}
+
+/* Whatever gives a policy value its meaning: each entry with its ids, and
+ * behind each id the name and the settings of what it points at. File
+ * contents (certificates, CA PEMs) are not read: they are the handshaker's
+ * to load on SIGHUP, and the ids name them, not their bytes. */
+uint64_t ts_config_generation(const struct ts_config *c)
+{
+	uint64_t h = GEN_FNV_OFFSET;
+	int i, k;
+
+	gen_str(&h, "tagshake-policy-1");
+	for (i = 0; i < c->npolicies; i++) {
+		const struct ts_cfg_policy *pol = &c->policies[i];
+
+		gen_str(&h, pol->name);
+		gen_num(&h, pol->value.action);
+		gen_num(&h, pol->value.cert_id);
+		gen_num(&h, pol->value.ca_id);
+		gen_num(&h, pol->value.route_id);
+	}
+	gen_num(&h, (uint64_t)c->ncerts);
+	for (i = 0; i < c->ncerts; i++) {
+		gen_str(&h, c->certs[i].name);
+		for (k = 0; k < c->certs[i].npairs; k++)
+			gen_str(&h, c->certs[i].pairs[k].chain);
+	}
+	gen_num(&h, (uint64_t)c->nca_sets);
+	for (i = 0; i < c->nca_sets; i++) {
+		gen_str(&h, c->ca_sets[i].name);
+		gen_num(&h, c->ca_sets[i].send_names);
+		for (k = 0; k < c->ca_sets[i].nfiles; k++)
+			gen_str(&h, c->ca_sets[i].files[k]);
+	}
+	gen_num(&h, (uint64_t)c->nroutes);
+	for (i = 0; i < c->nroutes; i++) {
+		const struct ts_cfg_route *r = &c->routes[i];
+
+		gen_str(&h, r->name);
+		gen_str(&h, r->upstream);
+		gen_num(&h, r->mode);
+		gen_num(&h, r->headers);
+		gen_str(&h, r->kong.cert);
+		gen_str(&h, r->kong.serial);
+		gen_str(&h, r->kong.issuer_dn);
+		gen_str(&h, r->kong.subject_dn);
+		gen_str(&h, r->kong.fingerprint);
+		gen_str(&h, r->verify_header);
+		gen_num(&h, r->unverified);
+		gen_num(&h, r->no_forwarded);
+		gen_num(&h, r->alpn_len);
+		gen_bytes(&h, r->alpn, r->alpn_len);
+	}
+	return h ? h : 1; /* 0 is "hand-made" */
 }
 
 static int yaml_fail(struct parser *p, const yaml_parser_t *yp)
@@ -1120,6 +1317,12 @@ static int load(yaml_parser_t *yp, struct parser *p, struct ts_config **out)
 		ts_config_free(p->cfg);
 		return err;
 	}
+	/* the ClientHello is part of the handshake: never waited for longer */
+	if (p->cfg->hello_timeout_ms > p->cfg->handshake_timeout_ms)
+		p->cfg->hello_timeout_ms = p->cfg->handshake_timeout_ms;
+	p->cfg->generation = ts_config_generation(p->cfg);
+	for (int i = 0; i < p->cfg->npolicies; i++)
+		p->cfg->policies[i].value.generation = p->cfg->generation;
 	*out = p->cfg;
 	return 0;
 }
@@ -1222,6 +1425,23 @@ static const struct ts_cfg_policy *find_policy(const struct ts_config *cfg, cons
 {
 	return bsearch(name, cfg->policies, (size_t)cfg->npolicies, sizeof(*cfg->policies),
 		       policy_cmp);
+}
+
+const struct ts_cfg_policy *ts_config_policy(const struct ts_config *cfg, const char *name,
+					     size_t len)
+{
+	char key[TS_NAME_SIZE];
+
+	if (len == 0 || len >= sizeof(key))
+		return NULL;
+	memcpy(key, name, len);
+	key[len] = '\0';
+	return find_policy(cfg, key);
+}
+
+bool ts_config_peer_allowed(long allowed_uid, unsigned uid)
+{
+	return uid == 0 || uid == (unsigned)getuid() || (allowed_uid >= 0 && uid == (unsigned long)allowed_uid);
 }
 
 const struct ts_cfg_policy *ts_config_decide(const struct ts_config *cfg, const char *sni,

@@ -29,6 +29,9 @@
 #define TS_CFG_HEADER_SIZE 64
 /* Room for an error message: file, line, key and reason. */
 #define TS_CFG_ERR_SIZE 512
+/* A route's ALPN list in wire format (RFC 7301: length-prefixed names):
+ * room for "h2" and "http/1.1" and then some. */
+#define TS_CFG_ALPN_SIZE 32
 
 enum ts_meta_mode {
 	TS_META_PROXY_V2 = 0, /* PROXY protocol v2 header with the hand-off TLVs */
@@ -109,6 +112,11 @@ struct ts_cfg_route {
 	char verify_header[TS_CFG_HEADER_SIZE]; /* "" = TS_VERIFY_HEADER_DEFAULT */
 	enum ts_unverified unverified;
 	bool no_forwarded; /* `forwarded: false`: no X-Forwarded-For/Forwarded (http) */
+	/* protocols the handshaker selects from, in its order of preference
+	 * (`alpn:`, http routes; default h2 then http/1.1; other routes
+	 * http/1.1), ALPN wire format */
+	unsigned char alpn[TS_CFG_ALPN_SIZE];
+	unsigned alpn_len;
 	int line;
 };
 
@@ -132,12 +140,22 @@ struct ts_config {
 	 * they are configured */
 	struct ts_cfg_policy *policies;
 	int npolicies;
+	/* Digest of everything the policy decides with (ts_config_generation()):
+	 * policies, and the certificates, CA sets and routes they name, with
+	 * their ids. Never 0 (0 marks a hand-made policy entry). */
+	uint64_t generation;
 	char handoff_path[108]; /* unix socket of the proxy */
+	/* SO_PEERCRED rule on the hand-off: besides root and the process's own
+	 * user, the one user allowed at the other end (-1 = none configured). */
+	long handoff_handshaker_uid; /* handoff.handshaker_user: checked by the proxy */
+	long handoff_proxy_uid;      /* handoff.proxy_user: checked by tagshaked */
 	char pin_dir[128];      /* bpffs directory of the pinned maps */
 	unsigned handshake_timeout_ms; /* default 10000 */
+	unsigned hello_timeout_ms;     /* accept → whole ClientHello; default 3000 */
 	unsigned handoff_timeout_ms;   /* wait for an unreachable proxy; default 2000 */
 	unsigned idle_timeout_ms;      /* relay/proxy idle close; default 300000 */
 	unsigned max_inflight;         /* handshakes in flight per worker; default 1024 */
+	unsigned max_per_source;       /* in flight per client address, all workers; default 256 */
 	unsigned session_tickets;      /* TLS 1.3 tickets per full handshake; default 1 */
 	unsigned session_timeout_s;    /* session lifetime; default 7200 */
 	enum ts_resumption resumption; /* default TS_RESUME_CACHE */
@@ -152,6 +170,8 @@ int ts_config_load(const char *path, struct ts_config **out, char *err, size_t e
 int ts_config_load_string(const char *yaml, size_t len, const char *name,
 			  struct ts_config **out, char *err, size_t errlen);
 void ts_config_free(struct ts_config *cfg);
+/* The policy generation of a loaded configuration (cfg->generation). */
+uint64_t ts_config_generation(const struct ts_config *cfg);
 
 /* Policies as the BPF map wants them, for `tagshake policy import`:
  * i in [0, ts_config_policy_count()). Returns the normalised key name
@@ -167,6 +187,15 @@ const char *ts_config_policy_at(const struct ts_config *cfg, size_t i,
 const struct ts_cfg_policy *ts_config_decide(const struct ts_config *cfg, const char *sni,
 					     size_t sni_len, struct ts_policy_value *out,
 					     enum ts_match *match);
+
+/* The policy entry of that exact name ("api.example", "*.example",
+ * "@default", "@no-sni"), or NULL. */
+const struct ts_cfg_policy *ts_config_policy(const struct ts_config *cfg, const char *name,
+					     size_t len);
+
+/* Whether uid may stand at the other end of the hand-off: root, our own
+ * user, or the configured one (allowed_uid, -1 = none). */
+bool ts_config_peer_allowed(long allowed_uid, unsigned uid);
 
 /* id → entry (NULL for 0 or out of range). */
 const struct ts_cfg_cert *ts_config_cert(const struct ts_config *cfg, unsigned id);

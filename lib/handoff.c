@@ -96,6 +96,26 @@ size_t ts_tlv_open(struct ts_tlv_buf *b, uint8_t type)
 	return mark;
 }
 
+void ts_tlv_add_u64(struct ts_tlv_buf *b, uint8_t type, uint64_t v)
+{
+	uint8_t be[8];
+
+	for (int i = 0; i < 8; i++)
+		be[i] = (uint8_t)(v >> (56 - 8 * i));
+	ts_tlv_add(b, type, be, sizeof(be));
+}
+
+size_t ts_tlv_open_mode(struct ts_tlv_buf *b, uint8_t mode)
+{
+	size_t mark = ts_tlv_open(b, TS_PP2_TYPE_MODE);
+
+	if (!b->err && b->cap - b->len >= 1)
+		b->p[b->len++] = mode;
+	else if (!b->err)
+		b->err = -EMSGSIZE;
+	return mark;
+}
+
 size_t ts_tlv_open_ssl(struct ts_tlv_buf *b, uint8_t client, uint32_t verify)
 {
 	size_t mark = ts_tlv_open(b, PP2_TYPE_SSL);
@@ -206,6 +226,27 @@ static int parse_ssl(const uint8_t *v, uint16_t l, struct ts_handoff_meta *m)
 	return tlv_walk(v + 5, l - 5, ssl_sub, m);
 }
 
+static int mode_sub(uint8_t type, const uint8_t *v, uint16_t l, struct ts_handoff_meta *m)
+{
+	if (type != TS_PP2_SUBTYPE_GENERATION)
+		return 0; /* unknown: skipped */
+	if (l != TS_GENERATION_LEN)
+		return -EBADMSG;
+	m->generation = 0;
+	for (int i = 0; i < TS_GENERATION_LEN; i++)
+		m->generation = m->generation << 8 | v[i];
+	return 0;
+}
+
+/* The mode byte, then sub-TLVs (a sender before them sent the byte alone). */
+static int parse_mode(const uint8_t *v, uint16_t l, struct ts_handoff_meta *m)
+{
+	if (l < 1)
+		return -EBADMSG;
+	m->mode = v[0];
+	return tlv_walk(v + 1, l - 1, mode_sub, m);
+}
+
 static uint32_t get24(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
@@ -279,7 +320,7 @@ static int top_tlv(uint8_t type, const uint8_t *v, uint16_t l, struct ts_handoff
 	case TS_PP2_TYPE_CERT_ID: m->cert_id = l == 2 ? get16(v) : 0; return want_len(l, 2);
 	case TS_PP2_TYPE_CA_ID: m->ca_id = l == 2 ? get16(v) : 0; return want_len(l, 2);
 	case TS_PP2_TYPE_ACTION: m->action = l ? v[0] : 0; return want_len(l, 1);
-	case TS_PP2_TYPE_MODE: m->mode = l ? v[0] : 0; return want_len(l, 1);
+	case TS_PP2_TYPE_MODE: return parse_mode(v, l, m);
 	case TS_PP2_TYPE_MATCH: m->match = l ? v[0] : 0; return want_len(l, 1);
 	case TS_PP2_TYPE_RESUMED: m->resumed = l ? v[0] : 0; return want_len(l, 1);
 	default: return 0; /* unknown: skipped, so newer senders stay readable */
@@ -432,50 +473,56 @@ static int unix_addr(const char *path, struct sockaddr_un *sa)
 	return 0;
 }
 
-int ts_handoff_listen(const char *path, int backlog)
+/* A hand-off socket (SOCK_SEQPACKET) and the address of path; fd or -errno. */
+static int handoff_socket(const char *path, struct sockaddr_un *sa)
 {
-	struct sockaddr_un sa;
-	struct stat st;
-	int fd, err = unix_addr(path, &sa);
+	int fd, err = unix_addr(path, sa);
 
 	if (err)
 		return err;
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+/* Closes fd after a failed call; that call's -errno. */
+static int close_errno(int fd)
+{
+	int err = -errno;
+
+	close(fd);
+	return err;
+}
+
+int ts_handoff_listen(const char *path, int backlog)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd = handoff_socket(path, &sa);
+
 	if (fd < 0)
-		return -errno;
-	/* Whoever can connect can inject a connection with forged metadata:
-	 * owner and group only, whatever the umask (Linux applies a socket's
-	 * mode set before bind() to the file bind() creates). */
-	if (fchmod(fd, TS_HANDOFF_SOCKET_MODE) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
+		return fd;
 	/* a stale socket from a previous run; never remove anything else */
 	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		unlink(path);
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, backlog) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
+	/* Whoever can connect can inject a connection with forged metadata:
+	 * owner and group only. bind() creates the file with the umask applied
+	 * (a mode set on the socket before it does not carry over), so the
+	 * mode is set on the file after bind() and before listen(): until
+	 * then a connect is refused whatever the mode. */
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, TS_HANDOFF_SOCKET_MODE) < 0 || listen(fd, backlog) < 0)
+		return close_errno(fd);
 	return fd;
 }
 
 int ts_handoff_connect(const char *path)
 {
 	struct sockaddr_un sa;
-	int fd, err = unix_addr(path, &sa);
+	int fd = handoff_socket(path, &sa);
 
-	if (err)
-		return err;
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
+		return fd;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return close_errno(fd);
 	return fd;
 }

@@ -35,9 +35,9 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_OBJ)/fuzz/fuzz_%.o $(FUZZ_LIB)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $(filter %.o %.a,$^) -o $@ $(LDLIBS)
 
 $(FUZZ_DIR)/fuzz_config: LDLIBS = -lyaml
-# the proxy's HTTP path: its object and llhttp's, instrumented
-$(FUZZ_DIR)/fuzz_http: $(FUZZ_OBJ)/proxy/http_inject.o $(LLHTTP_FUZZ_OBJS)
+# the proxy's HTTP path: its object and llhttp, instrumented
 $(FUZZ_OBJ)/proxy/http_inject.o: FUZZ_CFLAGS += -I$(LLHTTP_INC)
+$(FUZZ_DIR)/fuzz_http: $(FUZZ_OBJ)/proxy/http_inject.o $(FUZZ_OBJ)/proxy/http_rules.o $(LLHTTP_FUZZ_OBJS)
 $(FUZZ_DIR)/fuzz_differential: LDLIBS = $(LIBBPF_LIBS)
 
 # Seed hand-off blocks, written with the same builder the handshaker uses.

@@ -6,6 +6,16 @@
 run:
 	scripts/run.sh $(RUN_ARGS)
 
+# `make reload`: the demo's edited configuration applied to the running demo
+# (proxy, tagshaked, then the kernel: `tagshake reload`, docs/tagshake.md).
+# RUN_STATE is the demo's --state directory.
+RUN_STATE ?= $(or $(TAGSHAKE_STATE),/var/lib/tagshake-demo)
+.PHONY: reload
+reload: $(BUILD)/tagshake
+	$(BUILD)/tagshake reload --config $(RUN_STATE)/tagshake.yaml \
+		--proxy-status $(RUN_STATE)/run/proxy.status \
+		--handshaker-status $(RUN_STATE)/run/tagshaked.status
+
 # `make install PREFIX=/usr/local DESTDIR=`: the three binaries, the systemd
 # units (paths filled in), the demo's upstream and the docs with the example
 # configuration. The configuration itself goes in $(CONFDIR)/tagshake.yaml.

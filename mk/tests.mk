@@ -13,7 +13,8 @@ TEST_BINS += $(BUILD)/tests/test_clienthello $(BUILD)/tests/test_reasm \
 	     $(BUILD)/tests/test_handoff $(BUILD)/tests/test_config \
 	     $(BUILD)/tests/test_config_logging $(BUILD)/tests/test_decision \
 	     $(BUILD)/tests/test_log $(BUILD)/tests/test_pp2 \
-	     $(BUILD)/tests/test_http_inject $(BUILD)/tests/test_cert_headers
+	     $(BUILD)/tests/test_http_inject $(BUILD)/tests/test_cert_headers \
+	     $(BUILD)/tests/test_http_rules
 
 $(BUILD)/tests/test_clienthello: LDLIBS = -lcmocka
 $(BUILD)/tests/test_clienthello: $(OBJ)/tests/test_clienthello.o $(OBJ)/tests/hello_builder.o $(LIB_A)
@@ -58,8 +59,11 @@ $(BUILD)/tests/test_pp2: $(OBJ)/tests/test_pp2.o $(OBJ)/proxy/pp2.o
 	$(link)
 
 $(BUILD)/tests/test_http_inject: LDLIBS = -lcmocka
-$(BUILD)/tests/test_http_inject: $(OBJ)/tests/test_http_inject.o $(OBJ)/proxy/http_inject.o \
-	$(LLHTTP_OBJS)
+$(BUILD)/tests/test_http_inject: $(OBJ)/tests/test_http_inject.o $(OBJ)/proxy/http_inject.o $(OBJ)/proxy/http_rules.o $(LLHTTP_OBJS)
+	$(link)
+
+$(BUILD)/tests/test_http_rules: LDLIBS = -lcmocka
+$(BUILD)/tests/test_http_rules: $(OBJ)/tests/test_http_rules.o $(OBJ)/proxy/http_rules.o
 	$(link)
 
 $(BUILD)/tests/test_cert_headers: LDLIBS = -lcmocka -lssl -lcrypto

@@ -10,6 +10,7 @@
  * message, so the next head is again collected whole.
  */
 #include "http_inject.h"
+#include "http_rules.h"
 
 #include <errno.h>
 #include <llhttp.h>
@@ -66,12 +67,6 @@ struct ts_http_inject {
 	size_t head_len;
 };
 
-/* Fields a client never sets for the upstream: the proxy's own forwarding
- * fields, and X-Forwarded-Host and X-Real-IP, which upstreams also trust. */
-static const char *const forwarding_names[] = {
-	"forwarded", "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip", NULL,
-};
-
 static struct ts_http_inject *of(llhttp_t *p)
 {
 	return p->data;
@@ -84,11 +79,6 @@ static int is_tchar(unsigned char c)
 	       (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static int is_alnum(char c)
-{
-	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
 static int is_token(const char *s, size_t len)
 {
 	if (!len)
@@ -99,37 +89,10 @@ static int is_token(const char *s, size_t len)
 	return 1;
 }
 
-/* The canonical form of a name byte: ASCII lowercase, '_' as '-' (CGI and
- * WSGI servers, and nginx with underscores_in_headers, read both alike). */
-static char canon(char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return (char)(c - 'A' + 'a');
-	return c == '_' ? '-' : c;
-}
-
-static int canon_eq(const char *name, size_t len, const char *ref)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++)
-		if (!ref[i] || canon(name[i]) != canon(ref[i]))
-			return 0;
-	return ref[i] == '\0';
-}
-
-static int in_list(const char *const *list, const char *name, size_t len)
-{
-	for (const char *const *s = list; s && *s; s++)
-		if (canon_eq(name, len, *s))
-			return 1;
-	return 0;
-}
-
 /* A field the proxy removes from every request: identity or forwarding. */
 static int is_stripped(const struct ts_http_inject *h, const char *name, size_t len)
 {
-	return in_list(h->strip, name, len) || in_list(forwarding_names, name, len);
+	return ts_http_name_in(h->strip, name, len) || ts_http_forwarding_name(name, len);
 }
 
 /* ---- parser callbacks ---- */
@@ -269,7 +232,7 @@ static const struct field *find_field(const struct ts_http_inject *h, const char
 
 	*count = 0;
 	for (unsigned i = 0; i < h->nfields; i++)
-		if (canon_eq(h->raw + h->fields[i].name_off, h->fields[i].name_len, name)) {
+		if (ts_http_name_eq(h->raw + h->fields[i].name_off, h->fields[i].name_len, name)) {
 			found = found ? found : &h->fields[i];
 			(*count)++;
 		}
@@ -285,48 +248,6 @@ static void trim(const char **s, size_t *len)
 	}
 	while (*len && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
 		(*len)--;
-}
-
-/*
- * An authority (RFC 3986, 3.2): host [":" port], no userinfo. The host is a
- * reg-name or an IP literal; the port, when present, 1 to 65535. Sets the
- * host part. Returns 0 or 400.
- */
-static int parse_authority(const char *a, size_t len, size_t *host_len)
-{
-	size_t i = 0;
-
-	if (!len)
-		return 400;
-	if (a[0] == '[') {
-		/* an IP literal: hex digits, ':' and '.' */
-		for (i = 1; i < len && a[i] != ']'; i++)
-			if (!is_alnum(a[i]) && a[i] != ':' && a[i] != '.')
-				return 400;
-		if (i == len)
-			return 400;
-		i++;
-	} else {
-		/* a host name: letters, digits and "-._~" (no pct-encoding or
-		 * sub-delims, which no SNI can match) */
-		for (; i < len && a[i] != ':'; i++)
-			if (!is_alnum(a[i]) && (!a[i] || !strchr("-._~", a[i])))
-				return 400;
-	}
-	*host_len = i;
-	if (i == 0)
-		return 400;
-	if (i == len)
-		return 0;
-	if (a[i] != ':' || i + 1 == len || len - i - 1 > 5)
-		return 400;
-	unsigned long port = 0;
-	for (size_t j = i + 1; j < len; j++) {
-		if (a[j] < '0' || a[j] > '9')
-			return 400;
-		port = port * 10 + (unsigned long)(a[j] - '0');
-	}
-	return port >= 1 && port <= 65535 ? 0 : 400;
 }
 
 struct target {
@@ -428,7 +349,7 @@ static int check_authority(struct ts_http_inject *h, struct head_view *v)
 	}
 	if (!host)
 		return 400;
-	rc = parse_authority(host, len, &host_len);
+	rc = ts_http_parse_authority(host, len, &host_len);
 	if (rc)
 		return rc;
 	v->authority = host;
@@ -469,7 +390,7 @@ static void put_connection(struct ts_http_inject *h, struct sbuf *b)
 		const struct field *f = &h->fields[i];
 		const char *v = h->raw + f->value_off, *end = v + f->value_len;
 
-		if (!canon_eq(h->raw + f->name_off, f->name_len, "connection"))
+		if (!ts_http_name_eq(h->raw + f->name_off, f->name_len, "connection"))
 			continue;
 		while (v < end) {
 			const char *comma = memchr(v, ',', (size_t)(end - v));
@@ -479,8 +400,8 @@ static void put_connection(struct ts_http_inject *h, struct sbuf *b)
 			v = comma ? comma + 1 : end;
 			trim(&tok, &n);
 			if (!is_token(tok, n) || is_stripped(h, tok, n) ||
-			    canon_eq(tok, n, "host") || canon_eq(tok, n, "content-length") ||
-			    canon_eq(tok, n, "transfer-encoding"))
+			    ts_http_name_eq(tok, n, "host") || ts_http_name_eq(tok, n, "content-length") ||
+			    ts_http_name_eq(tok, n, "transfer-encoding"))
 				continue;
 			puts_(b, any ? ", " : "Connection: ");
 			put(b, tok, n);
@@ -498,9 +419,9 @@ static int keep_field(const struct ts_http_inject *h, const struct field *f)
 	const char *n = h->raw + f->name_off;
 	size_t len = f->name_len;
 
-	return !is_stripped(h, n, len) && !canon_eq(n, len, "host") &&
-	       !canon_eq(n, len, "content-length") && !canon_eq(n, len, "transfer-encoding") &&
-	       !canon_eq(n, len, "connection");
+	return !is_stripped(h, n, len) && !ts_http_name_eq(n, len, "host") &&
+	       !ts_http_name_eq(n, len, "content-length") && !ts_http_name_eq(n, len, "transfer-encoding") &&
+	       !ts_http_name_eq(n, len, "connection");
 }
 
 static int build_head(struct ts_http_inject *h, const struct head_view *v)
@@ -661,20 +582,16 @@ static int feed_body(struct ts_http_inject *h, const char *in, size_t len, char 
 static int set_extra(struct ts_http_inject *h, const struct ts_http_opts *o)
 {
 	const char *a = o->client_addr;
-	int v6 = a && strchr(a, ':');
-	size_t cap = o->inject_len + (a ? 3 * strlen(a) + 128 : 0) + 1;
-	int n = 0;
+	size_t cap = o->inject_len + (a ? TS_HTTP_FORWARDING_MAX(strlen(a)) : 0) + 1;
+	ssize_t n = 0;
 
 	h->extra = malloc(cap);
 	if (!h->extra)
 		return -ENOMEM;
 	memcpy(h->extra, o->inject, o->inject_len);
 	if (a)
-		n = snprintf(h->extra + o->inject_len, cap - o->inject_len,
-			     "X-Forwarded-For: %s\r\nX-Forwarded-Proto: https\r\n"
-			     "Forwarded: for=%s%s%s%s;proto=https\r\n",
-			     a, v6 ? "\"[" : "", a, v6 ? "]" : "", v6 ? "\"" : "");
-	if (n < 0 || (size_t)n >= cap - o->inject_len)
+		n = ts_http_forwarding_lines(a, h->extra + o->inject_len, cap - o->inject_len);
+	if (n < 0)
 		return -EINVAL;
 	h->extra_len = o->inject_len + (size_t)n;
 	return 0;

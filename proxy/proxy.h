@@ -3,7 +3,7 @@
  * tagshake-proxy internals: a worker (one thread, one epoll loop) owns the
  * handshaker connections it accepted and every proxied connection that came
  * through them. Nothing is shared between workers but the read-only
- * configuration.
+ * configuration generations (proxy_gen.h).
  */
 #ifndef TS_PROXY_H
 #define TS_PROXY_H
@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "config.h"
+#include "proxy_gen.h"
 #include "proxy_relay.h"
 #include "proxy_stats.h"
 #include "proxy_upstream.h"
@@ -25,9 +27,7 @@
 #define PX_CONNECT_TIMEOUT_MS 5000
 
 struct px_settings {
-	const struct ts_config *cfg;
-	const struct px_upstream *ups; /* cfg->nroutes entries */
-	const char *const *strip;      /* header names removed in http mode */
+	struct px_gens *gens; /* configurations by policy generation */
 	unsigned connect_timeout_ms;
 	unsigned idle_timeout_ms;
 	unsigned drain_timeout_ms;
@@ -58,10 +58,13 @@ struct px_conn {
 	struct px_worker *w;
 	struct px_ep client, upstream;
 	enum px_conn_state state;
+	struct px_gen *gen; /* the generation the handshaker decided with: held to the end */
 	const struct ts_cfg_route *route;
 	const struct ts_cfg_policy *policy; /* the SNI's policy, for Host checks */
 	struct px_dir up, down;             /* client→upstream, upstream→client */
 	struct ts_http_inject *http;
+	struct px_h2 *h2; /* an HTTP/2 connection (ALPN h2), else NULL */
+	struct px_conn *h2_flush_next; /* on the worker's h2_flush list */
 	int local_status;    /* an HTTP answer the proxy gives itself */
 	bool local_queued;
 	bool client_eof;     /* input discarded after a local answer */
@@ -88,6 +91,8 @@ struct px_worker {
 	struct px_stats stats;
 	struct px_list connecting, idle;
 	struct px_conn *dead; /* closed in this batch, linked by next */
+	struct h2_stream *h2_dead; /* HTTP/2 streams closed in this batch */
+	struct px_conn *h2_flush;  /* HTTP/2 connections with frames to send */
 	struct px_pipe_pool pipes;
 	unsigned long conns;
 	int *run;             /* enum px_run, written by the main thread */
@@ -96,8 +101,16 @@ struct px_worker {
 	uint64_t drain_deadline_ms;
 };
 
-uint64_t px_now_ms(void);
-uint64_t px_now_us(void);
+/* The proxy's names for lib/clock.h's monotonic clock. */
+static inline uint64_t px_now_ms(void)
+{
+	return ts_now_ms();
+}
+
+static inline uint64_t px_now_us(void)
+{
+	return ts_now_us();
+}
 
 /* Registers ep with its wanted events (0: leaves epoll). */
 void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events);

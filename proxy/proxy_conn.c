@@ -22,7 +22,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "h2_conn.h"
 #include "http_inject.h"
+#include "log.h"
 #include "proxy_mode.h"
 
 /* Room for a local answer (ts_http_local_response). */
@@ -89,26 +91,51 @@ static void connect_failed(struct px_conn *c, int err)
 	step(c);
 }
 
+/* The generation the handshaker decided with, or NULL: counted and logged,
+ * never served by another one (its routes and Host checks could be
+ * looser or stricter than what the handshake asked of the client). */
+static struct px_gen *handoff_generation(struct px_worker *w, const struct ts_handoff *h)
+{
+	struct px_gen *g = px_gens_find(w->set->gens, h->meta.generation);
+
+	if (!g) {
+		px_count(&w->stats, PX_CLOSE_STALE, 1);
+		px_connlog_refused(&h->meta, "stale");
+		ts_log(TS_LOG_WARN, "hand-off refused: policy generation %016llx is not loaded",
+		       (unsigned long long)h->meta.generation);
+	}
+	return g;
+}
+
 void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 {
-	const struct ts_config *cfg = w->set->cfg;
-	struct ts_policy_value v;
-	enum ts_match m;
-	const struct ts_cfg_policy *pol = ts_config_decide(
-		cfg, (const char *)h->meta.authority.p, h->meta.authority.len, &v, &m);
-	unsigned rid = h->meta.route_id ? h->meta.route_id : v.route_id;
-	const struct ts_cfg_route *route = ts_config_route(cfg, rid);
+	struct px_gen *g;
+	const struct ts_cfg_policy *pol;
+	const struct ts_cfg_route *route;
 	struct px_conn *c;
+	unsigned rid;
 	int ufd, rc, one = 1;
 
 	px_count(&w->stats, PX_HANDOFFS, 1);
+	g = handoff_generation(w, h);
+	if (!g) {
+		ts_handoff_release(h);
+		return;
+	}
+	/* the entry that decided, by name, in the generation that decided:
+	 * no lookup of our own that could land elsewhere */
+	pol = ts_config_policy(g->cfg, (const char *)h->meta.policy.p, h->meta.policy.len);
+	rid = pol ? pol->value.route_id : 0;
+	route = ts_config_route(g->cfg, rid);
 	c = route ? calloc(1, sizeof(*c)) : NULL;
 	if (!c) {
 		px_count(&w->stats, route ? PX_CLOSE_NOMEM : PX_CLOSE_NO_ROUTE, 1);
 		px_connlog_refused(&h->meta, route ? "nomem" : "no_route");
 		ts_handoff_release(h);
+		px_gen_put(g);
 		return;
 	}
+	c->gen = g;
 	c->w = w;
 	c->start_us = px_now_us();
 	c->route = route;
@@ -123,9 +150,20 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	 * the client's delayed ACK (a relay socketpair has no Nagle) */
 	if (h->meta.mode != TS_MODE_RELAY)
 		setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	ufd = px_upstream_connect(&w->set->ups[rid - 1]);
-	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
 	w->conns++;
+	if (route->mode == TS_META_HTTP && px_h2_alpn(h)) {
+		/* HTTP/2: an upstream connection per stream, none for c itself */
+		c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = -1, .owner = c };
+		c->up.pipe_rd = c->up.pipe_wr = c->down.pipe_rd = c->down.pipe_wr = -1;
+		c->state = PX_RELAYING;
+		rc = px_h2_start(c, h);
+		ts_handoff_release(h);
+		if (rc)
+			px_conn_close(c, rc == -ENOMEM ? PX_CLOSE_NOMEM : PX_CLOSE_BAD_META);
+		return;
+	}
+	ufd = px_upstream_connect(&g->ups[rid - 1]);
+	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
 	/* no pipe and no buffer until bytes arrive: an idle connection holds
 	 * its two sockets and nothing else */
 	w->pipes.stats = &w->stats;
@@ -173,6 +211,7 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	px_dir_free(&c->down);
 	ts_http_inject_free(c->http);
 	c->http = NULL;
+	px_h2_free(c);
 	w->conns--;
 	/* later events of this epoll batch may still name c: free it after */
 	c->closed = true;
@@ -307,7 +346,10 @@ static bool connected_now(int fd)
 
 void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
 {
-	(void)events;
+	if (c->h2) {
+		px_h2_event(c, (struct px_ep *)ep, events);
+		return;
+	}
 	if (c->state == PX_CONNECTING && ep == &c->upstream && !connect_done(c, false))
 		return;
 	step(c);
@@ -315,6 +357,10 @@ void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
 
 void px_conn_timeout(struct px_conn *c)
 {
+	if (c->h2) {
+		px_h2_idle(c);
+		return;
+	}
 	if (c->state == PX_CONNECTING) {
 		connect_failed(c, ETIMEDOUT);
 		return;

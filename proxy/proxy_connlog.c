@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-/* The proxy's connection lines, built with user/logfmt.c. */
+/* The proxy's connection lines, built with lib/logfmt.c. */
 #include "proxy_connlog.h"
 
 #include <stdio.h>

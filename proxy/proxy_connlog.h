@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /* The proxy's connection log (logging.connections): one logfmt line per
  * proxied connection when it closes, in the style of tagshaked's
- * (user/connlog.c): result (the close reason), sni, policy, action, route,
+ * (tagshaked/connlog.c): result (the close reason), sni, policy, action, route,
  * mode, subject, bytes each way, HTTP requests, ms from the hand-off. */
 #ifndef TS_PROXY_CONNLOG_H
 #define TS_PROXY_CONNLOG_H

@@ -3,7 +3,8 @@
  * tagshake-proxy: receives connections handed off by tagshaked and forwards
  * their plaintext to each route's upstream with the TLS metadata (PROXY v2,
  * HTTP headers, or nothing). The main thread loads the configuration,
- * starts the workers and handles signals: SIGUSR1 prints the counters,
+ * starts the workers and handles signals: SIGHUP loads the configuration
+ * again as a new generation (proxy_gen.h), SIGUSR1 prints the counters,
  * SIGTERM drains (no new hand-offs, open connections finish), SIGINT or a
  * second SIGTERM stops at once.
  */
@@ -16,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cert_headers.h"
+#include "fd_limit.h"
 #include "log.h"
 #include "proxy_connlog.h"
 #include "notify.h"
@@ -29,9 +30,8 @@
 /* Pending handshaker connections on the hand-off socket. */
 #define PX_HANDOFF_BACKLOG 128
 #define PX_WORKERS_MAX 256
-/* Names one ts_cert_header_names() call gives: five Kong, the verify
- * status, XFCC, two RFC 9440. */
-#define PX_STRIP_PER_CALL 9
+/* Status header: pid and policy generation lines. */
+#define PX_STATUS_HEADER 128
 
 static int run_state; /* enum px_run */
 static int workers_done;
@@ -61,62 +61,14 @@ static void usage(FILE *f)
 	      "  --no-splice           copy with read/write instead of splice\n"
 	      "  --status FILE         rewrite FILE every second with the counters, one\n"
 	      "                        \"name value\" per line (for tagshake metrics/top)\n"
-	      "Signals: SIGUSR1 prints the counters on stderr. SIGTERM drains: the hand-off\n"
+	      "Signals: SIGHUP loads the configuration again: hand-offs decided with the\n"
+	      "new policy generation get its routes, those of the previous one keep theirs,\n"
+	      "older ones are refused (close_stale); a file that does not load changes\n"
+	      "nothing. SIGUSR1 prints the counters on stderr. SIGTERM drains: the hand-off\n"
 	      "socket goes away (handshakers reconnect to the next proxy), hand-offs already\n"
 	      "queued are taken, open connections finish; SIGINT or a second SIGTERM stops\n"
 	      "at once. The counters are printed at exit.\n",
 	      f);
-}
-
-/* Every name any route may set, lowercase, once each; NULL-terminated. */
-struct strip_list {
-	char **names;
-	int n, cap;
-	int err;
-};
-
-static void add_strip(void *ctx, const char *name)
-{
-	struct strip_list *s = ctx;
-
-	for (int i = 0; i < s->n; i++)
-		if (!strcmp(s->names[i], name))
-			return;
-	if (s->n == s->cap) {
-		s->err = -ENOSPC; /* cap counts every call: cannot happen */
-		return;
-	}
-	s->names[s->n] = strdup(name);
-	if (!s->names[s->n])
-		s->err = -ENOMEM;
-	else
-		s->n++;
-}
-
-/* Client copies of the certificate headers are removed on every http route,
- * whatever its style: all styles' default names and each route's own Kong
- * names, so no route's upstream can be handed a forged identity. */
-static int strip_list_build(const struct ts_config *cfg, struct strip_list *s)
-{
-	s->cap = PX_STRIP_PER_CALL * (cfg->nroutes + 1);
-	s->names = calloc((size_t)s->cap + 1, sizeof(*s->names));
-	if (!s->names)
-		return -ENOMEM;
-	ts_cert_header_names(NULL, add_strip, s);
-	for (int i = 0; i < cfg->nroutes; i++) {
-		struct ts_kong_names k;
-
-		ts_kong_names_of(&cfg->routes[i], &k);
-		ts_cert_header_names(&k, add_strip, s);
-	}
-	return s->err;
-}
-
-static void strip_list_free(struct strip_list *s)
-{
-	for (int i = 0; i < s->n; i++)
-		free(s->names[i]);
-	free(s->names);
 }
 
 static void *worker_main(void *arg)
@@ -185,10 +137,53 @@ static void unlink_own(const char *path, const struct stat *own)
 		unlink(path);
 }
 
+/* The status file: pid and current policy generation, then the counters. */
+static void write_status(const char *status, struct px_gens *gens, struct px_stats **stats, int n)
+{
+	char header[PX_STATUS_HEADER];
+
+	if (!status)
+		return;
+	pthread_mutex_lock(&gens->lock);
+	snprintf(header, sizeof(header), "pid %d\npolicy_generation %016llx\n", (int)getpid(),
+		 (unsigned long long)gens->cur->cfg->generation);
+	pthread_mutex_unlock(&gens->lock);
+	if (px_stats_write(status, header, stats, n) < 0)
+		ts_log(TS_LOG_WARN, "status %s: %s", status, strerror(errno));
+}
+
+/* SIGHUP: a new generation, all or nothing; connections keep theirs. */
+static void reload(const char *path, struct px_gens *gens)
+{
+	char err[TS_CFG_ERR_SIZE];
+	struct px_gen *g = px_gen_load(path, err, sizeof(err));
+
+	if (!g) {
+		ts_log(TS_LOG_ERROR, "reload failed, keeping the configuration: %s", err);
+		return;
+	}
+	if (strcmp(g->cfg->handoff_path, gens->cur->cfg->handoff_path))
+		ts_log(TS_LOG_WARN, "handoff.socket changes need a restart");
+	ts_log_set_level(g->cfg->log_level);
+	__atomic_store_n(&px_connlog_enabled, g->cfg->log_connections, __ATOMIC_RELAXED);
+	ts_log(TS_LOG_INFO, "loaded policy generation %016llx from %s, %d routes",
+	       (unsigned long long)g->cfg->generation, path, g->cfg->nroutes);
+	px_gens_install(gens, g);
+}
+
+struct signal_ctx {
+	struct px_stats **stats;
+	int n;
+	const char *path; /* the hand-off socket */
+	const struct stat *own;
+	const char *status;
+	const char *config;
+	struct px_gens *gens;
+};
+
 /* Waits for signals on the main thread (the workers block them all) until
  * the workers are done. */
-static void serve_signals(struct px_stats **stats, int n, const char *path,
-			  const struct stat *own, const char *status)
+static void serve_signals(const struct signal_ctx *x)
 {
 	const struct timespec tick = { .tv_nsec = PX_SIGNAL_POLL_MS * 1000000L };
 	sigset_t set;
@@ -198,19 +193,27 @@ static void serve_signals(struct px_stats **stats, int n, const char *path,
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGUSR1);
-	while (__atomic_load_n(&workers_done, __ATOMIC_RELAXED) < n) {
+	sigaddset(&set, SIGHUP);
+	while (__atomic_load_n(&workers_done, __ATOMIC_RELAXED) < x->n) {
 		sig = sigtimedwait(&set, NULL, &tick);
-		if (status && ++ticks * PX_SIGNAL_POLL_MS >= PX_STATUS_MS) {
+		if (++ticks * PX_SIGNAL_POLL_MS >= PX_STATUS_MS) {
 			ticks = 0;
-			px_stats_write(status, stats, n);
+			write_status(x->status, x->gens, x->stats, x->n);
 		}
 		ts_log_flush();
 		if (sig == SIGUSR1) {
-			px_stats_print(stderr, stats, n);
+			px_stats_print(stderr, x->stats, x->n);
+		} else if (sig == SIGHUP) {
+			ts_notify("RELOADING=1");
+			reload(x->config, x->gens);
+			/* the status names the generation now served: `tagshake
+			 * reload` waits for it */
+			write_status(x->status, x->gens, x->stats, x->n);
+			ts_notify("READY=1");
 		} else if (sig == SIGTERM && run_state == PX_RUN) {
 			ts_log(TS_LOG_INFO, "draining");
 			ts_notify("STOPPING=1");
-			unlink_own(path, own);
+			unlink_own(x->path, x->own);
 			__atomic_store_n(&run_state, PX_DRAIN, __ATOMIC_RELAXED);
 		} else if (sig == SIGTERM || sig == SIGINT) {
 			ts_notify("STOPPING=1");
@@ -219,26 +222,11 @@ static void serve_signals(struct px_stats **stats, int n, const char *path,
 	}
 }
 
-/* A connection holds two fds (its sockets) and two more per pipe while a
- * bulk transfer is in flight: the usual soft limit of 1024 would cap the
- * proxy near 500 connections. */
-static void raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			ts_log(TS_LOG_WARN, "cannot raise the fd limit: %s", strerror(errno));
-	}
-}
-
 int main(int argc, char **argv)
 {
 	struct options o;
-	struct ts_config *cfg = NULL;
+	struct px_gens gens;
 	char err[TS_CFG_ERR_SIZE];
-	struct strip_list strip = { 0 };
 	sigset_t all;
 
 	ts_log_init("tagshake-proxy");
@@ -246,44 +234,42 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (ts_config_load(o.config, &cfg, err, sizeof(err)) < 0) {
+	struct px_gen *first = px_gen_load(o.config, err, sizeof(err));
+	if (!first) {
 		ts_log(TS_LOG_ERROR, "%s", err);
 		return 1;
 	}
+	const struct ts_config *cfg = first->cfg; /* start-time settings only */
+	px_gens_init(&gens, first);
 	ts_log_set_level(cfg->log_level);
 	px_connlog_enabled = cfg->log_connections;
-	struct px_upstream *ups = calloc((size_t)cfg->nroutes + 1, sizeof(*ups));
-	if (!ups || px_upstreams_resolve(cfg, ups, err, sizeof(err)) < 0) {
-		ts_log(TS_LOG_ERROR, "%s", ups ? err : "out of memory");
-		return 1;
-	}
-	if (strip_list_build(cfg, &strip) < 0) {
-		ts_log(TS_LOG_ERROR, "out of memory");
-		return 1;
-	}
 	struct px_settings set = {
-		.cfg = cfg,
-		.ups = ups,
-		.strip = (const char *const *)strip.names,
+		.gens = &gens,
 		.connect_timeout_ms = o.connect_ms,
 		.idle_timeout_ms = o.idle_ms ? o.idle_ms : cfg->idle_timeout_ms,
 		.drain_timeout_ms = o.drain_ms,
 		.splice = o.splice,
 	};
-	int lfd = ts_handoff_listen(cfg->handoff_path, PX_HANDOFF_BACKLOG);
+	/* the socket and its path stay those of the start */
+	char handoff_path[sizeof(cfg->handoff_path)];
+	snprintf(handoff_path, sizeof(handoff_path), "%s", cfg->handoff_path);
+	int lfd = ts_handoff_listen(handoff_path, PX_HANDOFF_BACKLOG);
 	if (lfd < 0) {
-		ts_log(TS_LOG_ERROR, "listen on %s: %s", cfg->handoff_path, strerror(-lfd));
+		ts_log(TS_LOG_ERROR, "listen on %s: %s", handoff_path, strerror(-lfd));
 		return 1;
 	}
 	/* every worker is woken for a new link, one gets it: accept4 must not
 	 * block the others */
 	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);
 	struct stat own;
-	if (stat(cfg->handoff_path, &own) < 0) {
-		ts_log(TS_LOG_ERROR, "%s: %s", cfg->handoff_path, strerror(errno));
+	if (stat(handoff_path, &own) < 0) {
+		ts_log(TS_LOG_ERROR, "%s: %s", handoff_path, strerror(errno));
 		return 1;
 	}
-	raise_fd_limit();
+	/* A connection holds two fds (its sockets) and two more per pipe while a
+	 * bulk transfer is in flight: the usual soft limit of 1024 would cap the
+	 * proxy near 500 connections. */
+	ts_raise_fd_limit();
 	/* splice(2) into a socket the peer closed raises SIGPIPE: EPIPE is enough */
 	signal(SIGPIPE, SIG_IGN);
 	sigfillset(&all);
@@ -303,23 +289,23 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	ts_log(TS_LOG_INFO, "%d workers on %s, %d routes, %s", o.workers, cfg->handoff_path,
-	       cfg->nroutes, o.splice ? "splice" : "copy");
+	ts_log(TS_LOG_INFO, "%d workers on %s, %d routes, %s, policy generation %016llx", o.workers,
+	       handoff_path, cfg->nroutes, o.splice ? "splice" : "copy",
+	       (unsigned long long)cfg->generation);
+	cfg = NULL; /* a reload may free it */
 	/* the hand-off socket listens and the workers run */
 	ts_notify("READY=1");
-	if (o.status)
-		px_stats_write(o.status, stats, o.workers);
-	serve_signals(stats, o.workers, cfg->handoff_path, &own, o.status);
+	write_status(o.status, &gens, stats, o.workers);
+	struct signal_ctx sx = { .stats = stats, .n = o.workers, .path = handoff_path, .own = &own,
+				 .status = o.status, .config = o.config, .gens = &gens };
+	serve_signals(&sx);
 	for (int i = 0; i < o.workers; i++)
 		pthread_join(tids[i], NULL);
 	px_stats_print(stderr, stats, o.workers);
-	if (o.status)
-		px_stats_write(o.status, stats, o.workers);
+	write_status(o.status, &gens, stats, o.workers);
 	close(lfd);
-	unlink_own(cfg->handoff_path, &own);
-	ts_config_free(cfg);
-	strip_list_free(&strip);
-	free(ups);
+	unlink_own(handoff_path, &own);
+	px_gens_free(&gens);
 	free(ws);
 	free(stats);
 	free(tids);

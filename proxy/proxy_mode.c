@@ -16,6 +16,7 @@
 
 #include "cert_headers.h"
 #include "http_inject.h"
+#include "http_rules.h"
 #include "name.h"
 #include "pp2.h"
 
@@ -83,7 +84,7 @@ static bool same_policy(const struct ts_cfg_policy *a, const struct ts_cfg_polic
 
 /* Host → policy with the lookup the handshaker used for the SNI; another
  * policy is a misdirected request (RFC 9110, 15.5.20). */
-static int host_check(void *ctx, const char *host, size_t len)
+int px_mode_host_check(void *ctx, const char *host, size_t len)
 {
 	struct px_conn *c = ctx;
 	char name[TS_NAME_SIZE];
@@ -101,7 +102,7 @@ static int host_check(void *ctx, const char *host, size_t len)
 	int nl = ts_name_normalise(host, n, name);
 	if (nl < 0)
 		return 400;
-	return same_policy(ts_config_decide(c->w->set->cfg, name, (size_t)nl, &v, &m), c->policy)
+	return same_policy(ts_config_decide(c->gen->cfg, name, (size_t)nl, &v, &m), c->policy)
 		       ? 0
 		       : 421;
 }
@@ -150,8 +151,8 @@ static int setup_http(struct px_conn *c, const struct ts_handoff *h)
 	c->http = ts_http_inject_new(&(struct ts_http_opts){
 		.inject = headers,
 		.inject_len = (size_t)n,
-		.strip = c->w->set->strip,
-		.check = host_check,
+		.strip = (const char *const *)c->gen->strip,
+		.check = px_mode_host_check,
 		.ctx = c,
 		.sni = sni,
 		.client_addr = c->route->no_forwarded ? NULL : client_addr(h, c->client.fd, addr),
@@ -161,6 +162,32 @@ static int setup_http(struct px_conn *c, const struct ts_handoff *h)
 		return -ENOMEM;
 	return px_dir_set_filter(&c->up, http_filter, c->http, PX_HTTP_IN_BUF,
 				 PX_COPY_BUF + ts_http_inject_reserve(c->http));
+}
+
+int px_mode_http_lines(struct px_conn *c, const struct ts_handoff *h, char **out, size_t *len)
+{
+	struct ts_kong_names kong;
+	char *headers = NULL, addr[INET6_ADDRSTRLEN];
+	const char *a = c->route->no_forwarded ? NULL : client_addr(h, c->client.fd, addr);
+	ssize_t n, f = 0;
+	size_t cap;
+
+	ts_kong_names_of(c->route, &kong);
+	n = ts_cert_headers(c->route->headers, &kong, &h->meta, &headers);
+	if (n < 0)
+		return (int)n;
+	cap = (size_t)n + (a ? TS_HTTP_FORWARDING_MAX(strlen(a)) : 0) + 1;
+	*out = realloc(headers, cap);
+	if (!*out) {
+		free(headers);
+		return -ENOMEM;
+	}
+	if (a)
+		f = ts_http_forwarding_lines(a, *out + n, cap - (size_t)n);
+	if (f < 0)
+		return (int)f;
+	*len = (size_t)(n + f);
+	return 0;
 }
 
 int px_mode_setup(struct px_conn *c, const struct ts_handoff *h)

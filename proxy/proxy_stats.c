@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <string.h>
 
+#include "status_file.h"
+
 static const char *const names[PX_COUNTER_COUNT] = {
 	[PX_HANDOFFS] = "handoffs",
 	[PX_HANDOFF_BAD] = "handoff_bad",
 	[PX_HANDSHAKERS] = "handshakers",
+	[PX_HANDSHAKERS_REFUSED] = "handshakers_refused",
 	[PX_SPLICE_DIRS] = "splice_dirs",
 	[PX_COPY_DIRS] = "copy_dirs",
 	[PX_BYTES_UP] = "bytes_up",
@@ -33,6 +36,7 @@ static const char *const names[PX_COUNTER_COUNT] = {
 	[PX_CLOSE_DONE] = "close_done",
 	[PX_CLOSE_IDLE] = "close_idle",
 	[PX_CLOSE_NO_ROUTE] = "close_no_route",
+	[PX_CLOSE_STALE] = "close_stale",
 	[PX_CLOSE_UPSTREAM_DOWN] = "close_upstream_down",
 	[PX_CLOSE_CLIENT_ERROR] = "close_client_error",
 	[PX_CLOSE_UPSTREAM_ERROR] = "close_upstream_error",
@@ -59,24 +63,21 @@ void px_stats_print(FILE *f, struct px_stats *const *workers, int n)
 	fflush(f);
 }
 
-int px_stats_write(const char *path, struct px_stats *const *workers, int n)
+int px_stats_write(const char *path, const char *header, struct px_stats *const *workers, int n)
 {
 	char tmp[4096];
-	FILE *f;
+	FILE *f = ts_status_begin(path, tmp, sizeof(tmp));
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
+	fputs(header, f);
 	for (int c = 0; c < PX_COUNTER_COUNT; c++) {
 		uint64_t sum = 0;
 		for (int w = 0; w < n; w++)
 			sum += __atomic_load_n(&workers[w]->v[c], __ATOMIC_RELAXED);
 		fprintf(f, "%s %llu\n", names[c], (unsigned long long)sum);
 	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0)
-		return -errno;
-	return 0;
+	return ts_status_commit(f, tmp, path);
 }
 
 void px_stats_ready(struct px_stats *s, uint64_t us)

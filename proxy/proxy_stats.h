@@ -11,6 +11,7 @@ enum px_counter {
 	PX_HANDOFFS = 0,      /* connections received from a handshaker */
 	PX_HANDOFF_BAD,       /* hand-off messages rejected (no fd, bad TLVs) */
 	PX_HANDSHAKERS,       /* handshaker connections accepted */
+	PX_HANDSHAKERS_REFUSED, /* closed at once: SO_PEERCRED not an allowed user */
 	PX_SPLICE_DIRS,       /* directions relayed with splice */
 	PX_COPY_DIRS,         /* directions relayed with read/write */
 	PX_BYTES_UP,          /* client → upstream payload bytes */
@@ -40,6 +41,7 @@ enum px_counter {
 	PX_CLOSE_DONE,        /* both directions finished */
 	PX_CLOSE_IDLE,        /* idle timeout */
 	PX_CLOSE_NO_ROUTE,    /* no route for the hand-off */
+	PX_CLOSE_STALE,       /* decided under a policy generation the proxy does not hold */
 	PX_CLOSE_UPSTREAM_DOWN, /* connect failed (raw, proxy-v2: clean close) */
 	PX_CLOSE_CLIENT_ERROR,  /* read/write error on the client side */
 	PX_CLOSE_UPSTREAM_ERROR, /* read/write error on the upstream side */
@@ -68,9 +70,9 @@ void px_stats_ready(struct px_stats *s, uint64_t us);
 
 /* Prints "name=value" for every counter summed over n workers, one line. */
 void px_stats_print(FILE *f, struct px_stats *const *workers, int n);
-/* Writes "name value" per counter, summed, to path (via path.tmp and a
- * rename, so readers never see half a file); -errno on failure. */
-int px_stats_write(const char *path, struct px_stats *const *workers, int n);
+/* Writes header, then "name value" per counter, summed, to path (through
+ * a fresh temporary and a rename, status_file.h); -errno on failure. */
+int px_stats_write(const char *path, const char *header, struct px_stats *const *workers, int n);
 /* A close reason's name without "close_" (done, idle, http_421...). */
 const char *px_close_name(enum px_counter reason);
 /* The close reason for a local HTTP status. */

@@ -6,6 +6,8 @@
  * that accepted it, and so do the connections handed off through it.
  */
 #include "proxy.h"
+#include "h2_conn.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +15,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Events taken from epoll per wait. */
@@ -23,22 +24,6 @@
 /* Hand-offs taken from one handshaker connection per event, so one busy
  * handshaker cannot starve the relays. */
 #define PX_HANDOFFS_PER_EVENT 64
-
-uint64_t px_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t px_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events)
 {
@@ -120,6 +105,24 @@ static void handshaker_readable(struct px_worker *w, struct px_ep *ep)
 	}
 }
 
+/* Whoever connects can hand over connections with any metadata: the file
+ * mode keeps others out, SO_PEERCRED names who came in. Root, our own
+ * user and handoff.handshaker_user may. */
+static bool peer_allowed(struct px_worker *w, int fd)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	socklen_t len = sizeof(cred);
+	long allowed = __atomic_load_n(&w->set->gens->handshaker_uid, __ATOMIC_RELAXED);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    ts_config_peer_allowed(allowed, cred.uid))
+		return true;
+	px_count(&w->stats, PX_HANDSHAKERS_REFUSED, 1);
+	ts_log(TS_LOG_WARN, "hand-off link refused: peer uid %ld pid %ld is not an allowed handshaker",
+	       (long)(int)cred.uid, (long)cred.pid);
+	return false;
+}
+
 static void listener_readable(struct px_worker *w)
 {
 	int fd = accept4(w->listen.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -127,6 +130,10 @@ static void listener_readable(struct px_worker *w)
 
 	if (fd < 0)
 		return; /* another worker took it, or a transient error */
+	if (!peer_allowed(w, fd)) {
+		close(fd);
+		return;
+	}
 	ep = calloc(1, sizeof(*ep));
 	if (!ep) {
 		close(fd);
@@ -174,9 +181,11 @@ static void dispatch(struct px_worker *w, struct px_ep *ep, uint32_t events)
 
 static void free_dead(struct px_worker *w)
 {
+	px_h2_reap(w);
 	while (w->dead) {
 		struct px_conn *c = w->dead;
 		w->dead = c->next;
+		px_gen_put(c->gen);
 		free(c);
 	}
 }
@@ -192,8 +201,31 @@ static void close_all(struct px_worker *w)
 /* Draining: no new handshaker links; each open link is shut for reading,
  * so the handshaker's next send fails and it reconnects (to the next proxy),
  * while the hand-offs already queued on it are still read here. */
+/* HTTP/2 connections are told to go (GOAWAY) instead of being waited for:
+ * a browser keeps its connection open as long as it is allowed to. */
+static void drain_h2(struct px_worker *w)
+{
+	size_t n = 0, i = 0;
+	struct px_conn **all;
+
+	for (struct px_conn *c = w->idle.head; c; c = c->next)
+		n += c->h2 != NULL;
+	all = n ? calloc(n, sizeof(*all)) : NULL;
+	if (!all)
+		return;
+	/* draining moves or closes a connection: walk a copy of the list */
+	for (struct px_conn *c = w->idle.head; c && i < n; c = c->next)
+		if (c->h2)
+			all[i++] = c;
+	for (i = 0; i < n; i++)
+		if (!all[i]->closed)
+			px_h2_drain(all[i]);
+	free(all);
+}
+
 static void start_drain(struct px_worker *w)
 {
+	drain_h2(w);
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen.fd, NULL);
 	for (struct px_ep *ep = w->links; ep; ep = ep->next_link)
 		shutdown(ep->fd, SHUT_RD);
@@ -230,6 +262,7 @@ int px_worker_run(struct px_worker *w)
 			return -errno;
 		for (int i = 0; i < n; i++)
 			dispatch(w, evs[i].data.ptr, evs[i].events);
+		px_h2_flush(w);
 		uint64_t now = px_now_ms();
 		expire(&w->connecting, now);
 		expire(&w->idle, now);

@@ -10,10 +10,12 @@
  */
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
@@ -73,6 +75,8 @@ static void end_handshake(struct ts_conn *c)
 	struct ts_worker *w = c->w;
 
 	ts_list_del(&c->link);
+	c->in_hellos = false;
+	ts_source_put(c->source);
 	w->inflight--;
 	ts_gauge(&w->stats, TS_HG_INFLIGHT, -1);
 	if (!w->accepting && !w->accept_retry && !w->stop &&
@@ -135,13 +139,92 @@ void ts_conn_reap(struct ts_worker *w)
 
 static void first_bytes(struct ts_conn *c);
 
-void ts_conn_accepted(struct ts_worker *w, int fd)
+/* ---- per-source bound ---- */
+
+/* Counters for the whole daemon: 64 Ki buckets of 4 bytes. Two addresses
+ * sharing a bucket share its limit: rare, and never looser. */
+#define TS_SOURCE_BUCKETS 65536
+static uint32_t source_count[TS_SOURCE_BUCKETS];
+static uint64_t source_key;
+static pthread_once_t source_once = PTHREAD_ONCE_INIT;
+
+static void source_init(void)
+{
+	/* unknown to clients, so none can aim many addresses at one bucket */
+	if (getrandom(&source_key, sizeof(source_key), 0) != sizeof(source_key))
+		source_key = ts_now_us() ^ (uint64_t)getpid() << 32;
+}
+
+static uint64_t source_mix(uint64_t h, uint64_t v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ULL; /* the golden-ratio multiplier */
+	return h ^ (h >> 29);
+}
+
+bool ts_source_take(const struct sockaddr_storage *ss, unsigned limit, uint32_t *bucket)
+{
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
+	uint64_t h, a = 0;
+
+	pthread_once(&source_once, source_init);
+	h = source_mix(source_key, ss->ss_family);
+	if (ss->ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		memcpy(&a, &in6->sin6_addr, sizeof(a)); /* the /64: one client's share */
+	} else if (ss->ss_family == AF_INET6) {
+		memcpy(&a, &in6->sin6_addr.s6_addr[12], 4);
+	} else if (ss->ss_family == AF_INET) {
+		memcpy(&a, &in4->sin_addr, 4);
+	}
+	h = source_mix(h, a);
+	*bucket = (uint32_t)(h % TS_SOURCE_BUCKETS);
+	if (__atomic_add_fetch(&source_count[*bucket], 1, __ATOMIC_RELAXED) > limit) {
+		__atomic_sub_fetch(&source_count[*bucket], 1, __ATOMIC_RELAXED);
+		return false;
+	}
+	return true;
+}
+
+void ts_source_put(uint32_t bucket)
+{
+	__atomic_sub_fetch(&source_count[bucket], 1, __ATOMIC_RELAXED);
+}
+
+/* Connections looked at for one shed: the oldest are at the head, and a
+ * talking client moves off the list once decided, so the first few do. */
+#define TS_SHED_SCAN 64
+
+bool ts_conn_shed_idle(struct ts_worker *w)
+{
+	struct ts_list *l;
+	int n = 0;
+
+	for (l = w->hellos.next; l != &w->hellos && n < TS_SHED_SCAN; l = l->next, n++) {
+		struct ts_conn *c = (struct ts_conn *)l;
+		int queued = 0;
+
+		if (c->state != TS_CS_WAIT_HELLO)
+			continue;
+		/* bytes may have arrived since the last epoll round */
+		if (ioctl(c->ep.fd, FIONREAD, &queued) == 0 && queued > 0)
+			continue;
+		ts_count(&w->stats, TS_HC_SHED_IDLE);
+		ts_connlog(c, "shed", "idle at the in-flight bound");
+		ts_conn_close(c);
+		return true;
+	}
+	return false;
+}
+
+void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source)
 {
 	struct ts_conn *c = calloc(1, sizeof(*c));
 	uint64_t now = ts_now_ms();
 	int queued = 0;
 
 	if (!c) {
+		ts_source_put(source);
 		close(fd);
 		return;
 	}
@@ -151,10 +234,14 @@ void ts_conn_accepted(struct ts_worker *w, int fd)
 	c->w = w;
 	c->gen = ts_gen_get(w->gen);
 	c->state = TS_CS_WAIT_HELLO;
-	c->deadline_ms = now + c->gen->cfg->handshake_timeout_ms;
+	c->source = source;
+	c->accepted_ms = now;
+	/* until its ClientHello is decided, a connection has the short timeout */
+	c->deadline_ms = now + c->gen->cfg->hello_timeout_ms;
 	c->accepted_us = ts_now_us();
 	c->tag_err = -ENOENT;
-	ts_list_add_tail(&w->handshakes, &c->link);
+	ts_list_add_tail(&w->hellos, &c->link);
+	c->in_hellos = true;
 	w->inflight++;
 	ts_gauge(&w->stats, TS_HG_INFLIGHT, 1);
 	ts_count(&w->stats, TS_HC_ACCEPTED);
@@ -265,9 +352,23 @@ static void handshake_done(struct ts_conn *c)
 	}
 }
 
+/* The ClientHello is decided: from now on the handshake timeout, counted
+ * from accept. */
+static void hello_decided(struct ts_conn *c)
+{
+	if (!c->in_hellos || !c->decided)
+		return;
+	ts_list_del(&c->link);
+	ts_list_add_tail(&c->w->handshakes, &c->link);
+	c->in_hellos = false;
+	c->deadline_ms = c->accepted_ms + c->gen->cfg->handshake_timeout_ms;
+}
+
 static void handshake_step(struct ts_conn *c)
 {
 	int r = SSL_do_handshake(c->ssl);
+
+	hello_decided(c);
 
 	if (r == 1) {
 		handshake_done(c);
@@ -302,6 +403,8 @@ static void handshake_step(struct ts_conn *c)
 static void first_bytes(struct ts_conn *c)
 {
 	c->tag_err = ts_tag_read(&c->w->maps, c->ep.fd, &c->tag, ts_now_ms());
+	/* a reject needs no ids: whatever generation it comes from, it stands
+	 * (ts_decide() keeps a stale reject too) */
 	if (!c->tag_err && c->tag.status != TS_STATUS_PENDING &&
 	    c->tag.action == TS_ACTION_REJECT) {
 		ts_count(&c->w->stats, TS_HC_DECIDE_REJECT);
@@ -341,18 +444,26 @@ void ts_conn_event(struct ts_conn *c, uint32_t events)
 	}
 }
 
-void ts_conn_timeouts(struct ts_worker *w, uint64_t now)
+static void expire(struct ts_worker *w, struct ts_list *l, uint64_t now, bool hello)
 {
-	/* one timeout for all: the list is in deadline order (after a reload
-	 * that shortens the timeout, older entries can hold newer ones back
-	 * by at most the old timeout) */
-	while (!ts_list_empty(&w->handshakes)) {
-		struct ts_conn *c = ts_conn_first(&w->handshakes);
+	while (!ts_list_empty(l)) {
+		struct ts_conn *c = ts_conn_first(l);
 
 		if (c->deadline_ms > now)
 			break;
 		ts_count(&w->stats, TS_HC_HANDSHAKE_TIMEOUT);
-		ts_connlog(c, "timeout", NULL);
+		if (hello)
+			ts_count(&w->stats, TS_HC_HELLO_TIMEOUT);
+		ts_connlog(c, "timeout", hello ? "client_hello" : NULL);
 		ts_conn_close(c);
 	}
+}
+
+void ts_conn_timeouts(struct ts_worker *w, uint64_t now)
+{
+	/* one timeout per list: each is in deadline order (after a reload
+	 * that shortens a timeout, or among handshakes decided out of accept
+	 * order, an entry can hold later ones back by at most that timeout) */
+	expire(w, &w->hellos, now, true);
+	expire(w, &w->handshakes, now, false);
 }

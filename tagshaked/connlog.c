@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* logfmt connection lines: ts level msg result sni policy action mode
- * resumed subject ms [reason], built by user/logfmt.c (one write(2) per
+ * resumed subject ms [reason], built by lib/logfmt.c (one write(2) per
  * line, so lines from different workers never interleave). */
 #include "connlog.h"
 

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The decision (ARCHITECTURE.md, security invariants 1 and 2): the SNI that
+ * The decision (docs/architecture.md, invariants 1 and 2): the SNI that
  * OpenSSL parsed decides. The BPF tag is a fast path used only when its own
  * SNI is exactly that name; otherwise the same lookup runs in userspace on
  * the pinned policy set (ts_policy_decide(), the BPF program's own lookup),
- * or on the configuration when the tagger is not loaded at all.
+ * or on the configuration when the tagger is not loaded at all. Whatever the
+ * kernel answers counts only if it comes from our policy generation (its
+ * ids are positions in the file it was imported from).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -153,12 +155,23 @@ static int strictness(unsigned action)
 	}
 }
 
+/* Whether the kernel's answer was made from this configuration: its ids
+ * are list positions, meaningful only in the file they came from. */
+static bool same_generation(const struct ts_decision *d, const struct ts_config *cfg,
+			    enum ts_match cfg_match)
+{
+	if (d->match == TS_MATCH_NOTHING)
+		return cfg_match == TS_MATCH_NOTHING;
+	return d->value.generation == cfg->generation;
+}
+
 void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_tag *tag,
 	       int tag_err, const char *sni, size_t sni_len, struct ts_decision *d,
 	       struct ts_hs_stats *st)
 {
 	struct ts_policy_value from_cfg;
 	enum ts_match cfg_match;
+	bool kernel = true;
 	int match;
 
 	memset(d, 0, sizeof(*d));
@@ -170,6 +183,7 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 		d->value.cert_id = tag->cert_id;
 		d->value.ca_id = tag->ca_id;
 		d->value.route_id = tag->route_id;
+		d->value.generation = tag->generation;
 		d->match = (enum ts_match)tag->match;
 	} else if (m->policy_fd >= 0 &&
 		   (match = ts_policy_decide(m->policy_fd, sni, sni_len, &d->value)) >= 0) {
@@ -177,6 +191,21 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 	} else {
 		d->value = from_cfg;
 		d->match = cfg_match;
+		kernel = false;
+	}
+	/* The kernel's set comes from another generation of the file (not
+	 * imported since the last reload, or a hand-made `policy add`): its ids
+	 * may name other certificates, CA sets or routes. The configuration
+	 * decides. */
+	if (kernel && !same_generation(d, cfg, cfg_match)) {
+		bool reject = d->value.action == TS_ACTION_REJECT;
+
+		d->value = from_cfg;
+		d->match = cfg_match;
+		/* a reject names nothing: it stands, as its tag fast path does */
+		if (reject)
+			d->value.action = TS_ACTION_REJECT;
+		ts_count(st, TS_HC_POLICY_STALE);
 	}
 	/* Fail closed when the kernel's policy set lags the configuration (an
 	 * import not done yet, a hand-made `policy add`): the stricter wins, so a
@@ -186,5 +215,6 @@ void ts_decide(struct ts_maps *m, const struct ts_config *cfg, const struct ts_t
 		d->match = cfg_match;
 		ts_count(st, TS_HC_POLICY_STALE);
 	}
+	d->value.generation = cfg->generation;
 	ts_decision_name(d);
 }

@@ -14,9 +14,26 @@
 #include <unistd.h>
 
 #include "connlog.h"
+#include "log.h"
 #include "worker.h"
 
 #define LINK_RETRY_MS 100
+
+/* The connections go to whoever listens on the path: SO_PEERCRED must name
+ * root, our own user or handoff.proxy_user. */
+static bool proxy_allowed(struct ts_worker *w, int fd)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+	    ts_config_peer_allowed(w->gen->cfg->handoff_proxy_uid, cred.uid))
+		return true;
+	ts_count(&w->stats, TS_HC_LINK_REFUSED);
+	ts_log(TS_LOG_WARN, "hand-off link to %s refused: proxy uid %ld pid %ld is not allowed",
+	       w->gen->cfg->handoff_path, (long)(int)cred.uid, (long)cred.pid);
+	return false;
+}
 
 static int link_connect(struct ts_worker *w, uint64_t now)
 {
@@ -41,6 +58,10 @@ static int link_connect(struct ts_worker *w, uint64_t now)
 
 		close(fd);
 		return err;
+	}
+	if (!proxy_allowed(w, fd)) {
+		close(fd);
+		return -EPERM;
 	}
 	w->link.fd = fd;
 	w->link.events = 0;

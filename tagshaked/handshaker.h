@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
 #include "config.h"
 #include "tagshake.h"
 #include "ts_handoff.h"
@@ -40,10 +41,14 @@ enum ts_hs_counter {
 	TS_HC_CLIENT_CERTS,  /* completed with a verified client certificate */
 	TS_HC_HANDSHAKE_FAILED,
 	TS_HC_HANDSHAKE_TIMEOUT,
+	TS_HC_HELLO_TIMEOUT, /* of those: no whole ClientHello within timeouts.client_hello */
+	TS_HC_SHED_IDLE,     /* closed at the in-flight bound: silent since accept, the oldest */
+	TS_HC_SOURCE_LIMIT,  /* closed at accept: the address has limits.handshakes_per_source */
 	TS_HC_OVERLOAD,      /* accept paused: handshakes in flight at the bound */
 	TS_HC_HANDOFF_OK,
 	TS_HC_HANDOFF_TIMEOUT, /* proxy unreachable for handoff_timeout: closed */
 	TS_HC_HANDOFF_ERROR,
+	TS_HC_LINK_REFUSED,  /* hand-off links closed: the proxy's SO_PEERCRED not allowed */
 	TS_HC_KTLS,          /* handed off with kTLS installed */
 	TS_HC_RELAY,         /* handed off through the userspace relay */
 	TS_HC_RELAY_CLOSED,
@@ -185,10 +190,8 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 
 int ts_listener_open(const char *address, uint16_t port, int backlog);
 
-/* ---- time ---- */
+/* ---- time: ts_now_ms, ts_now_us (lib/clock.h) ---- */
 
-uint64_t ts_now_ms(void);
-uint64_t ts_now_us(void);
 /* Counts one completed handshake's accept → Finished time. */
 void ts_hs_stats_handshake(struct ts_hs_stats *s, uint64_t us);
 /* Counts base + action (TS_HC_OK_NONE, TS_HC_FAILED_NONE,

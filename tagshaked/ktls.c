@@ -275,6 +275,15 @@ union crypto_info {
 	struct tls12_crypto_info_chacha20_poly1305 chacha;
 };
 
+/* The GCM and CCM layouts: the IV's first 4 bytes are the salt, the other 8
+ * the explicit IV (include/uapi/linux/tls.h). */
+#define SPLIT_SALTED(c)                                                \
+	do {                                                           \
+		memcpy((c).key, key, sizeof((c).key));                 \
+		memcpy((c).salt, iv, sizeof((c).salt));                \
+		memcpy((c).iv, iv + sizeof((c).salt), sizeof((c).iv)); \
+	} while (0)
+
 /* Splits key and 12-byte IV into the layout of cipher_type; its size or <0. */
 static int fill_info(union crypto_info *ci, uint16_t cipher_type, const uint8_t *key, const uint8_t *iv)
 {
@@ -284,19 +293,13 @@ static int fill_info(union crypto_info *ci, uint16_t cipher_type, const uint8_t 
 	/* rec_seq stays 0: the first record under a fresh traffic key. */
 	switch (cipher_type) {
 	case TLS_CIPHER_AES_GCM_128:
-		memcpy(ci->gcm128.key, key, sizeof(ci->gcm128.key));
-		memcpy(ci->gcm128.salt, iv, sizeof(ci->gcm128.salt));
-		memcpy(ci->gcm128.iv, iv + sizeof(ci->gcm128.salt), sizeof(ci->gcm128.iv));
+		SPLIT_SALTED(ci->gcm128);
 		return sizeof(ci->gcm128);
 	case TLS_CIPHER_AES_GCM_256:
-		memcpy(ci->gcm256.key, key, sizeof(ci->gcm256.key));
-		memcpy(ci->gcm256.salt, iv, sizeof(ci->gcm256.salt));
-		memcpy(ci->gcm256.iv, iv + sizeof(ci->gcm256.salt), sizeof(ci->gcm256.iv));
+		SPLIT_SALTED(ci->gcm256);
 		return sizeof(ci->gcm256);
 	case TLS_CIPHER_AES_CCM_128:
-		memcpy(ci->ccm128.key, key, sizeof(ci->ccm128.key));
-		memcpy(ci->ccm128.salt, iv, sizeof(ci->ccm128.salt));
-		memcpy(ci->ccm128.iv, iv + sizeof(ci->ccm128.salt), sizeof(ci->ccm128.iv));
+		SPLIT_SALTED(ci->ccm128);
 		return sizeof(ci->ccm128);
 	case TLS_CIPHER_CHACHA20_POLY1305:
 		memcpy(ci->chacha.key, key, sizeof(ci->chacha.key));
@@ -305,6 +308,7 @@ static int fill_info(union crypto_info *ci, uint16_t cipher_type, const uint8_t 
 	}
 	return -EOPNOTSUPP;
 }
+#undef SPLIT_SALTED
 
 static int tls13_install_rx(SSL *ssl, int fd, uint16_t cipher_type)
 {

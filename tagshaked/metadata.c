@@ -159,7 +159,9 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 	    !(route && route->unverified == TS_UNVERIFIED_FORWARD))
 		peer = NULL;
 	ts_tlv_init(&b, mem, TS_HANDOFF_MAX);
-	ts_tlv_add_u8(&b, TS_PP2_TYPE_MODE, (uint8_t)mode);
+	size_t mark = ts_tlv_open_mode(&b, (uint8_t)mode);
+	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION, c->d.value.generation);
+	ts_tlv_close(&b, mark);
 	if (c->d.sni_len)
 		ts_tlv_add(&b, PP2_TYPE_AUTHORITY, c->d.sni, c->d.sni_len);
 	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);

@@ -2,11 +2,13 @@
 /*
  * Resumption bound to the policy (security invariant 4). A connection's
  * binding is a digest of the policy entry that decided, its action, server
- * certificate, CA set id and the CA certificates themselves. It is the
+ * certificate, CA set id, the policy generation and the CA certificates
+ * themselves. It is the
  * session id context (OpenSSL refuses to resume a session made under another
  * context, for session ids and tickets, TLS 1.2 and 1.3) and it is stored in
  * every ticket and checked again when a ticket is decrypted. A reload that
- * changes a CA set changes the digest, so older sessions stop resuming.
+ * changes a CA set or the policy generation changes the digest, so older
+ * sessions stop resuming.
  * The session keeps the verified client certificate, so resumed connections
  * carry the same identity in their metadata.
  */
@@ -32,6 +34,7 @@ void ts_resume_bind(const struct ts_tls *t, struct ts_decision *d)
 		 EVP_DigestUpdate(md, binding_label, sizeof(binding_label)) &&
 		 EVP_DigestUpdate(md, d->policy, strlen(d->policy) + 1) &&
 		 EVP_DigestUpdate(md, ids, sizeof(ids)) &&
+		 EVP_DigestUpdate(md, &v->generation, sizeof(v->generation)) &&
 		 EVP_DigestUpdate(md, ts_tls_ca_digest(t, v->ca_id), 32) &&
 		 EVP_DigestFinal_ex(md, d->binding, &len);
 

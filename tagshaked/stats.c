@@ -3,10 +3,10 @@
  * tests and operators read ("name value" per line). */
 #include <errno.h>
 #include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "handshaker.h"
+#include "status_file.h"
 
 static const char *const counter_names[TS_HC_COUNT] = {
 	[TS_HC_ACCEPTED] = "accepted",
@@ -30,10 +30,14 @@ static const char *const counter_names[TS_HC_COUNT] = {
 	[TS_HC_CLIENT_CERTS] = "client_certs",
 	[TS_HC_HANDSHAKE_FAILED] = "handshake_failed",
 	[TS_HC_HANDSHAKE_TIMEOUT] = "handshake_timeout",
+	[TS_HC_HELLO_TIMEOUT] = "hello_timeout",
+	[TS_HC_SHED_IDLE] = "shed_idle",
+	[TS_HC_SOURCE_LIMIT] = "source_limit",
 	[TS_HC_OVERLOAD] = "overload",
 	[TS_HC_HANDOFF_OK] = "handoff_ok",
 	[TS_HC_HANDOFF_TIMEOUT] = "handoff_timeout",
 	[TS_HC_HANDOFF_ERROR] = "handoff_error",
+	[TS_HC_LINK_REFUSED] = "handoff_link_refused",
 	[TS_HC_KTLS] = "ktls",
 	[TS_HC_RELAY] = "relay",
 	[TS_HC_RELAY_CLOSED] = "relay_closed",
@@ -77,22 +81,6 @@ const char *ts_hs_gauge_name(enum ts_hs_gauge g)
 	return gauge_names[g];
 }
 
-uint64_t ts_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t ts_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
 void ts_hs_stats_handshake(struct ts_hs_stats *s, uint64_t us)
 {
 	/* upper bounds of TS_HC_HS_LE_1MS ... TS_HC_HS_LE_250MS */
@@ -109,11 +97,9 @@ int ts_hs_stats_write(const char *path, const char *header, struct ts_hs_stats *
 		      int nworkers)
 {
 	char tmp[4096];
-	FILE *f;
+	FILE *f = ts_status_begin(path, tmp, sizeof(tmp));
 	int i, w;
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
 	if (!f)
 		return -errno;
 	fputs(header, f);
@@ -131,7 +117,5 @@ int ts_hs_stats_write(const char *path, const char *header, struct ts_hs_stats *
 			sum += __atomic_load_n(&workers[w]->g[i], __ATOMIC_RELAXED);
 		fprintf(f, "%s %lld\n", gauge_names[i], (long long)sum);
 	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0)
-		return -errno;
-	return 0;
+	return ts_status_commit(f, tmp, path);
 }

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "connlog.h"
+#include "fd_limit.h"
 #include "log.h"
 #include "notify.h"
 #include "worker.h"
@@ -151,9 +152,10 @@ static void write_status(struct daemon *d)
 	for (i = 0; i < d->nworkers; i++)
 		st[i] = &d->workers[i].stats;
 	snprintf(header, sizeof(header),
-		 "mode %s\nmode_reason %s\ngeneration %u\nworkers %d\npid %d\n",
+		 "mode %s\nmode_reason %s\ngeneration %u\npolicy_generation %016llx\n"
+		 "workers %d\npid %d\n",
 		 d->ktls ? "ktls" : "relay", d->mode_why, d->gen->number,
-		 d->nworkers, (int)getpid());
+		 (unsigned long long)d->gen->cfg->generation, d->nworkers, (int)getpid());
 	ts_hs_stats_write(d->status_path, header, st, d->nworkers);
 }
 
@@ -321,6 +323,10 @@ int main(int argc, char **argv)
 	if (parse_args(&d, argc, argv))
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
+	/* Each handshake in flight holds a socket (two more in relay mode): the
+	 * usual soft limit of 1024 fds would end accepting below the default
+	 * in-flight bound. */
+	ts_raise_fd_limit();
 	sigemptyset(&set);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGTERM);

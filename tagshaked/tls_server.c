@@ -194,17 +194,22 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 	}
 }
 
-/* The proxy speaks HTTP/1.1 to HTTP routes: select it when offered; other
- * protocols pass through without ALPN. */
+/* Selects from the route's ALPN list (`alpn:`; http routes default to h2
+ * then http/1.1, other routes http/1.1), in the route's order of preference.
+ * No common protocol: the handshake goes on without ALPN. */
 static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg)
 {
 	static const unsigned char http11[] = "\x08http/1.1";
+	const struct ts_conn *c = ts_tls_conn(ssl);
+	const struct ts_cfg_route *r =
+		c && c->decided ? ts_config_route(c->gen->cfg, c->d.value.route_id) : NULL;
+	const unsigned char *list = r ? r->alpn : http11;
+	unsigned list_len = r ? r->alpn_len : sizeof(http11) - 1;
 	unsigned char *sel;
 
-	(void)ssl;
 	(void)arg;
-	if (SSL_select_next_proto(&sel, outlen, http11, sizeof(http11) - 1, in, inlen) !=
+	if (SSL_select_next_proto(&sel, outlen, list, list_len, in, inlen) !=
 	    OPENSSL_NPN_NEGOTIATED)
 		return SSL_TLSEXT_ERR_NOACK;
 	*out = sel;

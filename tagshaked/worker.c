@@ -55,20 +55,41 @@ static void pause_accepting(struct ts_worker *w)
 		ts_worker_set_events(w, &w->listeners[i], 0);
 }
 
+/* Connections waiting in a listener's accept queue (for a listening
+ * socket, TCP_INFO's unacked field is the queue length). */
+static unsigned listen_queued(int lfd)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(lfd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return 1; /* unknown: assume someone waits */
+	return ti.tcpi_unacked;
+}
+
 void ts_worker_accept(struct ts_worker *w, int lfd)
 {
+	const struct ts_config *cfg = w->gen->cfg;
 	int n;
 
 	for (n = 0; n < ACCEPT_BATCH && w->accepting; n++) {
+		struct sockaddr_storage ss;
+		socklen_t len = sizeof(ss);
+		uint32_t source;
 		int fd;
 
-		if (w->inflight >= w->gen->cfg->max_inflight) {
-			/* the rest waits in the kernel's accept queue */
+		if (w->inflight >= cfg->max_inflight) {
+			if (listen_queued(lfd) == 0)
+				return; /* readable again when one arrives */
 			ts_count(&w->stats, TS_HC_OVERLOAD);
-			pause_accepting(w);
-			return;
+			/* idle connections give way to new ones; only a bound full
+			 * of clients that are talking waits in the accept queue */
+			if (!ts_conn_shed_idle(w)) {
+				pause_accepting(w);
+				return;
+			}
 		}
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			       errno == ENOMEM)) {
 			/* the listener stays readable: pause until the next tick
@@ -80,8 +101,14 @@ void ts_worker_accept(struct ts_worker *w, int lfd)
 		}
 		if (fd < 0)
 			return; /* EAGAIN, or a connection already gone */
+		if (!ts_source_take(&ss, cfg->max_per_source, &source)) {
+			/* one address cannot hold more of the bound than its share */
+			ts_count(&w->stats, TS_HC_SOURCE_LIMIT);
+			close(fd);
+			continue;
+		}
 		/* TCP_NODELAY comes from the listener (ts_listener_open) */
-		ts_conn_accepted(w, fd);
+		ts_conn_accepted(w, fd, source);
 	}
 }
 
@@ -125,7 +152,8 @@ static void close_list(struct ts_list *l)
 
 static bool drained(struct ts_worker *w, uint64_t now)
 {
-	if (!ts_list_empty(&w->handshakes) || !ts_list_empty(&w->handoffs))
+	if (!ts_list_empty(&w->hellos) || !ts_list_empty(&w->handshakes) ||
+	    !ts_list_empty(&w->handoffs))
 		return false;
 	if (!ts_list_empty(&w->relays) && now < w->drain_deadline_ms)
 		return false;
@@ -212,6 +240,7 @@ int ts_worker_start(struct ts_worker *w)
 	};
 	int i, err;
 
+	ts_list_init(&w->hellos);
 	ts_list_init(&w->handshakes);
 	ts_list_init(&w->handoffs);
 	ts_list_init(&w->relays);

@@ -8,6 +8,7 @@
 #define TS_WORKER_H
 
 #include <pthread.h>
+#include <sys/socket.h>
 
 #include "handshaker.h"
 
@@ -82,6 +83,9 @@ struct ts_conn {
 	int proxy_fd; /* relay: the end handed to the proxy until sent */
 	uint64_t deadline_ms;
 	uint64_t accepted_us; /* for the handshake time histogram */
+	uint64_t accepted_ms;
+	uint32_t source;      /* bucket of the client address (ts_source_*), counted */
+	bool in_hellos;       /* on w->hellos: no ClientHello decided yet */
 	struct ts_tag tag;
 	int tag_err;
 	int hellos;  /* ClientHello callback calls (2 after an HRR) */
@@ -110,7 +114,9 @@ struct ts_worker {
 	bool ktls;
 	struct ts_maps maps;
 	struct ts_hs_stats stats;
-	struct ts_list handshakes; /* FIFO = deadline order (one timeout for all) */
+	struct ts_list hellos;     /* accepted, not decided yet: FIFO = accept order
+				    * (timeouts.client_hello; shed from the head) */
+	struct ts_list handshakes; /* decided, handshaking: about deadline order */
 	struct ts_list handoffs;   /* FIFO, same */
 	struct ts_list relays;     /* LRU by activity */
 	struct ts_list dead;       /* closed during this batch of events */
@@ -133,7 +139,15 @@ void ts_worker_accept(struct ts_worker *w, int lfd);
 void ts_worker_resume_accepting(struct ts_worker *w);
 
 /* conn.c */
-void ts_conn_accepted(struct ts_worker *w, int fd);
+/* Handshakes in flight per client address, shared by all workers: a table
+ * of counters indexed by a keyed hash of the address (an IPv6 client by
+ * its /64). Returns false, counting nothing, when the bucket is at limit. */
+bool ts_source_take(const struct sockaddr_storage *ss, unsigned limit, uint32_t *bucket);
+void ts_source_put(uint32_t bucket);
+void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source);
+/* At the in-flight bound: closes the oldest connection that has sent
+ * nothing since accept. Returns false when there is none. */
+bool ts_conn_shed_idle(struct ts_worker *w);
 void ts_conn_event(struct ts_conn *c, uint32_t events);
 void ts_conn_close(struct ts_conn *c);
 void ts_conn_timeouts(struct ts_worker *w, uint64_t now);

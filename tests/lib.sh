@@ -18,6 +18,11 @@ need_tagger_env() {
 	ts_sysenv || bail "$1: no cgroup v2 or bpffs here"
 }
 
+# free_port: a TCP port free on 127.0.0.1 now (the kernel's pick)
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # json_get JSON EXPR: a value from a JSON document, with a python3 expression
 # over `d` (the parsed document), printed compactly.
 json_get() {
@@ -51,6 +56,13 @@ start_demo() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# stop_demo PINS: stops the demo stack start_demo started (SIGTERM, waited
+# for) and unloads what it left pinned at PINS.
+stop_demo() {
+	[ -n "$RUNPID" ] && kill -TERM "$RUNPID" 2>/dev/null && wait "$RUNPID"
+	build/tagshake unload --pin-dir "$1" >/dev/null 2>&1
 }
 
 # Headless Chromium with the flags this closed machine needs.

@@ -190,7 +190,13 @@ static long build_tlvs(SSL *ssl, int tcp, const struct decision *d, uint8_t *mem
 		ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, d->pol->name);
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, d->v.route_id);
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, d->v.action);
-	ts_tlv_add_u8(&b, TS_PP2_TYPE_MODE, TS_MODE_RELAY);
+	/* the configuration's generation, or FEEDER_GENERATION (hex) to play a
+	 * handshaker that runs another one */
+	const char *gen_env = getenv("FEEDER_GENERATION");
+	size_t mode_mark = ts_tlv_open_mode(&b, TS_MODE_RELAY);
+	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION,
+		       gen_env ? strtoull(gen_env, NULL, 16) : cfg->generation);
+	ts_tlv_close(&b, mode_mark);
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_CERT_ID, d->v.cert_id ? d->v.cert_id : 1);
 	ts_tlv_add_u16(&b, TS_PP2_TYPE_CA_ID, d->v.ca_id);
 	if (peer && vr == X509_V_OK) {
@@ -245,6 +251,9 @@ static void relay(SSL *ssl, int tcp, int pair)
 	}
 }
 
+static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+		   const unsigned char *in, unsigned int inlen, void *arg);
+
 static void serve(SSL_CTX *ctx, int tcp, const char *handoff)
 {
 	struct decision d = { 0 };
@@ -254,6 +263,7 @@ static void serve(SSL_CTX *ctx, int tcp, const char *handoff)
 	long n;
 
 	SSL_CTX_set_tlsext_servername_arg(ctx, &d);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, &d);
 	SSL_set_fd(ssl, tcp);
 	if (SSL_accept(ssl) != 1) {
 		ERR_print_errors_fp(stderr);
@@ -273,16 +283,18 @@ static void serve(SSL_CTX *ctx, int tcp, const char *handoff)
 	SSL_free(ssl);
 }
 
+/* As tagshaked: the route's alpn: list (http routes: h2 then http/1.1),
+ * http/1.1 without a route. */
 static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
 		   const unsigned char *in, unsigned int inlen, void *arg)
 {
 	static const unsigned char h11[] = "\x08http/1.1";
+	const struct decision *d = arg;
+	const struct ts_cfg_route *r = d && d->pol ? ts_config_route(cfg, d->v.route_id) : NULL;
 
 	(void)ssl;
-	(void)arg;
-	/* http routes only offer http/1.1 (no HTTP/2 support in the proxy) */
-	if (SSL_select_next_proto((unsigned char **)out, outlen, h11, sizeof(h11) - 1, in, inlen) ==
-	    OPENSSL_NPN_NEGOTIATED)
+	if (SSL_select_next_proto((unsigned char **)out, outlen, r ? r->alpn : h11,
+				  r ? r->alpn_len : sizeof(h11) - 1, in, inlen) == OPENSSL_NPN_NEGOTIATED)
 		return SSL_TLSEXT_ERR_OK;
 	return SSL_TLSEXT_ERR_NOACK;
 }

@@ -3,9 +3,10 @@
 """Holds hand-offs open through the proxy, for the fd and memory checks of
 tests/test_proxy_fds.sh:
 
-    proxy_hold.py SOCK ROUTE N BULK_CONNS BULK_MB
+    proxy_hold.py SOCK POLICY N BULK_CONNS BULK_MB
 
-opens N connections to an echo upstream (tests/proxy_peers.py echo-server),
+opens N connections (hand-offs naming POLICY, with the generation in
+TS_GENERATION, as tests/proxy_peers.py sends them) to an echo upstream (tests/proxy_peers.py echo-server),
 echoes a few bytes on each, and on the first BULK_CONNS also BULK_MB MiB
 (a bulk transfer: the proxy splices it through pipes), then prints
 "ready N" and holds every connection idle until a line arrives on stdin.
@@ -36,12 +37,12 @@ def echo_exact(s, data):
 
 
 def main():
-    path, route, n, bulk_conns, bulk_mb = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), \
+    path, policy, n, bulk_conns, bulk_mb = sys.argv[1], sys.argv[2], int(sys.argv[3]), \
         int(sys.argv[4]), int(sys.argv[5])
     bulk = bytes(range(256)) * (4096 * bulk_mb)
     conns, bad = [], 0
     for i in range(n):
-        c = handoff(path, route)
+        c = handoff(path, policy)
         conns.append(c)
         bad += not echo_exact(c, b"conn-%d;" % i)
         if i < bulk_conns:

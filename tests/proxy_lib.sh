@@ -46,7 +46,10 @@ DEAD_PORT=$((BASE + 4)) # nothing listens here
 SLOW_PORT=$((BASE + 5)) # python upstream that accepts and waits
 BLACK_PORT=$((BASE + 6)) # full accept queue: connects hang
 # route ids: 1-based order of routes in proxy_config
-R_TLV=6 R_RAW=7 R_GREET=11 R_HOLD=12 R_BLACKHOLE=13
+R_TLV=6
+# policies whose route is the upstream of the relay cases (peers hand-offs
+# name the policy; the proxy takes its route from the configuration)
+P_RAW=raw.test P_GREET=greet.test P_HOLD=hold.test P_BLACKHOLE=blackhole.test
 
 wait_for() { # file or tcp port, up to ~5 s
 	for _ in $(seq 1 100); do
@@ -135,6 +138,9 @@ policies:
   - { sni: hap.test, action: none, route: haproxy }
   - { sni: tlv.test, action: require, ca_set: clients, route: tlv }
   - { sni: raw.test, action: none, route: raw }
+  - { sni: greet.test, action: none, route: greet }
+  - { sni: hold.test, action: none, route: hold }
+  - { sni: blackhole.test, action: none, route: blackhole }
   - { sni: down.test, action: none, route: down-http }
   - { sni: downraw.test, action: none, route: down-raw }
   - { sni: downpp.test, action: none, route: down-pp }
@@ -189,12 +195,28 @@ proxy_stat() {
 	grep 'stats:' "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n "s/^$1=//p"
 }
 
-start_nginx() {
+# proxy_closes: the sum of the proxy's close_* counters (one per connection)
+proxy_closes() {
+	local c sum=0
+	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
+		http_431 http_501 http_502 bad_meta nomem shutdown; do
+		sum=$((sum + $(proxy_stat "close_$c")))
+	done
+	echo "$sum"
+}
+
+# run_nginx [echo] <HTTP_BODY: an nginx under $T/nginx, in the background
+# (its pid in PIDS), the suite's log formats and servers (the inside of
+# http {}) on stdin; the head every suite's nginx shares (pid, logs,
+# temporary paths; with `echo`, nginx-light's echo module) is written here.
+# The caller waits for its ports.
+run_nginx() {
 	mkdir -p "$T/nginx/tmp"
-	cat >"$T/nginx/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
+	{
+		printf 'daemon off;\nworker_processes 1;\n'
+		[ "${1:-}" != echo ] ||
+			printf 'load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;\n'
+		cat <<NGX
 pid $T/nginx/nginx.pid;
 error_log $T/nginx/error.log info;
 events { worker_connections 256; }
@@ -204,6 +226,16 @@ http {
     fastcgi_temp_path $T/nginx/tmp/fastcgi;
     uwsgi_temp_path $T/nginx/tmp/uwsgi;
     scgi_temp_path $T/nginx/tmp/scgi;
+NGX
+		cat
+		printf '}\n'
+	} >"$T/nginx/nginx.conf"
+	nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
+	PIDS+=("$!")
+}
+
+start_nginx() {
+	run_nginx echo <<NGX
     log_format hdrs 'subject="\$http_x_client_cert_subject_dn" host=\$host uri=\$request_uri';
     access_log $T/nginx/access.log hdrs;
     server {
@@ -232,10 +264,7 @@ http {
         client_header_buffer_size 32k;
         location / { return 200 "client=\$proxy_protocol_addr:\$proxy_protocol_port server=\$proxy_protocol_server_addr:\$proxy_protocol_server_port\n"; }
     }
-}
 NGX
-	nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
-	PIDS+=("$!")
 	wait_for "$NGX_PORT" && wait_for "$NGX_PP_PORT"
 }
 
@@ -260,11 +289,12 @@ HAP
 }
 
 # curl through the stand-in handshaker: tls_curl SNI PATH [curl args...]
+# HTTP/1.1 unless the args say --http2 (http routes offer h2 too)
 tls_curl() {
 	local sni=$1 path=$2
 	shift 2
 	curl -s --max-time 10 --cacert "$T/pki/server.crt" --resolve "$sni:$FEED_PORT:127.0.0.1" \
-		"$@" "https://$sni:$FEED_PORT$path"
+		--http1.1 "$@" "https://$sni:$FEED_PORT$path"
 }
 CLIENT_CERT=(--cert "$T/pki/client.crt" --key "$T/pki/client.key")
 
@@ -284,7 +314,11 @@ wait_exit() {
 		EXIT_STATUS=$?
 	fi
 }
-peers() { timeout 30 python3 "$ROOT/tests/proxy_peers.py" "$@"; }
+# hand-offs carry the policy generation of the configuration
+peers() {
+	TS_GENERATION=$("$ROOT/build/tagshake" check --generation "$T/tagshake.yaml") \
+		timeout 30 python3 "$ROOT/tests/proxy_peers.py" "$@"
+}
 start_peer() { # background python peer
 	python3 "$ROOT/tests/proxy_peers.py" "$@" 2>>"$T/peers.log" &
 	PIDS+=("$!")

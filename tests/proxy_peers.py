@@ -7,6 +7,7 @@ sends them) for tests that need no TLS. Prints results; the shell suites
 assert on them."""
 import hashlib
 import json
+import os
 import socket
 import ssl
 import struct
@@ -153,11 +154,16 @@ def tls_client(port, sni, cafile, cert, key, payload_kind):
 
 # --- hand-offs without TLS, for relay behaviour -------------------------
 
-def handoff(sock_path, route, authority=b"raw.test", alpn=b""):
+def handoff(sock_path, policy, authority=b"raw.test", alpn=b""):
+    """A hand-off as tagshaked sends one: the policy entry that decided and
+    the policy generation (TS_GENERATION, hex, from `tagshake check
+    --generation`) in MODE's sub-TLV; the proxy takes the route from them."""
     def tlv(t, v):
         return struct.pack(">BH", t, len(v)) + v
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    meta = tlv(0x02, authority) + tlv(0xE1, struct.pack(">H", route)) + tlv(0xE3, b"\x01")
+    gen = int(os.environ.get("TS_GENERATION", "0"), 16)
+    mode = b"\x01" + tlv(0x01, struct.pack(">Q", gen))
+    meta = tlv(0x02, authority) + tlv(0xE0, policy.encode()) + tlv(0xE3, mode)
     if alpn:
         meta += tlv(0x01, alpn)
     u = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -243,18 +249,18 @@ def main():
     elif cmd == "holder":
         holder(args[0], int(args[1]))
     elif cmd == "half-close":  # SOCK ROUTE: client half-closes first
-        s = handoff(args[0], int(args[1]))
+        s = handoff(args[0], args[1])
         s.sendall(b"ping")
         s.shutdown(socket.SHUT_WR)
         print(read_all(s).decode())
     elif cmd == "upstream-closes-first":  # SOCK ROUTE
-        s = handoff(args[0], int(args[1]))
+        s = handoff(args[0], args[1])
         got = read_all(s)
         s.sendall(b"late data")
         s.shutdown(socket.SHUT_WR)
         print(got.decode(), read_all(s).decode() == "")
     elif cmd == "bulk":  # SOCK ROUTE MB: streams MB both ways, prints digests + MB/s
-        s = handoff(args[0], int(args[1]))
+        s = handoff(args[0], args[1])
         total = int(args[2]) << 20
         chunk = bytes(range(256)) * 256
         sent = hashlib.sha256()
@@ -285,7 +291,7 @@ def main():
         print("match" if got.hexdigest() == ref.hexdigest() and n == total + 3 else "mismatch",
               "%.0f" % (total / dt / 1e6))
     elif cmd == "many":  # SOCK ROUTE N: N connections open at once, each its own bytes
-        conns = [handoff(args[0], int(args[1])) for _ in range(int(args[2]))]
+        conns = [handoff(args[0], args[1]) for _ in range(int(args[2]))]
         for i, c in enumerate(conns):
             c.sendall(b"conn-%d;" % i)
             c.shutdown(socket.SHUT_WR)
@@ -294,7 +300,7 @@ def main():
     elif cmd == "drain":  # SOCK ROUTE PID: SIGTERM the proxy mid-connection
         import os
         import signal
-        s = handoff(args[0], int(args[1]))
+        s = handoff(args[0], args[1])
         s.sendall(b"a")
         r1 = s.recv(10)
         os.kill(int(args[2]), signal.SIGTERM)
@@ -305,7 +311,7 @@ def main():
         s.shutdown(socket.SHUT_WR)
         print(r1.decode(), r2.decode(), read_all(s).decode(), "socket-gone" if gone else "socket-kept")
     elif cmd == "stuck":  # SOCK ROUTE: small writes until the path is full, then wait
-        s = handoff(args[0], int(args[1]))
+        s = handoff(args[0], args[1])
         s.setblocking(False)
         sent = 0
         deadline = time.monotonic() + 5
@@ -321,7 +327,7 @@ def main():
         time.sleep(float(args[2]))
         print(sent)
     elif cmd == "h2":  # SOCK ROUTE: an h2 hand-off to an http route
-        s = handoff(args[0], int(args[1]), b"kong.test", b"h2")
+        s = handoff(args[0], args[1], b"kong.test", b"h2")
         s.settimeout(5)
         try:
             s.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
@@ -330,7 +336,7 @@ def main():
             got = b""  # closed with our bytes unread: a reset, no answer either
         print("closed" if got == b"" else "answered")
     elif cmd == "timed-eof":  # SOCK ROUTE: seconds until the proxy closes
-        s = handoff(args[0], int(args[1]))
+        s = handoff(args[0], args[1])
         t0 = time.monotonic()
         s.settimeout(20)
         data = read_all(s)

@@ -115,12 +115,16 @@ static const char full[] =
 	"  no-sni: { action: reject }\n"
 	"handoff:\n"
 	"  socket: /tmp/h.sock\n"
+	"  handshaker_user: 4242\n"
+	"  proxy_user: root\n"
 	"timeouts:\n"
 	"  handshake: 5s\n"
+	"  client_hello: 1500ms\n"
 	"  handoff: 250ms\n"
 	"  idle: 2m\n"
 	"limits:\n"
 	"  handshakes_in_flight: 64\n"
+	"  handshakes_per_source: 8\n"
 	"tls:\n"
 	"  session_tickets: 0\n"
 	"  session_timeout: 1h\n"
@@ -168,6 +172,10 @@ static void test_every_key(void **state)
 	assert_int_equal(c->handoff_timeout_ms, 250);
 	assert_int_equal(c->idle_timeout_ms, 120000);
 	assert_int_equal(c->max_inflight, 64);
+	assert_int_equal(c->max_per_source, 8);
+	assert_int_equal(c->hello_timeout_ms, 1500);
+	assert_int_equal(c->handoff_handshaker_uid, 4242);
+	assert_int_equal(c->handoff_proxy_uid, 0);
 	assert_int_equal(c->session_tickets, 0);
 	assert_int_equal(c->session_timeout_s, 3600);
 	assert_int_equal(c->resumption, TS_RESUME_TICKETS);
@@ -197,8 +205,12 @@ static void test_policy_export(void **state)
 	assert_int_equal(load(full, &c, err), 0);
 	assert_int_equal(ts_config_policy_count(c), 5);
 	for (i = 0; i < 5; i++) {
+		struct ts_policy_value w = want[i].v;
+
+		/* every entry carries the file's policy generation */
+		w.generation = c->generation;
 		assert_string_equal(ts_config_policy_at(c, i, &v), want[i].name);
-		assert_memory_equal(&v, &want[i].v, sizeof(v));
+		assert_memory_equal(&v, &w, sizeof(v));
 	}
 	assert_null(ts_config_policy_at(c, 5, &v));
 	ts_config_free(c);
@@ -255,6 +267,10 @@ static void test_defaults(void **state)
 	assert_int_equal(c->handshake_timeout_ms, 10000);
 	assert_int_equal(c->handoff_timeout_ms, 2000);
 	assert_int_equal(c->max_inflight, 1024);
+	assert_int_equal(c->max_per_source, 256);
+	assert_int_equal(c->hello_timeout_ms, 3000);
+	assert_int_equal(c->handoff_handshaker_uid, -1);
+	assert_int_equal(c->handoff_proxy_uid, -1);
 	assert_int_equal(c->session_tickets, 1);
 	assert_int_equal(c->resumption, TS_RESUME_CACHE);
 	ts_config_free(c);
@@ -289,6 +305,16 @@ static const struct {
 	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    headers: xfcc\n"
 	  "    kong_headers: {cert: X-Cert}\n",
 	  "6: routes[0]: 'kong_headers' only applies to metadata: http with headers: kong" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    alpn: [h2]\n",
+	  "4: routes[0]: 'alpn' only applies to metadata: http" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    alpn: [h3]\n",
+	  "5: routes[0].alpn: 'h3' is not a protocol the proxy speaks (h2, http/1.1)" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    alpn: [h2, h2]\n",
+	  "5: routes[0].alpn: 'h2' is listed twice" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    alpn: []\n",
+	  "5: routes[0].alpn: an empty ALPN list" },
+	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    alpn: h2\n",
+	  "5: routes[0].alpn: expected a list" },
 	{ "routes:\n  - name: r\n    upstream: a:1\n    kong_headers: {cert: X-Cert}\n",
 	  "4: routes[0]: 'kong_headers' only applies to metadata: http with headers: kong" },
 	{ "routes:\n  - name: r\n    upstream: a:1\n    metadata: http\n    kong_headers:\n"
@@ -353,6 +379,10 @@ static const struct {
 	  "2: timeouts.handshake: expected a duration like 500ms, 10s, 2m or 1h, got '10'" },
 	{ "limits:\n  handshakes_in_flight: 0\n",
 	  "2: limits.handshakes_in_flight: must be at least 1" },
+	{ "handoff:\n  proxy_user: no-such-user-xyz\n",
+	  "2: handoff.proxy_user: no user named 'no-such-user-xyz'" },
+	{ "limits:\n  handshakes_per_source: 0\n",
+	  "2: limits.handshakes_per_source: must be at least 1" },
 	{ "policies: {a: b}\n", "1: policies: expected a list" },
 	{ "tls:\n  resumption: psk\n", "2: tls.resumption: unknown value 'psk'" },
 	{ "- a\n", "1: (top): expected a mapping" },
@@ -414,6 +444,33 @@ static void test_kong_headers(void **state)
 	assert_string_equal(c->routes[1].kong.fingerprint, "");
 	assert_false(c->routes[0].no_forwarded);
 	assert_true(c->routes[1].no_forwarded);
+	ts_config_free(c);
+}
+
+/* The ALPN list each route offers, in wire format (RFC 7301). */
+static void test_alpn(void **state)
+{
+	static const char yaml[] = "routes:\n"
+				   "  - { name: web, upstream: 127.0.0.1:80, metadata: http }\n"
+				   "  - { name: h1, upstream: 127.0.0.1:80, metadata: http, alpn: [http/1.1] }\n"
+				   "  - { name: pref, upstream: 127.0.0.1:80, metadata: http,"
+				   " alpn: [http/1.1, h2] }\n"
+				   "  - { name: pp, upstream: 127.0.0.1:81, metadata: proxy-v2 }\n"
+				   "  - { name: raw, upstream: 127.0.0.1:82 }\n";
+	struct ts_config *c = NULL;
+	char err[TS_CFG_ERR_SIZE];
+
+	(void)state;
+	assert_int_equal(load(yaml, &c, err), 0);
+	assert_int_equal(c->routes[0].alpn_len, 12);
+	assert_memory_equal(c->routes[0].alpn, "\x02h2\x08http/1.1", 12);
+	assert_int_equal(c->routes[1].alpn_len, 9);
+	assert_memory_equal(c->routes[1].alpn, "\x08http/1.1", 9);
+	assert_int_equal(c->routes[2].alpn_len, 12);
+	assert_memory_equal(c->routes[2].alpn, "\x08http/1.1\x02h2", 12);
+	assert_int_equal(c->routes[3].alpn_len, 9);
+	assert_memory_equal(c->routes[3].alpn, "\x08http/1.1", 9);
+	assert_int_equal(c->routes[4].alpn_len, 9);
 	ts_config_free(c);
 }
 
@@ -504,7 +561,7 @@ int main(void)
 		cmocka_unit_test(test_every_key),    cmocka_unit_test(test_policy_export),
 		cmocka_unit_test(test_decide_order), cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_errors),       cmocka_unit_test(test_kong_headers),
-		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_missing_file), cmocka_unit_test(test_alpn),
 		cmocka_unit_test(test_example_parses), cmocka_unit_test(test_names),
 	};
 

@@ -53,16 +53,6 @@ outcome() { # outcome JSON PYTHON-EXPR over d
 	python3 -c 'import json,sys; d=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-# proxy_closes: the sum of the proxy's close_* counters (one per connection)
-proxy_closes() {
-	local c sum=0
-	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
-		http_431 http_501 http_502 bad_meta nomem shutdown; do
-		sum=$((sum + $(proxy_stat "close_$c")))
-	done
-	echo "$sum"
-}
-
 make_certs
 {
 	raw_stack

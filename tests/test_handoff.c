@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 
 #include "tagshake.h"
@@ -223,6 +224,74 @@ static void test_listen_connect(void **state)
 	assert_int_equal(ts_handoff_connect(sock), -ENOENT);
 }
 
+/* The socket file is 0660 whatever the umask: the documented setup (the
+ * handshaker's user in the proxy's group) must be able to connect. */
+static void test_listen_mode(void **state)
+{
+	char path[] = "/tmp/ts_handoff_mode.XXXXXX";
+	char sock[64];
+	struct stat st;
+	mode_t old = umask(022);
+	int l;
+
+	(void)state;
+	assert_non_null(mkdtemp(path));
+	snprintf(sock, sizeof(sock), "%s/h.sock", path);
+	l = ts_handoff_listen(sock, 4);
+	umask(old);
+	assert_true(l >= 0);
+	assert_int_equal(stat(sock, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0660);
+	close(l);
+	unlink(sock);
+	rmdir(path);
+}
+
+/* The generation rides in MODE's sub-TLVs; a MODE byte alone (an older
+ * sender) still parses, with generation 0. */
+static void test_mode_generation(void **state)
+{
+	uint8_t mem[64];
+	struct ts_tlv_buf b;
+	struct ts_handoff_meta m;
+	size_t mark;
+	long n;
+
+	(void)state;
+	ts_tlv_init(&b, mem, sizeof(mem));
+	mark = ts_tlv_open_mode(&b, TS_MODE_KTLS);
+	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION, 0x0123456789abcdefULL);
+	ts_tlv_add(&b, 0x7f, "x", 1); /* unknown sub-TLV: skipped */
+	ts_tlv_close(&b, mark);
+	n = ts_tlv_finish(&b);
+	assert_int_equal(n, 3 + 1 + 11 + 4);
+	assert_int_equal(mem[0], TS_PP2_TYPE_MODE);
+	assert_int_equal(mem[2], 16);
+	assert_int_equal(ts_handoff_parse(mem, (size_t)n, &m), 0);
+	assert_int_equal(m.mode, TS_MODE_KTLS);
+	assert_true(m.generation == 0x0123456789abcdefULL);
+
+	ts_tlv_init(&b, mem, sizeof(mem));
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_MODE, TS_MODE_RELAY);
+	n = ts_tlv_finish(&b);
+	assert_int_equal(ts_handoff_parse(mem, (size_t)n, &m), 0);
+	assert_int_equal(m.mode, TS_MODE_RELAY);
+	assert_true(m.generation == 0);
+
+	/* a generation of the wrong size is a bad message */
+	ts_tlv_init(&b, mem, sizeof(mem));
+	mark = ts_tlv_open_mode(&b, TS_MODE_RELAY);
+	ts_tlv_add_u16(&b, TS_PP2_SUBTYPE_GENERATION, 7);
+	ts_tlv_close(&b, mark);
+	n = ts_tlv_finish(&b);
+	assert_int_equal(ts_handoff_parse(mem, (size_t)n, &m), -EBADMSG);
+	/* MODE with no byte at all too */
+	ts_tlv_init(&b, mem, sizeof(mem));
+	ts_tlv_add(&b, TS_PP2_TYPE_MODE, NULL, 0);
+	n = ts_tlv_finish(&b);
+	assert_int_equal(ts_handoff_parse(mem, (size_t)n, &m), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +302,8 @@ int main(void)
 		cmocka_unit_test(test_send_recv),
 		cmocka_unit_test(test_recv_without_fd),
 		cmocka_unit_test(test_listen_connect),
+		cmocka_unit_test(test_listen_mode),
+		cmocka_unit_test(test_mode_generation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -69,16 +69,6 @@ settle() {
 	sleep 1.1 # one more rewrite: the counters of the last closes
 }
 
-# proxy_closes: the sum of the proxy's close_* counters (one per connection)
-proxy_closes() {
-	local c sum=0
-	for c in "done" idle no_route upstream_down client_error upstream_error http_400 http_421 \
-		http_431 http_501 http_502 bad_meta nomem shutdown; do
-		sum=$((sum + $(proxy_stat "close_$c")))
-	done
-	echo "$sum"
-}
-
 make_certs
 # The configuration: one policy per action, short timeouts so the suite
 # stays fast.

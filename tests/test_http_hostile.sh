@@ -18,9 +18,7 @@ FORGED=forged-admin
 
 make_certs
 
-cat >"$T/tagshake.yaml" <<YAML
-listeners:
-  - { address: 127.0.0.1, port: $FEED_PORT, workers: 1 }
+write_config "$FEED_PORT" 1 <<YAML
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 ca_sets:
@@ -41,26 +39,11 @@ policies:
 defaults:
   default: { action: none, route: raw }
   no-sni: { action: none, route: raw }
-handoff:
-  socket: $T/handoff.sock
 timeouts:
   idle: 3s
 YAML
 
-mkdir -p "$T/nginx/tmp"
-cat >"$T/nginx/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-load_module /usr/lib/nginx/modules/ngx_http_echo_module.so;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log info;
-events { worker_connections 256; }
-http {
-    client_body_temp_path $T/nginx/tmp/body;
-    proxy_temp_path $T/nginx/tmp/proxy;
-    fastcgi_temp_path $T/nginx/tmp/fastcgi;
-    uwsgi_temp_path $T/nginx/tmp/uwsgi;
-    scgi_temp_path $T/nginx/tmp/scgi;
+run_nginx echo <<NGX
     # X_Client_Cert_Subject_DN is read as \$http_x_client_cert_subject_dn
     underscores_in_headers on;
     log_format hostile 'vhost=\$server_name req="\$request" host=\$host dn="\$http_x_client_cert_subject_dn" cert="\$http_x_client_cert" rfc="\$http_client_cert" xff="\$http_x_forwarded_for" fwd="\$http_forwarded" proto="\$http_x_forwarded_proto" xfh="\$http_x_forwarded_host" realip="\$http_x_real_ip" conn="\$http_connection" body="\$request_body"';
@@ -85,10 +68,7 @@ http {
         server_name admin.test;
         location / { return 200 "vhost=admin dn=\$http_x_client_cert_subject_dn\n"; }
     }
-}
 NGX
-nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
-PIDS+=("$!")
 python3 "$ROOT/tests/wsgi_upstream.py" "$WSGI_PORT" "$WSGI" 2>"$T/wsgi.err" &
 PIDS+=("$!")
 wait_for "$NGX_PORT" || bail "nginx started"

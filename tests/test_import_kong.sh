@@ -36,19 +36,7 @@ def sub(m):
 sys.stdout.write(re.sub(r"\$\{\{\s*env\s+\"([A-Z0-9_]+)\"\s*\}\}", sub, open(sys.argv[1]).read()))' "$1"
 }
 
-mkdir -p "$T/nginx/tmp"
-cat >"$T/nginx/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log info;
-events { worker_connections 256; }
-http {
-    client_body_temp_path $T/nginx/tmp/body;
-    proxy_temp_path $T/nginx/tmp/proxy;
-    fastcgi_temp_path $T/nginx/tmp/fastcgi;
-    uwsgi_temp_path $T/nginx/tmp/uwsgi;
-    scgi_temp_path $T/nginx/tmp/scgi;
+run_nginx <<NGX
     access_log off;
     server {
         listen 127.0.0.1:$NGX_PORT;
@@ -56,10 +44,7 @@ http {
             return 200 "\$host|\$http_x_client_cert_verify|\$http_x_client_cert_subject_dn|\$http_x_partner_subject|\$http_x_partner_cert\n";
         }
     }
-}
 NGX
-nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
-PIDS+=("$!")
 wait_for "$NGX_PORT" || bail "nginx upstream started"
 
 STACK=()

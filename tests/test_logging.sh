@@ -89,6 +89,7 @@ proxy_start() { # level → the proxy's stderr once its socket listens
 	grep -v -e '^tagshake-proxy: draining$' -e '^tagshake-proxy stats: ' "$T/proxy.err"
 }
 check_eq "proxy, level warn: no start line" "$(proxy_start warn)" ""
-check_eq "proxy, level info: the start line" "$(proxy_start info)" \
-	"tagshake-proxy: 1 workers on $T/proxy.sock, 1 routes, splice"
+check_eq "proxy, level info: the start line, with the policy generation it serves" \
+	"$(proxy_start info)" \
+	"tagshake-proxy: 1 workers on $T/proxy.sock, 1 routes, splice, policy generation $("$ROOT/build/tagshake" check --generation "$T/tagshake.yaml")"
 tap_end

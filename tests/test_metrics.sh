@@ -10,14 +10,12 @@ need_tagger_env "the metrics suite"
 work=$(mktemp -d)
 state=$work/state
 pins=/sys/fs/bpf/tagshake-metrics-$$
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-port=$(freeport)
-mport=$(freeport)
+port=$(free_port)
+mport=$(free_port)
 RUNPID= MXPID=
 cleanup() {
 	[ -n "$MXPID" ] && kill "$MXPID" 2>/dev/null
-	[ -n "$RUNPID" ] && kill -TERM "$RUNPID" 2>/dev/null && wait "$RUNPID"
-	build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1
+	stop_demo "$pins"
 	rm -rf "$work"
 }
 trap cleanup EXIT

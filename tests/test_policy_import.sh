@@ -57,9 +57,13 @@ check_eq "B replaced A whole" \
 	while :; do
 		build/tagshake policy import "$work/A.yaml" --pin-dir "$pins" >/dev/null
 		build/tagshake policy import "$work/B.yaml" --pin-dir "$pins" >/dev/null
+		: >"$work/cycled"
 	done
 ) &
 importer=$!
+# the connections start once the importer swaps (a loaded machine may start
+# it late, and 400 connections all on B would show nothing)
+for _ in $(seq 200); do [ -e "$work/cycled" ] && break; sleep 0.05; done
 
 start_server "$work/probe" build/tests/tag_probe --port "$port" --pin-dir "$pins" --count "$conns"
 probe=$SERVER_PID

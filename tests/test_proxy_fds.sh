@@ -35,7 +35,10 @@ wait_fds() {
 
 base=$(fds)
 rss0=$(rss_kb)
-coproc HOLD { timeout 60 python3 "$ROOT/tests/proxy_hold.py" "$T/handoff.sock" $R_RAW "$N" $BULK $BULK_MB; }
+# hand-offs carry the policy generation of the configuration (as peers())
+TS_GENERATION=$("$ROOT/build/tagshake" check --generation "$T/tagshake.yaml")
+export TS_GENERATION
+coproc HOLD { timeout 60 python3 "$ROOT/tests/proxy_hold.py" "$T/handoff.sock" "$P_RAW" "$N" $BULK $BULK_MB; }
 read -r -t 60 ready n_ok <&"${HOLD[0]}"
 check_eq "$N connections echoed through the proxy ($BULK of them $BULK_MB MiB each way)" "$ready $n_ok" "ready $N"
 check_eq "no pipe in use while every connection is idle" "$(used_pipes)" 0

@@ -82,15 +82,15 @@ echo "$res" | grep -v ' ok$' | sed 's/^/#   /'
 check_eq "TLV chain: the intermediate, length-prefixed DER" "$(echo "$res" | grep "^chain ")" "chain ok"
 
 # --- raw mode: half-close both ways, bulk data ------------------------------
-check_eq "raw: client half-closes, upstream still answers after EOF" "$(peers half-close "$T/handoff.sock" $R_RAW)" \
+check_eq "raw: client half-closes, upstream still answers after EOF" "$(peers half-close "$T/handoff.sock" $P_RAW)" \
 	"pingbye"
-check_eq "raw: upstream half-closes first, client data still arrives" "$(peers upstream-closes-first "$T/handoff.sock" $R_GREET)" \
+check_eq "raw: upstream half-closes first, client data still arrives" "$(peers upstream-closes-first "$T/handoff.sock" $P_GREET)" \
 	"hello True"
 sleep 0.2
 check_eq "raw: greeter upstream received the late data" "$(cat "$T/greet.log")" "late data"
-check_eq "raw: 400 connections open at once, each gets its own bytes back" "$(peers many "$T/handoff.sock" $R_RAW 400)" \
+check_eq "raw: 400 connections open at once, each gets its own bytes back" "$(peers many "$T/handoff.sock" $P_RAW 400)" \
 	"0 of 400 wrong"
-out=$(peers bulk "$T/handoff.sock" $R_RAW 64)
+out=$(peers bulk "$T/handoff.sock" $P_RAW 64)
 check_eq "raw: 64 MiB both ways at once, byte for byte" "${out% *}" match
 echo "# bulk relay (splice): ${out#* } MB/s each way"
 check_eq "raw through TLS: plaintext echoed, half-close carried through the relay" "$(peers tls-client "$FEED_PORT" raw.test "$T/pki/server.crt" "" "" 'hello-raw')" \
@@ -104,10 +104,10 @@ out=$(tls_curl downpp.test / -o /dev/null -w '%{http_code}')
 check_eq "proxy-v2, upstream refusing: clean close" "$out" 000
 check_eq "close_upstream_down counted twice" "$(proxy_stat close_upstream_down)" $((before + 2))
 check_eq "connect_refused counted" "$(proxy_stat connect_refused)" 2
-out=$(peers timed-eof "$T/handoff.sock" $R_BLACKHOLE)
+out=$(peers timed-eof "$T/handoff.sock" $P_BLACKHOLE)
 check_eq "connect timeout (1 s): closed after the timeout" "$(echo "$out" | cut -d. -f1)" "1"
 check_eq "connect_timeout counted" "$(proxy_stat connect_timeout)" 1
-out=$(peers timed-eof "$T/handoff.sock" $R_HOLD)
+out=$(peers timed-eof "$T/handoff.sock" $P_HOLD)
 check_eq "idle timeout (1 s): closed after the timeout" "$(echo "$out" | cut -d. -f1)" "1"
 check_eq "close_idle counted" "$(proxy_stat close_idle)" 1
 check_eq "splice used for relayed directions" "$([ "$(proxy_stat splice_dirs)" -gt 0 ] && echo yes)" yes
@@ -118,7 +118,7 @@ echo "# hand-off received → upstream connected: $(( $(proxy_stat upstream_read
 
 # --- SIGTERM drains: the open connection goes on, the socket file goes ---
 check_eq "drain: an open connection keeps working after SIGTERM; the socket file is removed" \
-	"$(peers drain "$T/handoff.sock" $R_RAW "$PROXY_PID")" "a b bye socket-gone"
+	"$(peers drain "$T/handoff.sock" $P_RAW "$PROXY_PID")" "a b bye socket-gone"
 wait_exit "$PROXY_PID" 5
 check_eq "drain: the proxy exits 0 once its last connection closed" "$EXIT_STATUS" 0
 check_eq "drain: that connection counted as done, none cut" "$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n' | sed -n 's/^close_shutdown=//p')" \
@@ -139,7 +139,7 @@ check_eq "after the restart: new connections flow" "$(tls_curl hap.test /)" "aut
 # --- backpressure without spinning: small writes to an upstream that reads
 # nothing fill the pipe's slots long before its bytes; the proxy must then
 # sleep, not poll a readable socket it cannot drain (idle timeout here: 3 s) ---
-peers stuck "$T/handoff.sock" $R_HOLD 2.5 >"$T/stuck.out" &
+peers stuck "$T/handoff.sock" $P_HOLD 2.5 >"$T/stuck.out" &
 stuck_pid=$!
 sleep 1.2
 t0=$(awk '{ print $14 + $15 }' "/proc/$PROXY_PID/stat")

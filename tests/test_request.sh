@@ -78,19 +78,7 @@ YAML
 check "the configuration with request policies and the new route keys is valid" \
 	"$ROOT/build/tagshake" check --quiet "$T/tagshake.yaml"
 
-mkdir -p "$T/nginx/tmp"
-cat >"$T/nginx/nginx.conf" <<NGX
-daemon off;
-worker_processes 1;
-pid $T/nginx/nginx.pid;
-error_log $T/nginx/error.log info;
-events { worker_connections 256; }
-http {
-    client_body_temp_path $T/nginx/tmp/body;
-    proxy_temp_path $T/nginx/tmp/proxy;
-    fastcgi_temp_path $T/nginx/tmp/fastcgi;
-    uwsgi_temp_path $T/nginx/tmp/uwsgi;
-    scgi_temp_path $T/nginx/tmp/scgi;
+run_nginx <<NGX
     log_format ua '\$host \$request_uri "\$http_user_agent"';
     log_format verify '\$status \$ssl_client_verify|\$ssl_client_escaped_cert';
     access_log $T/nginx/access.log ua;
@@ -122,10 +110,7 @@ http {
         access_log $T/nginx/verify.log verify;
         location / { return 200 "ok\n"; }
     }
-}
 NGX
-nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
-PIDS+=("$!")
 python3 "$ROOT/tests/pp2_http_upstream.py" "$T/pp2.sock" 2>>"$T/pp2.log" &
 PIDS+=("$!")
 start_proxy

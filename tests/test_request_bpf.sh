@@ -30,7 +30,7 @@ check_eq "policy list names the action" "$(build/tagshake policy list --json --p
 	'[{"name":"req.bpf.test","action":"request","cert":0,"ca":1,"route":2}]'
 check_eq "bpftool: action 4 (TS_ACTION_REQUEST) with its ids and name" \
 	"$(bpftool map dump pinned "$pins/policy" | tr -d ' \n' | grep -o '"value":{[^}]*}')" \
-	'"value":{"action":4,"pad":0,"cert_id":0,"ca_id":1,"route_id":2,"name":"req.bpf.test"}'
+	'"value":{"action":4,"pad":0,"cert_id":0,"ca_id":1,"route_id":2,"generation":0,"name":"req.bpf.test"}'
 
 start_server "$work/probe" build/tests/tag_probe --port "$port" --pin-dir "$pins" --count 1
 probe=$SERVER_PID

@@ -11,13 +11,12 @@ work=$(mktemp -d)
 state=$work/state
 pins=/sys/fs/bpf/tagshake-top-$$
 sock=$work/tmux.sock
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 RUNPID=
 T() { tmux -S "$sock" "$@"; }
 cleanup() {
 	T kill-server 2>/dev/null
-	[ -n "$RUNPID" ] && kill -TERM "$RUNPID" 2>/dev/null && wait "$RUNPID"
-	build/tagshake unload --pin-dir "$pins" >/dev/null 2>&1
+	stop_demo "$pins"
 	rm -rf "$work"
 }
 trap cleanup EXIT

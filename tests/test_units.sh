@@ -63,7 +63,7 @@ for u in tagshaked.service tagshake-proxy.service; do
 done
 check_eq "tagshake-metrics.service: Type=simple (no readiness protocol)" "$(key tagshake-metrics.service Type)" simple
 if [ "$(id -u)" -eq 0 ]; then
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	port=$(free_port)
 	# each message is logged with whether, at that moment, the TLS port was
 	# listening (/proc/net/tcp, state 0A) and the hand-off socket existed
 	/usr/bin/python3 -c '
