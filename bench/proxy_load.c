@@ -8,6 +8,9 @@
  *       reads one command byte and an 8-byte big-endian count: 'U' reads
  *       that many bytes, all 'y', then answers "done\n" (or "bad!\n" when a
  *       byte differs); 'D' writes that many 'x'; anything else: close.
+ *   proxy_load holder PORT
+ *       accepts every connection, writes "hello\n" and keeps it open (the
+ *       upstream of the hold row).
  *   proxy_load latency HOST PORT SNI N
  *       N sequential connections: TLS handshake, then the time until the
  *       upstream's "hello" arrives (handshake done → first upstream byte).
@@ -15,6 +18,11 @@
  *   proxy_load throughput HOST PORT SNI MB U|D
  *       one connection moving MB MiB up or down, every byte checked; prints
  *       "mbps=X seconds=S" (exit 1 on a short or corrupted transfer).
+ *   proxy_load hold HOST PORT SNI N
+ *       N TLS connections held open at once (each read its upstream's
+ *       "hello"); prints "held N" and keeps them until stdin closes or
+ *       gives a line (bench/proxy_bench.sh counts the servers' fds and RSS
+ *       meanwhile). Needs an upstream that accepts many connections.
  *
  * The client does not verify the server (it measures, it does not test).
  */
@@ -106,6 +114,25 @@ static int upstream(int port)
 		setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		serve_one(c);
 		close(c);
+	}
+}
+
+static int holder(int port)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0);
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 4096) < 0) {
+		perror("holder");
+		return 1;
+	}
+	for (;;) {
+		int c = accept(l, NULL, NULL);
+		/* kept open until the process ends: the connection is held */
+		if (c >= 0 && write(c, "hello\n", 6) != 6)
+			close(c);
 	}
 }
 
@@ -207,16 +234,40 @@ static int throughput(SSL_CTX *ctx, const char *host, int port, const char *sni,
 	return 0;
 }
 
+static int hold(SSL_CTX *ctx, const char *host, int port, const char *sni, int n)
+{
+	char buf[16];
+	int held = 0;
+
+	for (int i = 0; i < n; i++) {
+		int fd;
+		SSL *ssl = dial(ctx, host, port, sni, &fd);
+		if (SSL_read(ssl, buf, sizeof(buf)) > 0)
+			held++;
+		/* the SSL object is kept: freeing it would send nothing, but keep
+		 * the client's side as a real client keeps it */
+	}
+	printf("held %d\n", held);
+	fflush(stdout);
+	if (!fgets(buf, sizeof(buf), stdin))
+		return 0;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	SSL_CTX *ctx;
 
+	if (argc == 3 && !strcmp(argv[1], "holder"))
+		return holder(atoi(argv[2]));
 	if (argc == 3 && !strcmp(argv[1], "upstream"))
 		return upstream(atoi(argv[2]));
 	ctx = SSL_CTX_new(TLS_client_method());
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
 	if (argc == 6 && !strcmp(argv[1], "latency"))
 		return latency(ctx, argv[2], atoi(argv[3]), argv[4], atoi(argv[5]));
+	if (argc == 6 && !strcmp(argv[1], "hold"))
+		return hold(ctx, argv[2], atoi(argv[3]), argv[4], atoi(argv[5]));
 	if (argc == 7 && !strcmp(argv[1], "throughput"))
 		return throughput(ctx, argv[2], atoi(argv[3]), argv[4], atol(argv[5]), argv[6][0]);
 	fprintf(stderr, "usage: see the comment at the top of bench/proxy_load.c\n");

@@ -69,25 +69,28 @@ full=$(cell "$hs" "^none, ECDSA P-256, tagger loaded$" 4)
 [ -n "$rej" ] && [ -n "$full" ] &&
 	echo "| handshaker: reject on the tag vs a full \`none\` handshake, tagger loaded (server CPU ms per connection) | $rej | $full | $(ratio "$rej" "$full") | lower (target 0.05) |"
 
-# Proxy: throughput and latency, tagshake vs nginx
+# Proxy: throughput and latency, tagshake vs nginx (medians of interleaved
+# rounds), with where the time goes: wake-ups and syscalls per MB or per
+# connection; then connections held per process at the fd limit
 : >"$dat/tput"
-for path in tagshake nginx; do
-	up=$(num mbps "$(cell "$proxy" "^$path\$" 2)") down=$(num mbps "$(cell "$proxy" "^$path\$" 4)")
-	[ -n "$up" ] && echo "$path $up $down" >>"$dat/tput"
+first() { echo "${1%% *}"; } # "0.95 (0.57 + 0.38)" -> 0.95
+calls() { echo "${1%% (*}"; } # "152 (splice 61, ...)" -> 152
+for d in "upload:^relay upload:MB/s:higher:MB" "download:^relay download:MB/s:higher:MB" \
+	"handshake done → first upstream byte, median:^handshake done:µs:lower:connection"; do
+	IFS=: read -r name re unit better per <<<"$d"
+	t=$(cell "$proxy" "$re" 2) p=$(cell "$proxy" "$re" 3)
+	[ -n "$t" ] || continue
+	wake=$(cell "$proxy" "$re" 8) st=$(calls "$(cell "$proxy" "$re" 9)") sn=$(calls "$(cell "$proxy" "$re" 10)")
+	why="wake-ups per $per $wake, syscalls per $per $st / $sn"
+	case $name in upload | download) label="$name throughput" ;; *) label=$name ;; esac
+	echo "| proxy: $label ($unit; peer: nginx stream ssl; $why) | $t | $p | $(ratio "$t" "$p") | $better |"
+	tc=$(first "$(cell "$proxy" "$re" 5)") nc=$(cell "$proxy" "$re" 6)
+	echo "| proxy: $name, server CPU s (tagshaked + proxy; peer: nginx) | $tc | $nc | $(ratio "$tc" "$nc") | lower |"
+	case $name in upload | download) echo "$name $t $p" >>"$dat/tput" ;; esac
 done
-if [ "$(wc -l <"$dat/tput")" = 2 ]; then
-	read -r _ tup tdown < <(sed -n 1p "$dat/tput")
-	read -r _ nup ndown < <(sed -n 2p "$dat/tput")
-	first() { echo "${1%% *}"; } # "0.95 (0.57 + 0.38)" -> 0.95
-	for d in "upload:$tup:$nup:3" "download:$tdown:$ndown:5"; do
-		IFS=: read -r name t p c <<<"$d"
-		echo "| proxy: $name throughput (MB/s; peer: nginx stream ssl) | $t | $p | $(ratio "$t" "$p") | higher |"
-		tc=$(first "$(cell "$proxy" '^tagshake$' "$c")") nc=$(first "$(cell "$proxy" '^nginx$' "$c")")
-		echo "| proxy: $name, server CPU s (tagshaked + proxy; peer: nginx) | $tc | $nc | $(ratio "$tc" "$nc") | lower |"
-	done
-	tl=$(num median "$(cell "$proxy" '^tagshake$' 6)") nl=$(num median "$(cell "$proxy" '^nginx$' 6)")
-	echo "| proxy: handshake done → first upstream byte, median (µs; peer: nginx) | $tl | $nl | $(ratio "$tl" "$nl") | lower |"
-fi
+th=$(cell "$proxy" "^tagshake-proxy \(" 4) nh=$(cell "$proxy" "^nginx stream worker" 4)
+[ -n "$th" ] && [ -n "$nh" ] &&
+	echo "| proxy: connections held per process at the 20,000 fd limit ($(cell "$proxy" "^tagshake-proxy \(" 2) vs $(cell "$proxy" "^nginx stream worker" 2) fds, $(cell "$proxy" "^tagshake-proxy \(" 3) vs $(cell "$proxy" "^nginx stream worker" 3) B RSS per held connection; peer: nginx stream) | $th | $nh | $(ratio "$th" "$nh") | higher |"
 echo
 
 # Plots: clustered bars, one PNG per comparison
@@ -127,8 +130,7 @@ if [ -s "$dat/rate" ]; then
 	echo "![handshake rate](handshake_rate.png) ![server CPU per handshake](handshake_cpu.png)"
 fi
 if [ "$(wc -l <"$dat/tput")" = 2 ]; then
-	awk 'NR == 1 { tu = $2; td = $3 } NR == 2 { printf "upload %s %s\ndownload %s %s\n", tu, $2, td, $3 }' "$dat/tput" >"$dat/tput2"
-	plot "$outdir/throughput.png" "Plaintext throughput through the TLS edge (higher is better)" "MB/s" "$dat/tput2" \
+	plot "$outdir/throughput.png" "Plaintext throughput through the TLS edge (higher is better)" "MB/s" "$dat/tput" \
 		"DATA using 2:xtic(1) title 'tagshaked + tagshake-proxy' lc rgb '#1f77b4', DATA using 3 title 'nginx stream ssl' lc rgb '#2ca02c'"
 	echo "![throughput](throughput.png)"
 fi

@@ -169,6 +169,9 @@
 	  "Handshaker links closed: not an allowed user (SO_PEERCRED)")                            \
 	F(DIRECTIONS, "tagshake_proxy_relay_directions_total", "counter",                          \
 	  "Directions relayed, by method")                                                         \
+	F(PIPES, "tagshake_proxy_pipes_total", "counter",                                          \
+	  "Relay pipes: opened and closed (held = opened - closed), taken for a bulk transfer "    \
+	  "and returned (in use = taken - returned)")                                             \
 	F(BYTES, "tagshake_proxy_bytes_total", "counter", "Payload bytes relayed, by direction")   \
 	F(HTTP_REQUESTS, "tagshake_proxy_http_requests_total", "counter",                          \
 	  "HTTP request heads forwarded")                                                          \
@@ -237,6 +240,13 @@
 	X(READY_LE_128US, "ready_le_128us", READY, "0.000128", NULL)                               \
 	X(READY_LE_256US, "ready_le_256us", READY, "0.000256", NULL)                               \
 	X(READY_OVER_256US, "ready_over_256us", READY, "", NULL)                                   \
+	/* pipes: made and closed (held = opened - closed, pooled or in use);                 \
+	 * taken by a direction for a transfer and given back (in use = taken -               \
+	 * returned) */                                                                        \
+	X(PIPES_OPENED, "pipes_opened", PIPES, "event=\"opened\"", NULL)                            \
+	X(PIPES_CLOSED, "pipes_closed", PIPES, "event=\"closed\"", NULL)                            \
+	X(PIPES_TAKEN, "pipes_taken", PIPES, "event=\"taken\"", NULL)                               \
+	X(PIPES_RETURNED, "pipes_returned", PIPES, "event=\"returned\"", NULL)                      \
 	TS_PX_CLOSES(TS_PX_CLOSE_COUNTER, X)
 
 #endif /* TS_COUNTERS_H */

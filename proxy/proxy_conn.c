@@ -33,7 +33,7 @@
 #define PX_DISCARD_BUF 4096
 
 static void step(struct px_conn *c);
-static bool connect_done(struct px_conn *c);
+static bool connect_done(struct px_conn *c, bool known_ok);
 static bool connected_now(int fd);
 
 static enum px_counter connect_counter(int err)
@@ -143,10 +143,13 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	c->log = px_connlog_new(&h->meta, route, c->start_us);
 	c->client = (struct px_ep){ .kind = PX_EP_CLIENT, .fd = h->fd, .owner = c };
 	h->fd = -1;
-	fcntl(c->client.fd, F_SETFL, fcntl(c->client.fd, F_GETFL) | O_NONBLOCK);
+	int fl = fcntl(c->client.fd, F_GETFL);
+	if (fl >= 0 && !(fl & O_NONBLOCK)) /* tagshaked's sockets already are */
+		fcntl(c->client.fd, F_SETFL, fl | O_NONBLOCK);
 	/* kTLS mode hands over the TCP socket: small answers must not wait for
-	 * the client's delayed ACK (fails harmlessly on a relay socketpair) */
-	setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	 * the client's delayed ACK (a relay socketpair has no Nagle) */
+	if (h->meta.mode != TS_MODE_RELAY)
+		setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	w->conns++;
 	if (route->mode == TS_META_HTTP && px_h2_alpn(h)) {
 		/* HTTP/2: an upstream connection per stream, none for c itself */
@@ -161,11 +164,13 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	}
 	ufd = px_upstream_connect(&g->ups[rid - 1]);
 	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
-	struct px_pipe_pool *pipes = w->set->splice ? &w->pipes : NULL;
-	rc = px_dir_init(&c->up, c->client.fd, c->upstream.fd,
-			 route->mode == TS_META_HTTP ? NULL : pipes, PX_COPY_BUF);
+	/* no pipe and no buffer until bytes arrive: an idle connection holds
+	 * its two sockets and nothing else */
+	w->pipes.stats = &w->stats;
+	rc = px_dir_init(&c->up, c->client.fd, c->upstream.fd, &w->pipes,
+			 w->set->splice && route->mode != TS_META_HTTP);
 	if (!rc)
-		rc = px_dir_init(&c->down, c->upstream.fd, c->client.fd, pipes, PX_COPY_BUF);
+		rc = px_dir_init(&c->down, c->upstream.fd, c->client.fd, &w->pipes, w->set->splice);
 	if (!rc)
 		rc = px_mode_setup(c, h);
 	ts_handoff_release(h);
@@ -181,7 +186,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	}
 	c->state = PX_CONNECTING;
 	px_list_append(&w->connecting, c, px_now_ms() + w->set->connect_timeout_ms);
-	if (connected_now(ufd) && !connect_done(c))
+	if (connected_now(ufd) && !connect_done(c, true))
 		return;
 	step(c);
 }
@@ -202,8 +207,8 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	if (c->client.fd >= 0)
 		close(c->client.fd);
 	c->client.fd = -1;
-	px_dir_free(&c->up, &w->pipes);
-	px_dir_free(&c->down, &w->pipes);
+	px_dir_free(&c->up);
+	px_dir_free(&c->down);
 	ts_http_inject_free(c->http);
 	c->http = NULL;
 	px_h2_free(c);
@@ -310,14 +315,15 @@ static void step(struct px_conn *c)
 	update_interest(c);
 }
 
-/* Ends the connecting state once the upstream answered. Returns false when
+/* Ends the connecting state once the upstream answered (known_ok: poll
+ * said writable and nothing else, so SO_ERROR is 0). Returns false when
  * the connection is gone (connect failed and was closed or answered). */
-static bool connect_done(struct px_conn *c)
+static bool connect_done(struct px_conn *c, bool known_ok)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
 
-	if (getsockopt(c->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+	if (!known_ok && getsockopt(c->upstream.fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
 	if (err) {
 		connect_failed(c, err);
@@ -344,7 +350,7 @@ void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
 		px_h2_event(c, (struct px_ep *)ep, events);
 		return;
 	}
-	if (c->state == PX_CONNECTING && ep == &c->upstream && !connect_done(c))
+	if (c->state == PX_CONNECTING && ep == &c->upstream && !connect_done(c, false))
 		return;
 	step(c);
 }

@@ -269,8 +269,9 @@ int main(int argc, char **argv)
 		ts_log(TS_LOG_ERROR, "%s: %s", handoff_path, strerror(errno));
 		return 1;
 	}
-	/* A spliced connection holds six fds (two sockets, two pipes): the usual
-	 * soft limit of 1024 would cap the proxy near 170 connections. */
+	/* A connection holds two fds (its sockets) and two more per pipe while a
+	 * bulk transfer is in flight: the usual soft limit of 1024 would cap the
+	 * proxy near 500 connections. */
 	ts_raise_fd_limit();
 	/* splice(2) into a socket the peer closed raises SIGPIPE: EPIPE is enough */
 	signal(SIGPIPE, SIG_IGN);

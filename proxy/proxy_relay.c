@@ -2,6 +2,7 @@
 /* One relay direction: splice through a pipe, or copy through a bounded
  * buffer, or filter (http mode). */
 #include "proxy_relay.h"
+#include "proxy_stats.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +11,17 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static bool take_pipe(struct px_dir *d, struct px_pipe_pool *pool)
+static void count(struct px_pipe_pool *pool, enum px_counter c)
 {
+	if (pool->stats)
+		px_count(pool->stats, c, 1);
+}
+
+/* A pipe for a bulk transfer: from the pool, else a new one while fewer
+ * than PX_PIPES_MAX are in use. False: copy instead. */
+static bool take_pipe(struct px_dir *d)
+{
+	struct px_pipe_pool *pool = d->pool;
 	int p[2];
 
 	if (pool->n > 0) {
@@ -19,53 +29,78 @@ static bool take_pipe(struct px_dir *d, struct px_pipe_pool *pool)
 		d->pipe_rd = pool->rd[pool->n];
 		d->pipe_wr = pool->wr[pool->n];
 		d->pipe_cap = pool->cap[pool->n];
-		return true;
+	} else {
+		if (pool->in_use >= PX_PIPES_MAX || pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
+			return false;
+		count(pool, PX_PIPES_OPENED);
+		int sz = fcntl(p[0], F_GETPIPE_SZ);
+		d->pipe_rd = p[0];
+		d->pipe_wr = p[1];
+		d->pipe_cap = sz > 0 ? (size_t)sz : PX_RELAY_BUF;
 	}
-	if (pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
-		return false;
-	int sz = fcntl(p[0], F_GETPIPE_SZ);
-	d->pipe_rd = p[0];
-	d->pipe_wr = p[1];
-	d->pipe_cap = sz > 0 ? (size_t)sz : 65536;
+	pool->in_use++;
+	count(pool, PX_PIPES_TAKEN);
+	d->pipe_len = 0;
+	d->pipe_stalled = false;
 	return true;
 }
 
-int px_dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool,
-		size_t copy_cap)
+static void close_pair(struct px_pipe_pool *pool, int rd, int wr)
+{
+	close(rd);
+	close(wr);
+	count(pool, PX_PIPES_CLOSED);
+}
+
+/* Gives the pipe back: to the pool when it is empty (only an empty pipe can
+ * serve another transfer) and the pool has room, else closed. */
+static void return_pipe(struct px_dir *d)
+{
+	struct px_pipe_pool *pool = d->pool;
+
+	if (d->pipe_rd < 0)
+		return;
+	if (d->pipe_len == 0 && pool->n < PX_PIPE_POOL_MAX) {
+		pool->rd[pool->n] = d->pipe_rd;
+		pool->wr[pool->n] = d->pipe_wr;
+		pool->cap[pool->n] = d->pipe_cap;
+		pool->n++;
+	} else {
+		close_pair(pool, d->pipe_rd, d->pipe_wr);
+	}
+	pool->in_use--;
+	count(pool, PX_PIPES_RETURNED);
+	d->pipe_rd = d->pipe_wr = -1;
+	d->pipe_len = 0;
+	d->pipe_stalled = false;
+}
+
+int px_dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool, bool splice)
 {
 	memset(d, 0, sizeof(*d));
 	d->from = from;
 	d->to = to;
+	d->pool = pool;
+	d->splice = splice;
 	d->pipe_rd = d->pipe_wr = -1;
-	if (pool && take_pipe(d, pool))
-		return 0;
-	d->buf = malloc(copy_cap);
-	d->cap = copy_cap;
-	return d->buf ? 0 : -ENOMEM;
+	return 0;
 }
 
 void px_pipe_pool_drain(struct px_pipe_pool *pool)
 {
 	while (pool->n > 0) {
 		pool->n--;
-		close(pool->rd[pool->n]);
-		close(pool->wr[pool->n]);
+		close_pair(pool, pool->rd[pool->n], pool->wr[pool->n]);
 	}
-}
-
-static void close_pipe(struct px_dir *d)
-{
-	if (d->pipe_rd >= 0)
-		close(d->pipe_rd);
-	if (d->pipe_wr >= 0)
-		close(d->pipe_wr);
-	d->pipe_rd = d->pipe_wr = -1;
+	free(pool->scratch);
+	pool->scratch = NULL;
 }
 
 int px_dir_set_filter(struct px_dir *d, px_filter_fn fn, void *ctx, size_t in_cap,
 		      size_t out_cap)
 {
-	close_pipe(d);
+	return_pipe(d);
+	d->splice = false;
 	free(d->buf);
 	d->buf = malloc(out_cap);
 	d->cap = out_cap;
@@ -76,20 +111,13 @@ int px_dir_set_filter(struct px_dir *d, px_filter_fn fn, void *ctx, size_t in_ca
 	return d->buf && d->raw ? 0 : -ENOMEM;
 }
 
-void px_dir_free(struct px_dir *d, struct px_pipe_pool *pool)
+void px_dir_free(struct px_dir *d)
 {
-	/* only a pipe known to be empty can serve another connection */
-	if (pool && d->pipe_rd >= 0 && d->pipe_len == 0 && pool->n < PX_PIPE_POOL_MAX) {
-		pool->rd[pool->n] = d->pipe_rd;
-		pool->wr[pool->n] = d->pipe_wr;
-		pool->cap[pool->n] = d->pipe_cap;
-		pool->n++;
-		d->pipe_rd = d->pipe_wr = -1;
-	}
-	close_pipe(d);
+	return_pipe(d);
 	free(d->buf);
 	free(d->raw);
 	d->buf = d->raw = NULL;
+	d->off = d->len = d->cap = 0;
 }
 
 /* Keeps unwritten bytes at the start so the free room is contiguous. */
@@ -153,19 +181,11 @@ static ssize_t write_some(struct px_dir *d)
 }
 
 /* A socket type the kernel cannot splice: copy from now on. The pipe is
- * empty because nothing was ever spliced into it. */
+ * empty, so no byte is left behind. */
 static int fall_back_to_copy(struct px_dir *d)
 {
-	size_t cap = d->pipe_cap;
-
-	close_pipe(d);
-	d->pipe_len = 0;
-	compact(d);
-	char *b = realloc(d->buf, d->len + cap);
-	if (!b)
-		return fail(d, ENOMEM, false);
-	d->buf = b;
-	d->cap = d->len + cap;
+	return_pipe(d);
+	d->splice = false;
 	return 0;
 }
 
@@ -176,7 +196,7 @@ static ssize_t read_splice(struct px_dir *d)
 	ssize_t n = splice(d->from, NULL, d->pipe_wr, NULL, d->pipe_cap - d->pipe_len,
 			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 
-	if (n < 0 && errno == EINVAL && d->moved == 0 && d->pipe_len == 0)
+	if (n < 0 && errno == EINVAL && d->pipe_len == 0)
 		return fall_back_to_copy(d) ? -1 : 1; /* 1: try again */
 	if (n < 0 && errno == EAGAIN) {
 		d->pipe_stalled = d->pipe_len > 0;
@@ -186,6 +206,7 @@ static ssize_t read_splice(struct px_dir *d)
 		return fail(d, errno, false);
 	if (n == 0)
 		d->read_eof = true;
+	d->src_dry = (size_t)n < d->pipe_cap - d->pipe_len;
 	d->pipe_len += (size_t)n;
 	return n;
 }
@@ -207,53 +228,126 @@ static ssize_t run_filter(struct px_dir *d)
 	return (ssize_t)(used + d->len - before);
 }
 
-static ssize_t read_copy(struct px_dir *d)
+/* http mode's client input: into the filter's raw buffer. */
+static ssize_t read_filter_input(struct px_dir *d)
 {
-	char *dst;
-	size_t room;
+	size_t room = d->raw_cap - d->raw_len;
 	ssize_t n;
 
-	if (d->filter) {
-		dst = d->raw + d->raw_len;
-		room = d->raw_cap - d->raw_len;
-	} else {
-		compact(d);
-		dst = d->buf + d->len;
-		room = d->cap - d->len;
-	}
 	if (room == 0)
 		return 0;
-	n = recv(d->from, dst, room, MSG_DONTWAIT);
+	n = recv(d->from, d->raw + d->raw_len, room, MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EAGAIN ? 0 : fail(d, errno, false);
 	if (n == 0)
 		d->read_eof = true;
-	if (d->filter)
-		d->raw_len += (size_t)n;
-	else
-		d->len += (size_t)n;
+	d->src_dry = (size_t)n < room;
+	d->raw_len += (size_t)n;
 	return n;
+}
+
+/* Keeps what a copied read could not send in d->buf (allocated only then). */
+static int keep_rest(struct px_dir *d, const char *p, size_t n)
+{
+	compact(d);
+	if (d->cap - d->len < n) {
+		size_t cap = d->len + n > PX_RELAY_BUF ? d->len + n : PX_RELAY_BUF;
+		char *b = realloc(d->buf, cap);
+		if (!b)
+			return fail(d, ENOMEM, false);
+		d->buf = b;
+		d->cap = cap;
+	}
+	memcpy(d->buf + d->len, p, n);
+	d->len += n;
+	return 0;
+}
+
+/* A copied read: recv into the worker's scratch buffer and send at once;
+ * only a blocked destination makes the direction hold a buffer. Reads only
+ * when nothing waits in d->buf, so at most PX_RELAY_BUF is held. */
+static ssize_t read_copy(struct px_dir *d, bool can_write, ssize_t *written)
+{
+	struct px_pipe_pool *pool = d->pool;
+	ssize_t n, w = 0;
+
+	if (px_dir_pending(d))
+		return 0;
+	if (!pool->scratch && !(pool->scratch = malloc(PX_RELAY_BUF)))
+		return fail(d, ENOMEM, false);
+	n = recv(d->from, pool->scratch, PX_RELAY_BUF, MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN ? 0 : fail(d, errno, false);
+	if (n == 0) {
+		d->read_eof = true;
+		return 0;
+	}
+	if (n >= PX_SPLICE_MIN)
+		d->bulk = true;
+	d->src_dry = n < PX_RELAY_BUF;
+	if (can_write) {
+		w = send(d->to, pool->scratch, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && errno != EAGAIN)
+			return fail(d, errno, true);
+		if (w < 0)
+			w = 0;
+		*written += w;
+	}
+	if (w < n && keep_rest(d, pool->scratch + w, (size_t)(n - w)))
+		return -1;
+	return n;
+}
+
+static ssize_t read_some(struct px_dir *d, bool can_write, ssize_t *written)
+{
+	if (d->filter)
+		return read_filter_input(d);
+	if (d->pipe_rd < 0 && d->splice && d->bulk)
+		take_pipe(d); /* none left: copy */
+	if (d->pipe_rd >= 0)
+		return read_splice(d);
+	return read_copy(d, can_write, written);
+}
+
+/* After a pump: a direction with nothing in flight holds no pipe and no
+ * buffer; a small read ends the bulk transfer (the next one copies). */
+static void settle(struct px_dir *d, size_t got)
+{
+	if (d->pipe_rd >= 0 && d->pipe_len == 0)
+		return_pipe(d);
+	if (!d->filter && d->buf && !px_dir_pending(d)) {
+		free(d->buf);
+		d->buf = NULL;
+		d->off = d->len = d->cap = 0;
+	}
+	if (got > 0 && got < PX_SPLICE_MIN)
+		d->bulk = false;
 }
 
 ssize_t px_dir_pump(struct px_dir *d, bool can_write)
 {
 	ssize_t total = 0, w, r;
+	size_t got = 0;
 
+	/* a short read emptied the source: it is not read again in this pump
+	 * (epoll is level-triggered and reports it again when more arrives),
+	 * which saves a read that would say EAGAIN */
+	d->src_dry = false;
 	do {
 		w = can_write ? write_some(d) : 0;
 		if (w < 0)
 			return d->err;
 		total += w;
 		r = 0;
-		if (!d->read_eof && d->pipe_rd >= 0)
-			r = read_splice(d);
-		else if (!d->read_eof)
-			r = read_copy(d);
+		if (!d->read_eof && !d->src_dry)
+			r = read_some(d, can_write, &total);
 		if (r < 0)
 			return d->err;
+		got += (size_t)r;
 		if (d->filter && run_filter(d) > 0)
 			r = 1;
 	} while (w > 0 || r > 0);
+	settle(d, got);
 	d->moved += (uint64_t)total;
 	return total;
 }
@@ -271,7 +365,7 @@ bool px_dir_wants_read(const struct px_dir *d)
 		return !d->pipe_stalled && d->pipe_len < d->pipe_cap;
 	if (d->filter)
 		return d->raw_len < d->raw_cap;
-	return d->len - d->off < d->cap && (d->len < d->cap || d->off > 0);
+	return !px_dir_pending(d); /* a copied read needs d->buf empty */
 }
 
 bool px_dir_drained(const struct px_dir *d)
@@ -281,5 +375,5 @@ bool px_dir_drained(const struct px_dir *d)
 
 bool px_dir_spliced(const struct px_dir *d)
 {
-	return d->pipe_rd >= 0;
+	return d->splice;
 }

@@ -18,28 +18,53 @@
 typedef int (*px_filter_fn)(void *ctx, const char *in, size_t in_len, char *out,
 			    size_t *out_len, size_t out_cap, size_t *consumed);
 
-/* Empty pipes kept from closed connections: creating a pipe pair costs
- * more than the rest of a hand-off (HAProxy keeps a pool for the same
- * reason). One per worker, no locking. */
-#define PX_PIPE_POOL_MAX 64
+struct px_stats;
 
+/* Bytes one copied direction reads per recv (the worker's scratch buffer)
+ * and at most holds when the destination is blocked: the default pipe
+ * size, so copy and splice hold the same bytes in flight. */
+#define PX_RELAY_BUF 65536
+/* A read at least this large marks a direction as a bulk transfer: its next
+ * reads splice through a pipe. Smaller transfers (request heads, greetings,
+ * small responses) are copied: two syscalls, no pipe held. */
+#define PX_SPLICE_MIN 16384
+/* Empty pipes kept for the next transfer: creating a pipe pair costs more
+ * than the rest of a hand-off (HAProxy keeps a pool for the same reason). */
+#define PX_PIPE_POOL_MAX 64
+/* Pipes in use at once per worker, HAProxy's `maxpipes` (its default is
+ * maxconn / 4): a direction that finds none copies. A pipe is held only
+ * while its direction has bytes in flight, so idle connections hold none. */
+#define PX_PIPES_MAX 1024
+
+/* One per worker, no locking. */
 struct px_pipe_pool {
 	int rd[PX_PIPE_POOL_MAX], wr[PX_PIPE_POOL_MAX];
 	size_t cap[PX_PIPE_POOL_MAX];
-	int n;
+	int n;               /* empty pipes in the pool */
+	int in_use;          /* pipes held by directions */
+	char *scratch;       /* PX_RELAY_BUF, for copied reads */
+	struct px_stats *stats; /* pipes_* counters, when set */
 };
 
+/* Closes the pool's pipes and frees its scratch buffer. */
 void px_pipe_pool_drain(struct px_pipe_pool *pool);
 
 struct px_dir {
 	int from, to;
-	int pipe_rd, pipe_wr; /* -1 when copying through buf */
+	struct px_pipe_pool *pool;
+	bool splice;   /* the kernel may splice this direction */
+	bool bulk;     /* the last read was large: splice the next ones */
+	int pipe_rd, pipe_wr; /* -1 while no pipe is held */
 	size_t pipe_len, pipe_cap;
 	/* splice into the pipe said EAGAIN with bytes in it: the pipe may be
 	 * out of slots (one per skb) well below pipe_cap; read again only after
 	 * the pipe drained some, or a readable source would spin epoll */
 	bool pipe_stalled;
-	char *buf; /* bytes for `to`, written before any pipe data */
+	bool src_dry;  /* a short read in this pump: the source was emptied */
+	/* bytes for `to`, written before any pipe data: what a copied read
+	 * could not send at once, a queued header or the filter's output;
+	 * NULL when empty (outside http mode) */
+	char *buf;
 	size_t off, len, cap;
 	char *raw; /* filter input not consumed yet */
 	size_t raw_len, raw_cap;
@@ -53,15 +78,14 @@ struct px_dir {
 	uint64_t moved; /* bytes written to `to` */
 };
 
-/* copy_cap: buffer size in copy mode. Takes a pipe from the pool (or makes
- * one) when `pool` is set, else copies. Returns 0 or -ENOMEM. */
-int px_dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool,
-		size_t copy_cap);
+/* No pipe and no buffer yet: both are taken when bytes arrive. splice:
+ * use pipes from the pool for bulk transfers. Returns 0. */
+int px_dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool, bool splice);
 /* Adds a filter; its output buffer gets out_cap bytes, its input in_cap. */
 int px_dir_set_filter(struct px_dir *d, px_filter_fn fn, void *ctx, size_t in_cap,
 		      size_t out_cap);
-/* Frees buffers; an empty pipe goes back to the pool (if any). */
-void px_dir_free(struct px_dir *d, struct px_pipe_pool *pool);
+/* Frees buffers; an empty pipe goes back to the pool. */
+void px_dir_free(struct px_dir *d);
 /* Queues bytes to write to `to` ahead of everything not yet written. */
 int px_dir_queue(struct px_dir *d, const void *p, size_t n);
 /* Moves what it can without blocking; writes only when can_write. Returns
@@ -71,6 +95,7 @@ bool px_dir_pending(const struct px_dir *d); /* bytes wait for `to` */
 bool px_dir_wants_read(const struct px_dir *d);
 /* Input ended and everything was written: time for shutdown(to). */
 bool px_dir_drained(const struct px_dir *d);
+/* The direction splices its bulk transfers (else it always copies). */
 bool px_dir_spliced(const struct px_dir *d);
 
 #endif /* TS_PROXY_RELAY_H */

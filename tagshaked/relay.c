@@ -13,31 +13,49 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "worker.h"
 
+/* OpenSSL's read buffer in relay mode, with read-ahead: one recv takes up
+ * to four full records (nginx reads ahead too) instead of a header read and
+ * a body read per record. SSL_MODE_RELEASE_BUFFERS frees it when drained, so
+ * an idle relay does not keep it. */
+#define TS_RELAY_READ_AHEAD (4 * (SSL3_RT_MAX_PLAIN_LENGTH + SSL3_RT_MAX_ENCRYPTED_OVERHEAD))
+
 enum pump { PUMP_IDLE, PUMP_MOVED, PUMP_FAIL };
 
-static enum pump tls_to_pair(struct ts_conn *c)
+/* What one event learned: a source that said it has nothing more is not
+ * read again in this event (epoll is level-triggered and reports it again
+ * when more arrives), which saves an EAGAIN read per pass. */
+struct pass {
+	bool tls_dry, pair_dry;
+};
+
+static enum pump tls_to_pair(struct ts_conn *c, struct pass *p)
 {
 	struct ts_relay *r = c->relay;
 	enum pump res = PUMP_IDLE;
 	ssize_t n;
 
-	if (!r->client_eof && r->down_len == 0) {
-		int got = SSL_read(c->ssl, r->down, sizeof(r->down));
+	/* gather records until the buffer is full or the socket is drained:
+	 * one write to the pair (one wake-up of the proxy) per batch */
+	while (!r->client_eof && !p->tls_dry && r->down_off == 0 &&
+	       sizeof(r->down) - r->down_len >= SSL3_RT_MAX_PLAIN_LENGTH) {
+		int got = SSL_read(c->ssl, r->down + r->down_len, (int)(sizeof(r->down) - r->down_len));
 
 		if (got > 0) {
-			r->down_len = (size_t)got;
-			r->down_off = 0;
+			r->down_len += (size_t)got;
 			res = PUMP_MOVED;
+			continue;
 		} else {
 			switch (SSL_get_error(c->ssl, got)) {
-			case SSL_ERROR_WANT_READ: break;
+			case SSL_ERROR_WANT_READ: p->tls_dry = true; break;
 			case SSL_ERROR_WANT_WRITE: r->tls_want_write = true; break;
 			case SSL_ERROR_ZERO_RETURN: r->client_eof = true; res = PUMP_MOVED; break;
 			default: return PUMP_FAIL;
 			}
+			break;
 		}
 	}
 	if (r->down_off < r->down_len) {
@@ -58,16 +76,18 @@ static enum pump tls_to_pair(struct ts_conn *c)
 	return res;
 }
 
-static enum pump pair_to_tls(struct ts_conn *c)
+static enum pump pair_to_tls(struct ts_conn *c, struct pass *p)
 {
 	struct ts_relay *r = c->relay;
 	enum pump res = PUMP_IDLE;
 	ssize_t n;
 
-	if (!r->proxy_eof && r->up_len == 0) {
+	if (!r->proxy_eof && !p->pair_dry && r->up_len == 0) {
 		n = read(c->pair.fd, r->up, sizeof(r->up));
 		if (n < 0 && errno != EAGAIN)
 			return PUMP_FAIL;
+		/* a short read emptied the socket */
+		p->pair_dry = n < 0 || (n > 0 && (size_t)n < sizeof(r->up));
 		if (n == 0)
 			r->proxy_eof = true;
 		if (n >= 0) {
@@ -120,11 +140,12 @@ void ts_relay_event(struct ts_conn *c)
 {
 	struct ts_relay *r = c->relay;
 	struct ts_worker *w = c->w;
+	struct pass p = { false, false };
 	enum pump a, b;
 
 	do {
-		a = tls_to_pair(c);
-		b = a == PUMP_FAIL ? PUMP_FAIL : pair_to_tls(c);
+		a = tls_to_pair(c, &p);
+		b = a == PUMP_FAIL ? PUMP_FAIL : pair_to_tls(c, &p);
 	} while (a == PUMP_MOVED || b == PUMP_MOVED);
 	if (a == PUMP_FAIL || b == PUMP_FAIL) {
 		/* after the client's EOF, a failed write is its reset: a close */
@@ -150,6 +171,8 @@ int ts_relay_start(struct ts_conn *c)
 	c->relay = calloc(1, sizeof(*c->relay));
 	if (!c->relay)
 		return -ENOMEM;
+	SSL_set_default_read_buffer_len(c->ssl, TS_RELAY_READ_AHEAD);
+	SSL_set_read_ahead(c->ssl, 1);
 	ts_relay_event(c);
 	return 0;
 }

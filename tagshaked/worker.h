@@ -14,7 +14,7 @@
 
 #define TS_LISTENERS_MAX 16
 /* Relay buffer per direction: one TLS record of plaintext. */
-#define TS_RELAY_BUF 16384
+#define TS_RELAY_BUF 65536
 
 struct ts_list {
 	struct ts_list *prev, *next;
