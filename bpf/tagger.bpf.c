@@ -39,13 +39,8 @@ struct {
 	__type(value, struct ts_tag);
 } tags SEC(".maps");
 
-/* Lives only until the tag is final. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct ts_reasm);
-} reasm SEC(".maps");
+/* Reassembly between segments: lives only until the tag is final. */
+#include "reasm_hold.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -255,6 +250,75 @@ static __always_inline int ts_stream_step(struct __sk_buff *skb, struct ts_reasm
 	return st;
 }
 
+/*
+ * One segment of a hello still pending, with the socket's hold (NULL for
+ * its first data segment) of class `cls`: load the hold into the per-CPU
+ * scratch state, store the segment, parse when the record the parser waits
+ * for is whole, and keep the raw bytes in the smallest hold that fits when
+ * the tag is not final yet. Most hellos are whole in their first segment:
+ * they never create a hold.
+ */
+static __always_inline int ts_hold_step(struct __sk_buff *skb, struct bpf_sock *sk,
+					struct ts_tag *t, void *h, int cls,
+					const struct ts_segment *seg, __u32 off)
+{
+	__u32 zero = 0, hi = 0, need = 0, stale, end = off + seg->len;
+	struct ts_reasm *s = bpf_map_lookup_elem(&reasm_scratch, &zero);
+	int st, want;
+	void *nh;
+
+	if (!s)
+		return TS_STATUS_PENDING;
+	ts_reasm_reset(s);
+	if (h && ts_hold_load(s, h, cls, &hi, &need))
+		return TS_STATUS_PENDING;
+	if (off > s->have && off < TS_HELLO_MAX)
+		ts_count(TS_CTR_OUT_OF_ORDER);
+	if (ts_segment_store(skb, s, seg->payload, off, seg->len))
+		return TS_STATUS_PENDING;
+	if (end > TS_HELLO_MAX)
+		end = TS_HELLO_MAX;
+	if (off < TS_HELLO_MAX && end > hi)
+		hi = end;
+	if (s->have >= need || seg->fin || s->overflow) {
+		st = ts_hello_advance(s, t);
+		if (st == TS_STATUS_PENDING && seg->fin) {
+			st = TS_STATUS_INCOMPLETE;
+			t->segments = s->segments;
+		}
+		if (st != TS_STATUS_PENDING) {
+			ts_tag_finish(t, st);
+			if (h)
+				ts_hold_delete(sk, cls);
+			return st;
+		}
+		need = ts_hold_need(s);
+		if (s->records > 1) {
+			/* The record layer gathered payloads in place: the
+			 * hold keeps raw bytes, so store them again. */
+			ts_reasm_reset(s);
+			if (h && ts_hold_load(s, h, cls, &hi, &stale))
+				return TS_STATUS_PENDING;
+			if (ts_segment_store(skb, s, seg->payload, off, seg->len))
+				return TS_STATUS_PENDING;
+		}
+	}
+	want = ts_hold_class(need > hi ? need : hi);
+	if (!h || want > cls) {
+		nh = ts_hold_create(sk, want);
+		if (!nh) {
+			ts_count(TS_CTR_NO_STORAGE);
+			return TS_STATUS_PENDING;
+		}
+		if (h)
+			ts_hold_delete(sk, cls);
+		h = nh;
+		cls = want;
+	}
+	ts_hold_save(h, cls, s, hi, need);
+	return TS_STATUS_PENDING;
+}
+
 /* The packet's full TCP socket when its local port is watched, else NULL. */
 static __always_inline struct bpf_sock *ts_watched_sock(struct __sk_buff *skb)
 {
@@ -276,10 +340,11 @@ int ts_tagger(struct __sk_buff *skb)
 	struct ts_segment seg = {};
 	struct bpf_tcp_sock *tp;
 	struct bpf_sock *sk;
-	struct ts_reasm *r;
 	struct ts_tag *t;
-	__u32 zero = 0, off, rcv_nxt;
+	__u32 off, rcv_nxt;
 	__u64 received;
+	int fresh = 0, cls = 0;
+	void *h;
 
 	sk = ts_watched_sock(skb);
 	if (!sk)
@@ -303,6 +368,7 @@ int ts_tagger(struct __sk_buff *skb)
 	rcv_nxt = tp->rcv_nxt;
 	barrier_var(received);
 	if (!t) {
+		fresh = 1;
 		t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!t) {
 			ts_count(TS_CTR_NO_STORAGE);
@@ -317,29 +383,10 @@ int ts_tagger(struct __sk_buff *skb)
 	/* rcv_nxt - bytes_received is the sequence number of stream byte 0. */
 	off = seg.seq - (rcv_nxt - (__u32)received);
 	ts_count(TS_CTR_SEGMENTS);
-	r = bpf_sk_storage_get(&reasm, sk, 0, 0);
-	if (off > (r ? r->have : 0) && off < TS_HELLO_MAX)
-		ts_count(TS_CTR_OUT_OF_ORDER);
-	if (!r) {
-		/*
-		 * Most hellos arrive whole in their first segment: try it in
-		 * per-CPU scratch and pay for socket storage only when more
-		 * segments are needed (the segment is then simply stored again).
-		 */
-		r = bpf_map_lookup_elem(&reasm_scratch, &zero);
-		if (!r)
-			return SKB_PASS;
-		ts_reasm_reset(r);
-		if (ts_stream_step(skb, r, t, &seg, off) != TS_STATUS_PENDING)
-			return SKB_PASS;
-		r = bpf_sk_storage_get(&reasm, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (!r) {
-			ts_count(TS_CTR_NO_STORAGE);
-			return SKB_PASS;
-		}
-	}
-	if (ts_stream_step(skb, r, t, &seg, off) != TS_STATUS_PENDING)
-		bpf_sk_storage_delete(&reasm, sk);
+	/* A pending tag that existed before this segment has a hold (unless
+	 * creating it failed); a tag created just now has none. */
+	h = fresh ? NULL : ts_hold_find(sk, &cls);
+	ts_hold_step(skb, sk, t, h, cls, &seg, off);
 	return SKB_PASS;
 }
 
