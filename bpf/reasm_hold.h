@@ -3,10 +3,12 @@
  * Where a ClientHello that one segment does not hold waits for the next
  * segment: the raw stream bytes and the range bookkeeping of struct
  * ts_reasm, in socket storage of the smallest size class that holds the
- * record the parser waits for. Every segment is stored and parsed in the
- * per-CPU scratch state (a whole struct ts_reasm); the hold only carries
- * the bytes from one segment to the next, and is deleted as soon as the
- * tag is final.
+ * record the parser waits for. Later segments are copied into the hold
+ * straight from the packet; the parser runs on the per-CPU scratch state
+ * (a whole struct ts_reasm), into which the hold's bytes are copied once
+ * that record is whole. The hold is deleted as soon as the tag is final.
+ * The classes' slack (TS_COPY_CHUNK, as ts_reasm's) keeps them in the same
+ * kmalloc size as without it.
  *
  * Why classes: creating socket storage costs about its size (kzalloc):
  * 0.9 µs for the tag, 4.4 µs with a 17 KB buffer (bench/results.md), and
@@ -35,7 +37,7 @@ struct ts_hold_head {
 #define TS_HOLD_MAP(cap)                                                  \
 	struct ts_hold_##cap {                                            \
 		struct ts_hold_head head;                                 \
-		__u8 buf[cap];                                            \
+		__u8 buf[(cap) + TS_COPY_CHUNK]; /* slack as ts_reasm's */\
 	};                                                                \
 	struct {                                                          \
 		__uint(type, BPF_MAP_TYPE_SK_STORAGE);                    \
@@ -137,6 +139,12 @@ static __always_inline long ts_hold_copy(void *dst, const void *src, __u32 bytes
 	return bpf_probe_read_kernel(dst, n, src);
 }
 
+/* Every class starts with the head: one layout for all of them. */
+static __always_inline __u8 *ts_hold_buf(void *h)
+{
+	return (__u8 *)h + sizeof(struct ts_hold_head);
+}
+
 /* The head fields into the scratch state (reset by the caller). */
 static __always_inline void ts_hold_head_load(struct ts_reasm *s, const struct ts_hold_head *h)
 {
@@ -159,45 +167,80 @@ static __always_inline void ts_hold_head_save(struct ts_hold_head *h, const stru
 	__builtin_memcpy(h->ahead, s->ahead, sizeof(h->ahead));
 }
 
-#define TS_HOLD_LOAD_CASE(cap)                                            \
-	do {                                                              \
-		struct ts_hold_##cap *hc = h;                             \
-		ts_hold_head_load(s, &hc->head);                          \
-		*hi = hc->head.hi;                                        \
-		*need = hc->head.need;                                    \
-		return ts_hold_copy(s->buf, hc->buf, *hi, cap);           \
+/* A hold's bytes [0, n) into the scratch buffer, for a parse. */
+static __always_inline long ts_hold_bytes_in(struct ts_reasm *s, void *h, int cls, __u32 n)
+{
+	return ts_hold_copy(s->buf, ts_hold_buf(h), n, ts_hold_cap(cls));
+}
+
+#define TS_HOLD_OUT_CASE(cap)                                                    \
+	do {                                                                     \
+		struct ts_hold_##cap *hc = h;                                    \
+		return ts_hold_copy(hc->buf, src, n, cap);                       \
 	} while (0)
 
-/* Loads a hold into the (reset) scratch state: bytes, ranges, hi, need. */
-static __always_inline long ts_hold_load(struct ts_reasm *s, void *h, int cls, __u32 *hi,
-					 __u32 *need)
+/* Bytes [0, n) from src (the scratch buffer or a smaller hold's) into a
+ * hold of class `cls`: the bound is the destination's. */
+static __always_inline long ts_hold_bytes_out(void *h, int cls, const void *src, __u32 n)
 {
 	switch (cls) {
-	case 0: TS_HOLD_LOAD_CASE(1024);
-	case 1: TS_HOLD_LOAD_CASE(2048);
-	case 2: TS_HOLD_LOAD_CASE(4096);
-	case 3: TS_HOLD_LOAD_CASE(8192);
-	default: TS_HOLD_LOAD_CASE(16384);
+	case 0: TS_HOLD_OUT_CASE(1024);
+	case 1: TS_HOLD_OUT_CASE(2048);
+	case 2: TS_HOLD_OUT_CASE(4096);
+	case 3: TS_HOLD_OUT_CASE(8192);
+	default: TS_HOLD_OUT_CASE(16384);
 	}
 }
 
-#define TS_HOLD_SAVE_CASE(cap)                                            \
-	do {                                                              \
-		struct ts_hold_##cap *hc = h;                             \
-		ts_hold_head_save(&hc->head, s, hi, need);                \
-		return ts_hold_copy(hc->buf, s->buf, hi, cap);            \
-	} while (0)
+/*
+ * Copies a segment's bytes [start, end) (already clipped, end within the
+ * class; `from`: the packet offset of byte `start`) straight into a hold,
+ * in chunks as
+ * ts_segment_store does. Global functions, one per class: each is verified
+ * once.
+ */
+#define TS_HOLD_STORE_FN(cap)                                                    \
+	__attribute__((noinline)) int ts_hold_store_##cap(                       \
+		struct __sk_buff *skb, struct ts_hold_##cap *h, __u32 from,      \
+		__u32 start, __u32 end)                                          \
+	{                                                                        \
+		if (!h)                                                          \
+			return -1;                                               \
+		for (int i = 0; i < (cap) / TS_COPY_CHUNK; i++) {                \
+			__u64 at = start + i * TS_COPY_CHUNK;                    \
+			__u64 n;                                                 \
+                                                                                 \
+			if (at >= end)                                           \
+				break;                                           \
+			n = end - at;                                            \
+			if (n > TS_COPY_CHUNK)                                   \
+				n = TS_COPY_CHUNK;                               \
+			barrier_var(n);                                          \
+			n = ((n - 1) & (TS_COPY_CHUNK - 1)) + 1;                 \
+			if (bpf_skb_load_bytes(skb, from + (at - start),         \
+					       &h->buf[at & ((cap) - 1)], n))    \
+				return -1;                                       \
+		}                                                                \
+		return 0;                                                        \
+	}
 
-/* Saves the scratch state's raw bytes [0, hi) and ranges into a hold. */
-static __always_inline long ts_hold_save(void *h, int cls, const struct ts_reasm *s, __u32 hi,
-					 __u32 need)
+TS_HOLD_STORE_FN(1024)
+TS_HOLD_STORE_FN(2048)
+TS_HOLD_STORE_FN(4096)
+TS_HOLD_STORE_FN(8192)
+TS_HOLD_STORE_FN(16384)
+
+static __always_inline int ts_hold_store(struct __sk_buff *skb, void *h, int cls, __u32 payload,
+					 __u32 start, __u32 end, __u32 off)
 {
+	__u32 from = payload + (start - off);
+
 	switch (cls) {
-	case 0: TS_HOLD_SAVE_CASE(1024);
-	case 1: TS_HOLD_SAVE_CASE(2048);
-	case 2: TS_HOLD_SAVE_CASE(4096);
-	case 3: TS_HOLD_SAVE_CASE(8192);
-	default: TS_HOLD_SAVE_CASE(16384);
+	case 0: return ts_hold_store_1024(skb, h, from, start, end);
+	case 1: return ts_hold_store_2048(skb, h, from, start, end);
+	case 2: return ts_hold_store_4096(skb, h, from, start, end);
+	case 3: return ts_hold_store_8192(skb, h, from, start, end);
+	default: return ts_hold_store_16384(skb, h, from, start, end);
 	}
 }
 

@@ -146,6 +146,24 @@ check_eq "hello in two parts: ok, held in the 1 KiB class meanwhile, nothing hel
 	"$(json_get "$probe_out" '"%s %d %d %d" % (d["live"]["status"], d["live"]["segments"], d["hold_seen"], d["holds_left"])')" \
 	"ok 2 1024 0"
 
+# Its first 3 bytes alone: the 1 KiB hold (only a record header's worth is
+# known), then Chromium's 2 KB record moves it to the 2 KiB class.
+start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" \
+	--pin-dir "$pins"
+pid=$SERVER_PID
+nsenter --net=/run/netns/"$cli" python3 -c '
+import socket, sys, time
+hello = open(sys.argv[1], "rb").read()
+s = socket.create_connection(("10.201.0.1", int(sys.argv[2])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.send(hello[:3]); time.sleep(0.3); s.send(hello[3:]); time.sleep(0.5)
+' tests/data/hellos/chromium.bin "$port"
+wait $pid
+probe_out=$(cat "$work/probe")
+check_eq "3 bytes, then a 2 KB record: the hold grows; tag equals the userspace parse, nothing held after" \
+	"$(json_get "$probe_out" '"%s %d %d %s" % (d["live"]["status"], d["hold_seen"] >= 1024, d["holds_left"], all(d["live"][k] == d["user"][k] for k in ("status","sni","alpn","records","bytes")))')" \
+	"ok 1 0 True"
+
 # Data that reaches the listener before the child socket exists: the hello
 # creates the child under TCP_DEFER_ACCEPT, so no tag; bytes that follow on
 # the child find bytes_received > 0 and tag it missed. Never a guess.
