@@ -486,7 +486,7 @@ static int run(struct bench *b, struct hello *hellos, int nh)
 				  .h = &hellos[0] };
 	rows[n++] = (struct row){ "fast path: ts_tagger's lookups on the test socket",
 				  measure_fast_path, 0, .h = &hellos[0] };
-	rows[n++] = (struct row){ "socket storage create + delete, tag and buffer, no parse",
+	rows[n++] = (struct row){ "socket storage create + delete, tag and a 2 KiB hold, no parse",
 				  measure_storage, 0, .h = &hellos[0], .storage = 1 };
 	rows[n++] = (struct row){ "socket storage create + delete, tag only", measure_storage_tag,
 				  0, .h = &hellos[0], .storage = 1 };
