@@ -437,6 +437,7 @@ enum {
 	ROW_RECORDS_WHOLE,
 	ROW_NO_DECISION_WHOLE,
 	ROW_STORAGE_WHOLE,
+	ROW_STORAGE_536,
 	ROW_TEST_ENTRY_1460,
 	ROWS_PER_HELLO,
 };
@@ -456,6 +457,9 @@ static int fill_rows(struct row *rows, const struct hello *h)
 		[ROW_STORAGE_WHOLE] = { "BPF parse + socket storage create/delete",
 					measure_parse_storage, MSS_WHOLE, .storage = 1,
 					.check = check_status },
+		[ROW_STORAGE_536] = { "BPF parse + socket storage create/delete",
+				      measure_parse_storage, MSS_576, .storage = 1,
+				      .check = check_status },
 		[ROW_TEST_ENTRY_1460] = { "ts_parse_test, 1 test run per segment (upper bound)",
 					  measure_test_entry, MSS_ETHERNET, .check = check_test_tag },
 	};
@@ -482,7 +486,7 @@ static int run(struct bench *b, struct hello *hellos, int nh)
 				  .h = &hellos[0] };
 	rows[n++] = (struct row){ "fast path: ts_tagger's lookups on the test socket",
 				  measure_fast_path, 0, .h = &hellos[0] };
-	rows[n++] = (struct row){ "socket storage create + delete, tag and buffer, no parse",
+	rows[n++] = (struct row){ "socket storage create + delete, tag and a 2 KiB hold, no parse",
 				  measure_storage, 0, .h = &hellos[0], .storage = 1 };
 	rows[n++] = (struct row){ "socket storage create + delete, tag only", measure_storage_tag,
 				  0, .h = &hellos[0], .storage = 1 };

@@ -39,13 +39,8 @@ struct {
 	__type(value, struct ts_tag);
 } tags SEC(".maps");
 
-/* Lives only until the tag is final. */
-struct {
-	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct ts_reasm);
-} reasm SEC(".maps");
+/* Reassembly between segments: lives only until the tag is final. */
+#include "reasm_hold.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -256,6 +251,133 @@ static __always_inline int ts_stream_step(struct __sk_buff *skb, struct ts_reasm
 	return st;
 }
 
+/* Parses what scratch holds; finishes the tag when final. */
+static __always_inline int ts_hold_parse(struct ts_reasm *s, struct ts_tag *t,
+					 const struct ts_segment *seg)
+{
+	int st = ts_hello_advance(s, t);
+
+	if (st == TS_STATUS_PENDING && seg->fin) {
+		st = TS_STATUS_INCOMPLETE;
+		t->segments = s->segments;
+	}
+	if (st != TS_STATUS_PENDING)
+		ts_tag_finish(t, st);
+	return st;
+}
+
+/*
+ * The first data segment of a socket: stored and parsed in per-CPU scratch.
+ * Most hellos are whole in it and never create a hold; otherwise the raw
+ * bytes move to the smallest hold that fits the record the parser waits for.
+ */
+static __always_inline int ts_first_segment(struct __sk_buff *skb, struct bpf_sock *sk,
+					    struct ts_tag *t, struct ts_reasm *s,
+					    const struct ts_segment *seg, __u32 off)
+{
+	__u32 hi = off + seg->len, need;
+	int st, cls;
+	void *h;
+
+	if (off > 0 && off < TS_HELLO_MAX)
+		ts_count(TS_CTR_OUT_OF_ORDER);
+	if (ts_segment_store(skb, s, seg->payload, off, seg->len))
+		return TS_STATUS_PENDING;
+	st = ts_hold_parse(s, t, seg);
+	if (st != TS_STATUS_PENDING)
+		return st;
+	need = ts_hold_need(s);
+	if (s->records > 1) {
+		/* The record layer gathered payloads in place; a hold keeps
+		 * raw bytes, so store them again. */
+		ts_reasm_reset(s);
+		if (ts_segment_store(skb, s, seg->payload, off, seg->len))
+			return TS_STATUS_PENDING;
+	}
+	if (off >= TS_HELLO_MAX)
+		hi = 0;
+	else if (hi > TS_HELLO_MAX)
+		hi = TS_HELLO_MAX;
+	cls = ts_hold_class(need > hi ? need : hi);
+	h = ts_hold_create(sk, cls);
+	if (!h) {
+		ts_count(TS_CTR_NO_STORAGE);
+		return TS_STATUS_PENDING;
+	}
+	ts_hold_bytes_out(h, cls, s->buf, hi);
+	ts_hold_head_save(h, s, hi, need);
+	return TS_STATUS_PENDING;
+}
+
+/*
+ * A later segment of a pending hello, whose bytes wait in hold `h` of class
+ * `cls`: the segment goes straight into the hold (a bigger one first if it
+ * reaches beyond the class), and the hold's bytes are copied to scratch and
+ * parsed only once the record the parser waits for is whole (or on FIN or
+ * a gap overflow). The hold is deleted as soon as the tag is final.
+ */
+static __always_inline int ts_held_segment(struct __sk_buff *skb, struct bpf_sock *sk,
+					   struct ts_tag *t, struct ts_reasm *s, void *h, int cls,
+					   const struct ts_segment *seg, __u32 off)
+{
+	struct ts_hold_head *hd = h;
+	__u32 hi = hd->hi, need = hd->need, start = off, end = off + seg->len;
+	int st, want;
+	void *nh;
+
+	ts_hold_head_load(s, hd);
+	if (off > s->have && off < TS_HELLO_MAX)
+		ts_count(TS_CTR_OUT_OF_ORDER);
+	s->segments++;
+	if (off < TS_HELLO_MAX && ts_reasm_clip(s, &start, &end)) {
+		if (end > ts_hold_cap(cls)) {
+			want = ts_hold_class(end > need ? end : need);
+			nh = ts_hold_create(sk, want);
+			if (!nh) {
+				ts_count(TS_CTR_NO_STORAGE);
+				return TS_STATUS_PENDING;
+			}
+			ts_hold_bytes_out(nh, want, ts_hold_buf(h), hi);
+			ts_hold_delete(sk, cls);
+			h = nh;
+			cls = want;
+		}
+		if (ts_hold_store(skb, h, cls, seg->payload, start, end, off))
+			return TS_STATUS_PENDING;
+		ts_reasm_note(s, start, end);
+		if (end > hi)
+			hi = end;
+	}
+	if (s->have >= need || seg->fin || s->overflow) {
+		if (ts_hold_bytes_in(s, h, cls, hi))
+			return TS_STATUS_PENDING;
+		st = ts_hold_parse(s, t, seg);
+		if (st != TS_STATUS_PENDING) {
+			ts_hold_delete(sk, cls);
+			return st;
+		}
+		need = ts_hold_need(s);
+	}
+	ts_hold_head_save(h, s, hi, need);
+	return TS_STATUS_PENDING;
+}
+
+/* One segment of a hello still pending; h: the socket's hold, or NULL. */
+static __always_inline int ts_hold_step(struct __sk_buff *skb, struct bpf_sock *sk,
+					struct ts_tag *t, void *h, int cls,
+					const struct ts_segment *seg, __u32 off)
+{
+	__u32 zero = 0;
+	struct ts_reasm *s = bpf_map_lookup_elem(&reasm_scratch, &zero);
+
+	if (!s)
+		return TS_STATUS_PENDING;
+	ts_reasm_reset(s);
+	if (!h)
+		return ts_first_segment(skb, sk, t, s, seg, off);
+	return ts_held_segment(skb, sk, t, s, h, cls, seg, off);
+}
+
 /* The packet's full TCP socket when its local port is watched, else NULL. */
 static __always_inline struct bpf_sock *ts_watched_sock(struct __sk_buff *skb)
 {
@@ -277,10 +399,11 @@ int ts_tagger(struct __sk_buff *skb)
 	struct ts_segment seg = {};
 	struct bpf_tcp_sock *tp;
 	struct bpf_sock *sk;
-	struct ts_reasm *r;
 	struct ts_tag *t;
-	__u32 zero = 0, off, rcv_nxt;
+	__u32 off, rcv_nxt;
 	__u64 received;
+	int fresh = 0, cls = 0;
+	void *h;
 
 	sk = ts_watched_sock(skb);
 	if (!sk)
@@ -304,6 +427,7 @@ int ts_tagger(struct __sk_buff *skb)
 	rcv_nxt = tp->rcv_nxt;
 	barrier_var(received);
 	if (!t) {
+		fresh = 1;
 		t = bpf_sk_storage_get(&tags, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 		if (!t) {
 			ts_count(TS_CTR_NO_STORAGE);
@@ -318,29 +442,10 @@ int ts_tagger(struct __sk_buff *skb)
 	/* rcv_nxt - bytes_received is the sequence number of stream byte 0. */
 	off = seg.seq - (rcv_nxt - (__u32)received);
 	ts_count(TS_CTR_SEGMENTS);
-	r = bpf_sk_storage_get(&reasm, sk, 0, 0);
-	if (off > (r ? r->have : 0) && off < TS_HELLO_MAX)
-		ts_count(TS_CTR_OUT_OF_ORDER);
-	if (!r) {
-		/*
-		 * Most hellos arrive whole in their first segment: try it in
-		 * per-CPU scratch and pay for socket storage only when more
-		 * segments are needed (the segment is then simply stored again).
-		 */
-		r = bpf_map_lookup_elem(&reasm_scratch, &zero);
-		if (!r)
-			return SKB_PASS;
-		ts_reasm_reset(r);
-		if (ts_stream_step(skb, r, t, &seg, off) != TS_STATUS_PENDING)
-			return SKB_PASS;
-		r = bpf_sk_storage_get(&reasm, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-		if (!r) {
-			ts_count(TS_CTR_NO_STORAGE);
-			return SKB_PASS;
-		}
-	}
-	if (ts_stream_step(skb, r, t, &seg, off) != TS_STATUS_PENDING)
-		bpf_sk_storage_delete(&reasm, sk);
+	/* A pending tag that existed before this segment has a hold (unless
+	 * creating it failed); a tag created just now has none. */
+	h = fresh ? NULL : ts_hold_find(sk, &cls);
+	ts_hold_step(skb, sk, t, h, cls, &seg, off);
 	return SKB_PASS;
 }
 

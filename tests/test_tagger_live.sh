@@ -78,6 +78,15 @@ for c in $TS_CLIENTS; do
 	fi
 	[ "$c" = openssl-frag512 ] && check_eq "openssl -max_send_frag 512: three records live" "$(json_get "$probe_out" 'd["live"]["records"]')" \
 		3
+	# Reassembly storage (bpf/reasm_hold.h): none for a hello whole in one
+	# segment, none left once the tag is final.
+	if [ "$(json_get "$probe_out" 'd["live"]["segments"]')" = 1 ]; then
+		check_eq "$c: one segment, no reassembly storage at any time" \
+			"$(json_get "$probe_out" '"%d %d" % (d["hold_seen"], d["holds_left"])')" "0 0"
+	else
+		check_eq "$c: $(json_get "$probe_out" 'd["live"]["segments"]') segments, no reassembly storage left once the tag is final" \
+			"$(json_get "$probe_out" 'd["holds_left"]')" 0
+	fi
 done
 
 before=$(build/tagshake stats --json --pin-dir "$pins")
@@ -117,6 +126,43 @@ check_eq "segments in reverse order: tag ok after 3 segments" \
 	"$(json_get "$probe_out" 'd["live"]["status"]+" "+d["live"]["sni"]+" "+str(d["live"]["segments"])')" "ok ooo.live.test 3"
 check_eq "two segments counted as out of order" "$(( $(json_get "$after" 'd["out_of_order"]') - $(json_get "$before" 'd["out_of_order"]') ))" \
 	2
+
+# A hello in two parts 0.3 s apart: while it waits, its bytes sit in the
+# smallest hold that fits its record (1 KiB for openssl's ~300 bytes),
+# which is gone once the tag is final.
+start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" \
+	--pin-dir "$pins"
+pid=$SERVER_PID
+nsenter --net=/run/netns/"$cli" python3 -c '
+import socket, sys, time
+hello = open(sys.argv[1], "rb").read()
+s = socket.create_connection(("10.201.0.1", int(sys.argv[2])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.send(hello[:100]); time.sleep(0.3); s.send(hello[100:]); time.sleep(0.5)
+' "$work/hello.bin" "$port"
+wait $pid
+probe_out=$(cat "$work/probe")
+check_eq "hello in two parts: ok, held in the 1 KiB class meanwhile, nothing held after" \
+	"$(json_get "$probe_out" '"%s %d %d %d" % (d["live"]["status"], d["live"]["segments"], d["hold_seen"], d["holds_left"])')" \
+	"ok 2 1024 0"
+
+# Its first 3 bytes alone: the 1 KiB hold (only a record header's worth is
+# known), then Chromium's 2 KB record moves it to the 2 KiB class.
+start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" \
+	--pin-dir "$pins"
+pid=$SERVER_PID
+nsenter --net=/run/netns/"$cli" python3 -c '
+import socket, sys, time
+hello = open(sys.argv[1], "rb").read()
+s = socket.create_connection(("10.201.0.1", int(sys.argv[2])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.send(hello[:3]); time.sleep(0.3); s.send(hello[3:]); time.sleep(0.5)
+' tests/data/hellos/chromium.bin "$port"
+wait $pid
+probe_out=$(cat "$work/probe")
+check_eq "3 bytes, then a 2 KB record: the hold grows; tag equals the userspace parse, nothing held after" \
+	"$(json_get "$probe_out" '"%s %d %d %s" % (d["live"]["status"], d["hold_seen"] >= 1024, d["holds_left"], all(d["live"][k] == d["user"][k] for k in ("status","sni","alpn","records","bytes")))')" \
+	"ok 1 0 True"
 
 # Data that reaches the listener before the child socket exists: the hello
 # creates the child under TCP_DEFER_ACCEPT, so no tag; bytes that follow on
