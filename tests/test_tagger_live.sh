@@ -127,39 +127,37 @@ check_eq "segments in reverse order: tag ok after 3 segments" \
 check_eq "two segments counted as out of order" "$(( $(json_get "$after" 'd["out_of_order"]') - $(json_get "$before" 'd["out_of_order"]') ))" \
 	2
 
+# probe_split FILE N [TAG_PROBE ARGS...]: one connection that sends FILE's
+# first N bytes, pauses 0.3 s, then the rest; the probe's JSON in probe_out
+probe_split() {
+	local file=$1 split=$2 pid
+	shift 2
+	start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe \
+		--port "$port" --pin-dir "$pins" "$@"
+	pid=$SERVER_PID
+	nsenter --net=/run/netns/"$cli" python3 -c '
+import socket, sys, time
+hello = open(sys.argv[1], "rb").read()
+n = int(sys.argv[3])
+s = socket.create_connection(("10.201.0.1", int(sys.argv[2])))
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+s.send(hello[:n]); time.sleep(0.3); s.send(hello[n:]); time.sleep(0.5)
+' "$file" "$port" "$split"
+	wait "$pid"
+	probe_out=$(cat "$work/probe")
+}
+
 # A hello in two parts 0.3 s apart: while it waits, its bytes sit in the
 # smallest hold that fits its record (1 KiB for openssl's ~300 bytes),
 # which is gone once the tag is final.
-start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" \
-	--pin-dir "$pins"
-pid=$SERVER_PID
-nsenter --net=/run/netns/"$cli" python3 -c '
-import socket, sys, time
-hello = open(sys.argv[1], "rb").read()
-s = socket.create_connection(("10.201.0.1", int(sys.argv[2])))
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-s.send(hello[:100]); time.sleep(0.3); s.send(hello[100:]); time.sleep(0.5)
-' "$work/hello.bin" "$port"
-wait $pid
-probe_out=$(cat "$work/probe")
+probe_split "$work/hello.bin" 100
 check_eq "hello in two parts: ok, held in the 1 KiB class meanwhile, nothing held after" \
 	"$(json_get "$probe_out" '"%s %d %d %d" % (d["live"]["status"], d["live"]["segments"], d["hold_seen"], d["holds_left"])')" \
 	"ok 2 1024 0"
 
 # Its first 3 bytes alone: the 1 KiB hold (only a record header's worth is
 # known), then Chromium's 2 KB record moves it to the 2 KiB class.
-start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" \
-	--pin-dir "$pins"
-pid=$SERVER_PID
-nsenter --net=/run/netns/"$cli" python3 -c '
-import socket, sys, time
-hello = open(sys.argv[1], "rb").read()
-s = socket.create_connection(("10.201.0.1", int(sys.argv[2])))
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-s.send(hello[:3]); time.sleep(0.3); s.send(hello[3:]); time.sleep(0.5)
-' tests/data/hellos/chromium.bin "$port"
-wait $pid
-probe_out=$(cat "$work/probe")
+probe_split tests/data/hellos/chromium.bin 3
 check_eq "3 bytes, then a 2 KB record: the hold grows; tag equals the userspace parse, nothing held after" \
 	"$(json_get "$probe_out" '"%s %d %d %s" % (d["live"]["status"], d["hold_seen"] >= 1024, d["holds_left"], all(d["live"][k] == d["user"][k] for k in ("status","sni","alpn","records","bytes")))')" \
 	"ok 1 0 True"
@@ -173,18 +171,7 @@ after=$(build/tagshake stats --json --pin-dir "$pins")
 check_eq "TCP_DEFER_ACCEPT: no tag for a child made by data" "$(json_get "$probe_out" 'd["tag_found"]')" "false"
 check_eq "TCP_DEFER_ACCEPT: the segment is counted as listener data" "$(( $(json_get "$after" 'd["listener_data"]') - $(json_get "$before" 'd["listener_data"]') ))" \
 	1
-start_server "$work/probe" nsenter --net=/run/netns/"$srv" build/tests/tag_probe --port "$port" \
-	--pin-dir "$pins" --defer-accept
-pid=$SERVER_PID
-nsenter --net=/run/netns/"$cli" python3 -c '
-import socket, sys, time
-hello = open(sys.argv[1], "rb").read()
-s = socket.create_connection(("10.201.0.1", int(sys.argv[2])))
-s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-s.send(hello[:100]); time.sleep(0.3); s.send(hello[100:]); time.sleep(0.5)
-' "$work/hello.bin" "$port"
-wait $pid
-probe_out=$(cat "$work/probe")
+probe_split "$work/hello.bin" 100 --defer-accept
 check_eq "bytes after a missed start: tag says missed" "$(json_get "$probe_out" 'd["live"]["status"]')" "missed"
 
 dump=$(bpftool map dump pinned "$pins/policy")
