@@ -7,21 +7,32 @@
  *
  * No OpenSSL object exists before the socket is readable and its tag has
  * been read, so a reject tag costs an accept, a map lookup and a close.
+ * The hand-off link and the relay report what happened (handoff_link.h,
+ * relay.h); the transitions and their counters are here.
  */
 #include <errno.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
 
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
 #include "connlog.h"
+#include "generation.h"
+#include "handoff_link.h"
 #include "ktls.h"
+#include "metadata.h"
+#include "relay.h"
+#include "resume.h"
+#include "source.h"
+#include "stats.h"
+#include "tls_server.h"
 #include "worker.h"
 
 static void addr_of(const struct sockaddr_storage *ss, struct ts_addr *a)
@@ -53,142 +64,12 @@ static void conn_addrs(struct ts_conn *c)
 		addr_of(&ss, &c->local);
 }
 
-static bool in_handshake(const struct ts_conn *c)
-{
-	return c->state == TS_CS_WAIT_HELLO || c->state == TS_CS_HANDSHAKE;
-}
-
-void ts_hs_count_action(const struct ts_conn *c, enum ts_hs_counter base)
-{
-	unsigned a = c->d.value.action;
-
-	/* the blocks are none, optional, require, request: reject never gets
-	 * this far and has no slot */
-	if (!c->decided || a == TS_ACTION_REJECT || a >= TS_ACTION_COUNT)
-		return;
-	ts_count(&c->w->stats, (enum ts_hs_counter)(base + (a == TS_ACTION_REQUEST ? 3 : a)));
-}
-
-/* Leaves the "handshakes in flight" set; may resume accepting. */
-static void end_handshake(struct ts_conn *c)
-{
-	struct ts_worker *w = c->w;
-
-	ts_list_del(&c->link);
-	c->in_hellos = false;
-	ts_source_put(c->source);
-	w->inflight--;
-	ts_gauge(&w->stats, TS_HG_INFLIGHT, -1);
-	if (!w->accepting && !w->accept_retry && !w->stop &&
-	    w->inflight < w->gen->cfg->max_inflight)
-		ts_worker_resume_accepting(w);
-}
-
-/* Closes now; frees after the batch of events, which may still name it. */
-void ts_conn_close(struct ts_conn *c)
-{
-	struct ts_worker *w = c->w;
-	enum ts_conn_state was;
-
-	if (c->state == TS_CS_DEAD)
-		return;
-	if (in_handshake(c))
-		end_handshake(c);
-	else
-		ts_list_del(&c->link);
-	if (c->state == TS_CS_HANDOFF)
-		ts_gauge(&w->stats, TS_HG_HANDOFF_WAIT, -1);
-	if (c->state == TS_CS_RELAY)
-		ts_gauge(&w->stats, TS_HG_RELAYS, -1);
-	was = c->state;
-	c->state = TS_CS_DEAD;
-	ts_list_add_tail(&w->dead, &c->link);
-	/* close() takes a descriptor out of epoll when it drops the last
-	 * reference, which it does for every socket here but one that is on
-	 * its way to the proxy (HANDOFF, already out of epoll since then):
-	 * no epoll_ctl per close, a third of a reject's syscalls besides
-	 * accept, the tag read and close. */
-	if (was == TS_CS_HANDOFF) {
-		ts_worker_set_events(w, &c->ep, 0);
-		ts_worker_set_events(w, &c->pair, 0);
-	}
-	c->ep.events = c->pair.events = 0;
-	SSL_free(c->ssl);
-	c->ssl = NULL;
-	if (c->ep.fd >= 0)
-		close(c->ep.fd);
-	if (c->pair.fd >= 0)
-		close(c->pair.fd);
-	if (c->proxy_fd >= 0)
-		close(c->proxy_fd);
-	c->ep.fd = c->pair.fd = c->proxy_fd = -1;
-}
-
-void ts_conn_reap(struct ts_worker *w)
-{
-	while (!ts_list_empty(&w->dead)) {
-		struct ts_conn *c = ts_conn_first(&w->dead);
-
-		ts_list_del(&c->link);
-		free(c->tlv);
-		free(c->relay);
-		ts_gen_put(c->gen);
-		free(c);
-	}
-}
-
 static void first_bytes(struct ts_conn *c);
 
-/* ---- per-source bound ---- */
-
-/* Counters for the whole daemon: 64 Ki buckets of 4 bytes. Two addresses
- * sharing a bucket share its limit: rare, and never looser. */
-#define TS_SOURCE_BUCKETS 65536
-static uint32_t source_count[TS_SOURCE_BUCKETS];
-static uint64_t source_key;
-static pthread_once_t source_once = PTHREAD_ONCE_INIT;
-
-static void source_init(void)
+/* Counts base + the decided action (ts_hs_count_action()). */
+static void count_action(struct ts_conn *c, enum ts_hs_counter base)
 {
-	/* unknown to clients, so none can aim many addresses at one bucket */
-	if (getrandom(&source_key, sizeof(source_key), 0) != sizeof(source_key))
-		source_key = ts_now_us() ^ (uint64_t)getpid() << 32;
-}
-
-static uint64_t source_mix(uint64_t h, uint64_t v)
-{
-	h ^= v;
-	h *= 0x9e3779b97f4a7c15ULL; /* the golden-ratio multiplier */
-	return h ^ (h >> 29);
-}
-
-bool ts_source_take(const struct sockaddr_storage *ss, unsigned limit, uint32_t *bucket)
-{
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-	const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
-	uint64_t h, a = 0;
-
-	pthread_once(&source_once, source_init);
-	h = source_mix(source_key, ss->ss_family);
-	if (ss->ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-		memcpy(&a, &in6->sin6_addr, sizeof(a)); /* the /64: one client's share */
-	} else if (ss->ss_family == AF_INET6) {
-		memcpy(&a, &in6->sin6_addr.s6_addr[12], 4);
-	} else if (ss->ss_family == AF_INET) {
-		memcpy(&a, &in4->sin_addr, 4);
-	}
-	h = source_mix(h, a);
-	*bucket = (uint32_t)(h % TS_SOURCE_BUCKETS);
-	if (__atomic_add_fetch(&source_count[*bucket], 1, __ATOMIC_RELAXED) > limit) {
-		__atomic_sub_fetch(&source_count[*bucket], 1, __ATOMIC_RELAXED);
-		return false;
-	}
-	return true;
-}
-
-void ts_source_put(uint32_t bucket)
-{
-	__atomic_sub_fetch(&source_count[bucket], 1, __ATOMIC_RELAXED);
+	ts_hs_count_action(&c->w->stats, c->decided ? &c->d : NULL, base);
 }
 
 /* Connections looked at for one shed: the oldest are at the head, and a
@@ -278,18 +159,36 @@ static int start_handoff(struct ts_conn *c)
 		c->pair.fd = sp[0];
 		c->proxy_fd = sp[1];
 	}
-	c->tlv_len = ts_metadata_build(c->ssl, c, mode, &c->tlv);
+	c->tlv_len = ts_metadata_build(c->ssl, &c->d,
+				       ts_config_route(c->gen->cfg, c->d.value.route_id), &c->peer,
+				       &c->local, mode, &c->tlv);
 	if (c->tlv_len < 0)
 		return (int)c->tlv_len;
 	/* nothing to read until the proxy has its end; a HUP meanwhile must
 	 * not spin the loop, so the socket leaves epoll */
 	ts_worker_set_events(c->w, &c->ep, 0);
 	c->deadline_ms = ts_now_ms() + c->gen->cfg->handoff_timeout_ms;
-	ts_link_queue(c);
+	ts_conn_flush_handoffs(c->w);
 	return 0;
 }
 
-void ts_conn_handed_off(struct ts_conn *c)
+/* What the relay reports: the end of it is counted and closes. */
+static void relay_outcome(struct ts_conn *c, enum ts_relay_result r)
+{
+	switch (r) {
+	case TS_RELAY_OPEN:
+		return;
+	case TS_RELAY_CLOSED:
+		ts_count(&c->w->stats, TS_HC_RELAY_CLOSED);
+		break;
+	case TS_RELAY_ERROR:
+		ts_count(&c->w->stats, TS_HC_RELAY_ERROR);
+		break;
+	}
+	ts_conn_close(c);
+}
+
+static void handed_off(struct ts_conn *c)
 {
 	struct ts_hs_stats *st = &c->w->stats;
 
@@ -315,10 +214,19 @@ void ts_conn_handed_off(struct ts_conn *c)
 	ts_list_add_tail(&c->w->relays, &c->link);
 	c->state = TS_CS_RELAY;
 	ts_gauge(st, TS_HG_RELAYS, 1);
-	if (ts_relay_start(c) < 0) {
-		ts_count(st, TS_HC_RELAY_ERROR);
-		ts_conn_close(c);
+	relay_outcome(c, ts_relay_start(c));
+}
+
+void ts_conn_flush_handoffs(struct ts_worker *w)
+{
+	while (!ts_list_empty(&w->handoffs)) {
+		struct ts_conn *c = ts_conn_first(&w->handoffs);
+
+		if (ts_link_send(w, c) != TS_LINK_SENT)
+			return;
+		handed_off(c);
 	}
+	ts_link_idle(w);
 }
 
 static void handshake_done(struct ts_conn *c)
@@ -328,19 +236,19 @@ static void handshake_done(struct ts_conn *c)
 
 	if (!ts_resume_bound(c->ssl, &c->d)) {
 		ts_count(st, TS_HC_HANDSHAKE_FAILED);
-		ts_hs_count_action(c, TS_HC_FAILED_NONE);
+		count_action(c, TS_HC_FAILED_NONE);
 		ts_connlog(c, "failed", "session bound to another policy");
 		ts_conn_close(c);
 		return;
 	}
 	ts_count(st, TS_HC_HANDSHAKES);
-	ts_hs_count_action(c, TS_HC_OK_NONE);
+	count_action(c, TS_HC_OK_NONE);
 	ts_hs_stats_handshake(st, ts_now_us() - c->accepted_us);
 	if (SSL_session_reused(c->ssl))
 		ts_count(st, TS_HC_RESUMED);
 	if (SSL_get0_peer_certificate(c->ssl) && SSL_get_verify_result(c->ssl) == X509_V_OK)
 		ts_count(st, TS_HC_CLIENT_CERTS);
-	end_handshake(c);
+	ts_conn_end_handshake(c);
 	ts_list_add_tail(&c->w->handoffs, &c->link);
 	c->state = TS_CS_HANDOFF;
 	ts_gauge(st, TS_HG_HANDOFF_WAIT, 1);
@@ -393,7 +301,7 @@ static void handshake_step(struct ts_conn *c)
 		__attribute__((fallthrough));
 	default:
 		ts_count(&c->w->stats, TS_HC_HANDSHAKE_FAILED);
-		ts_hs_count_action(c, TS_HC_FAILED_NONE);
+		count_action(c, TS_HC_FAILED_NONE);
 		ts_connlog(c, "failed", ERR_reason_error_string(ERR_peek_error()));
 		ERR_clear_error();
 		ts_conn_close(c);
@@ -437,11 +345,18 @@ void ts_conn_event(struct ts_conn *c, uint32_t events)
 	case TS_CS_HANDOFF:
 		break; /* not registered while waiting */
 	case TS_CS_RELAY:
-		ts_relay_event(c);
+		relay_outcome(c, ts_relay_event(c));
 		break;
 	case TS_CS_DEAD:
 		break; /* closed earlier in this batch */
 	}
+}
+
+void ts_conn_pair_event(struct ts_conn *c)
+{
+	/* registered only while relaying; a closed one may still be in the batch */
+	if (c->state == TS_CS_RELAY)
+		relay_outcome(c, ts_relay_event(c));
 }
 
 static void expire(struct ts_worker *w, struct ts_list *l, uint64_t now, bool hello)

@@ -10,9 +10,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "clock.h"
 #include "config.h"
+#include "conn.h"
 #include "logfmt.h"
-#include "worker.h"
 
 bool ts_connlog_enabled;
 

@@ -14,8 +14,9 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 
-#include "handshaker.h"
+#include "decision.h"
 #include "policy.h"
+#include "stats.h"
 
 /* How often pinned maps are looked up again: the tagger may be loaded,
  * unloaded or replaced (new maps under the same pins) while we run. */

@@ -4,7 +4,9 @@
  * one message per handed-off connection. Finished handshakes queue here in
  * order; when the proxy is unreachable they wait at most handoff_timeout
  * (the queue is in deadline order), then close and count. The link is
- * reconnected on demand, at most every LINK_RETRY_MS.
+ * reconnected on demand, at most every LINK_RETRY_MS. The queue is the
+ * state machine's (conn.c): the link sends what it is given and says
+ * whether it went.
  */
 #include <errno.h>
 #include <string.h>
@@ -13,8 +15,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
 #include "connlog.h"
+#include "generation.h"
+#include "handoff_link.h"
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 #define LINK_RETRY_MS 100
@@ -78,38 +86,32 @@ void ts_link_close(struct ts_worker *w)
 	w->link.fd = -1;
 }
 
-void ts_link_flush(struct ts_worker *w)
+enum ts_link_send_result ts_link_send(struct ts_worker *w, const struct ts_conn *c)
 {
-	uint64_t now = ts_now_ms();
+	int fd = c->proxy_fd >= 0 ? c->proxy_fd : c->ep.fd, err;
 
-	while (!ts_list_empty(&w->handoffs)) {
-		struct ts_conn *c = ts_conn_first(&w->handoffs);
-		int fd = c->proxy_fd >= 0 ? c->proxy_fd : c->ep.fd, err;
-
-		if (link_connect(w, now))
-			return;
+	for (;;) {
+		if (link_connect(w, ts_now_ms()))
+			return TS_LINK_WAIT;
 		err = ts_handoff_send(w->link.fd, fd, c->tlv, (size_t)c->tlv_len);
 		if (err == -EAGAIN) {
 			ts_worker_set_events(w, &w->link, EPOLLIN | EPOLLOUT);
-			return;
+			return TS_LINK_WAIT;
 		}
-		if (err) {
-			/* proxy gone: the connection waits for the next link */
-			ts_link_close(w);
-			continue;
-		}
-		ts_conn_handed_off(c);
+		if (!err)
+			return TS_LINK_SENT;
+		/* proxy gone: the connection waits for the next link */
+		ts_link_close(w);
 	}
+}
+
+void ts_link_idle(struct ts_worker *w)
+{
 	if (w->link.fd >= 0)
 		ts_worker_set_events(w, &w->link, EPOLLIN);
 }
 
-void ts_link_queue(struct ts_conn *c)
-{
-	ts_link_flush(c->w);
-}
-
-void ts_link_event(struct ts_worker *w, uint32_t events)
+enum ts_link_event_result ts_link_event(struct ts_worker *w, uint32_t events)
 {
 	char b;
 
@@ -119,11 +121,10 @@ void ts_link_event(struct ts_worker *w, uint32_t events)
 
 		if (n == 0 || (n < 0 && errno != EAGAIN) || (events & (EPOLLHUP | EPOLLERR))) {
 			ts_link_close(w);
-			return;
+			return TS_LINK_QUIET;
 		}
 	}
-	if (events & EPOLLOUT)
-		ts_link_flush(w);
+	return events & EPOLLOUT ? TS_LINK_WRITABLE : TS_LINK_QUIET;
 }
 
 void ts_link_timeouts(struct ts_worker *w, uint64_t now)
@@ -137,6 +138,4 @@ void ts_link_timeouts(struct ts_worker *w, uint64_t now)
 		ts_connlog(c, "handoff_timeout", NULL);
 		ts_conn_close(c);
 	}
-	if (!ts_list_empty(&w->handoffs) && w->link.fd < 0)
-		ts_link_flush(w);
 }

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "handshaker.h"
+#include "listener.h"
 
 static int make_addr(const char *address, uint16_t port, struct sockaddr_storage *ss,
 		     socklen_t *len)

@@ -9,8 +9,9 @@
 #include <openssl/bn.h>
 #include <openssl/x509.h>
 
-#include "handshaker.h"
-#include "worker.h"
+#include "config.h"
+#include "decision.h"
+#include "metadata.h"
 
 /* No verify result: PP2 wants non-zero for "not verified". */
 #define TS_VERIFY_NO_CERT 1
@@ -139,12 +140,12 @@ static void add_ssl(struct ts_tlv_buf *b, SSL *ssl, X509 *presented, X509 *ident
 	ts_tlv_close(b, mark);
 }
 
-long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode mode,
-		       uint8_t **out)
+long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cfg_route *route,
+		       const struct ts_addr *peer_addr, const struct ts_addr *local_addr,
+		       enum ts_handoff_mode mode, uint8_t **out)
 {
 	uint8_t *mem = malloc(TS_HANDOFF_MAX);
 	X509 *presented = SSL_get0_peer_certificate(ssl), *peer = presented;
-	const struct ts_cfg_route *route = ts_config_route(c->gen->cfg, c->d.value.route_id);
 	const unsigned char *alpn = NULL;
 	unsigned int alpn_len = 0;
 	struct ts_tlv_buf b;
@@ -160,25 +161,25 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 		peer = NULL;
 	ts_tlv_init(&b, mem, TS_HANDOFF_MAX);
 	size_t mark = ts_tlv_open_mode(&b, (uint8_t)mode);
-	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION, c->d.value.generation);
+	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION, d->value.generation);
 	ts_tlv_close(&b, mark);
-	if (c->d.sni_len)
-		ts_tlv_add(&b, PP2_TYPE_AUTHORITY, c->d.sni, c->d.sni_len);
+	if (d->sni_len)
+		ts_tlv_add(&b, PP2_TYPE_AUTHORITY, d->sni, d->sni_len);
 	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
 	if (alpn_len)
 		ts_tlv_add(&b, PP2_TYPE_ALPN, alpn, alpn_len);
 	add_ssl(&b, ssl, presented, peer);
-	ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, c->d.policy);
-	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, c->d.value.route_id);
-	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, c->d.value.action);
-	ts_tlv_add_u8(&b, TS_PP2_TYPE_MATCH, (uint8_t)c->d.match);
-	ts_tlv_add_u16(&b, TS_PP2_TYPE_CERT_ID, c->d.value.cert_id);
-	ts_tlv_add_u16(&b, TS_PP2_TYPE_CA_ID, c->d.value.ca_id);
+	ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, d->policy);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, d->value.route_id);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, d->value.action);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_MATCH, (uint8_t)d->match);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_CERT_ID, d->value.cert_id);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_CA_ID, d->value.ca_id);
 	ts_tlv_add_u8(&b, TS_PP2_TYPE_RESUMED, SSL_session_reused(ssl) ? 1 : 0);
-	if (c->peer.family)
-		ts_tlv_add_addr(&b, TS_PP2_TYPE_PEER, &c->peer);
-	if (c->local.family)
-		ts_tlv_add_addr(&b, TS_PP2_TYPE_LOCAL, &c->local);
+	if (peer_addr->family)
+		ts_tlv_add_addr(&b, TS_PP2_TYPE_PEER, peer_addr);
+	if (local_addr->family)
+		ts_tlv_add_addr(&b, TS_PP2_TYPE_LOCAL, local_addr);
 	if (peer) {
 		add_cert(&b, peer);
 		add_chain(&b, ssl, peer);

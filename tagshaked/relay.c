@@ -15,6 +15,12 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
+#include "generation.h"
+#include "relay.h"
+#include "stats.h"
 #include "worker.h"
 
 /* OpenSSL's read buffer in relay mode, with read-ahead: one recv takes up
@@ -136,7 +142,7 @@ static void set_interest(struct ts_conn *c)
 	ts_worker_set_events(c->w, &c->pair, pair);
 }
 
-void ts_relay_event(struct ts_conn *c)
+enum ts_relay_result ts_relay_event(struct ts_conn *c)
 {
 	struct ts_relay *r = c->relay;
 	struct ts_worker *w = c->w;
@@ -148,33 +154,28 @@ void ts_relay_event(struct ts_conn *c)
 		b = a == PUMP_FAIL ? PUMP_FAIL : pair_to_tls(c, &p);
 	} while (a == PUMP_MOVED || b == PUMP_MOVED);
 	if (a == PUMP_FAIL || b == PUMP_FAIL) {
-		/* after the client's EOF, a failed write is its reset: a close */
-		ts_count(&w->stats, r->client_eof ? TS_HC_RELAY_CLOSED : TS_HC_RELAY_ERROR);
 		ERR_clear_error();
-		ts_conn_close(c);
-		return;
+		/* after the client's EOF, a failed write is its reset: a close */
+		return r->client_eof ? TS_RELAY_CLOSED : TS_RELAY_ERROR;
 	}
-	if (r->client_eof && r->proxy_eof && !r->down_len && !r->up_len) {
-		ts_count(&w->stats, TS_HC_RELAY_CLOSED);
-		ts_conn_close(c);
-		return;
-	}
+	if (r->client_eof && r->proxy_eof && !r->down_len && !r->up_len)
+		return TS_RELAY_CLOSED;
 	/* LRU: the list head is the longest idle */
 	c->deadline_ms = ts_now_ms() + c->gen->cfg->idle_timeout_ms;
 	ts_list_del(&c->link);
 	ts_list_add_tail(&w->relays, &c->link);
 	set_interest(c);
+	return TS_RELAY_OPEN;
 }
 
-int ts_relay_start(struct ts_conn *c)
+enum ts_relay_result ts_relay_start(struct ts_conn *c)
 {
 	c->relay = calloc(1, sizeof(*c->relay));
 	if (!c->relay)
-		return -ENOMEM;
+		return TS_RELAY_ERROR;
 	SSL_set_default_read_buffer_len(c->ssl, TS_RELAY_READ_AHEAD);
 	SSL_set_read_ahead(c->ssl, 1);
-	ts_relay_event(c);
-	return 0;
+	return ts_relay_event(c);
 }
 
 void ts_relay_timeouts(struct ts_worker *w, uint64_t now)

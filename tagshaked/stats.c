@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "handshaker.h"
+#include "decision.h"
+#include "stats.h"
 #include "status_file.h"
 
 #define TS_HS_NAME(id, name, fam, labels, top) name,
@@ -41,6 +42,18 @@ void ts_hs_stats_handshake(struct ts_hs_stats *s, uint64_t us)
 		b++;
 	__atomic_fetch_add(&s->c[TS_HC_HS_US], us, __ATOMIC_RELAXED);
 	ts_count(s, (enum ts_hs_counter)(TS_HC_HS_LE_1MS + b));
+}
+
+void ts_hs_count_action(struct ts_hs_stats *s, const struct ts_decision *d,
+			enum ts_hs_counter base)
+{
+	unsigned a = d ? d->value.action : TS_ACTION_REJECT;
+
+	/* the blocks are none, optional, require, request: reject never gets
+	 * this far and has no slot */
+	if (a == TS_ACTION_REJECT || a >= TS_ACTION_COUNT)
+		return;
+	ts_count(s, (enum ts_hs_counter)(base + (a == TS_ACTION_REQUEST ? 3 : a)));
 }
 
 int ts_hs_stats_write(const char *path, const char *header, struct ts_hs_stats *const *workers,

@@ -17,10 +17,14 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "connlog.h"
 #include "fd_limit.h"
+#include "generation.h"
+#include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "stats.h"
 #include "worker.h"
 
 #define WORKERS_MAX 256
@@ -37,44 +41,6 @@ struct daemon {
 	bool ktls;
 	char mode_why[128];
 };
-
-struct ts_gen *ts_gen_get(struct ts_gen *g)
-{
-	__atomic_fetch_add(&g->refs, 1, __ATOMIC_RELAXED);
-	return g;
-}
-
-void ts_gen_put(struct ts_gen *g)
-{
-	if (!g || __atomic_sub_fetch(&g->refs, 1, __ATOMIC_ACQ_REL) != 0)
-		return;
-	ts_tls_free(g->tls);
-	ts_config_free(g->cfg);
-	free(g);
-}
-
-static struct ts_gen *gen_load(const char *path, const struct ts_gen *prev, bool ktls)
-{
-	char err[TS_CFG_ERR_SIZE];
-	struct ts_gen *g = calloc(1, sizeof(*g));
-
-	if (!g)
-		return NULL;
-	if (ts_config_load(path, &g->cfg, err, sizeof(err))) {
-		ts_log(TS_LOG_ERROR, "%s", err);
-		free(g);
-		return NULL;
-	}
-	g->tls = ts_tls_build(g->cfg, prev ? prev->tls : NULL, ktls);
-	if (!g->tls) {
-		ts_config_free(g->cfg);
-		free(g);
-		return NULL;
-	}
-	g->refs = 1;
-	g->number = prev ? prev->number + 1 : 1;
-	return g;
-}
 
 /* kTLS needs the kernel's "tls" upper-layer protocol, loaded or loadable;
  * each connection still confirms it on its socket (ts_ktls_install). */
@@ -177,7 +143,7 @@ static void apply_logging(const struct daemon *d, const struct ts_config *cfg)
 
 static void reload(struct daemon *d)
 {
-	struct ts_gen *g = gen_load(d->config_path, d->gen, d->ktls);
+	struct ts_gen *g = ts_gen_load(d->config_path, d->gen, d->ktls);
 	int i;
 
 	if (!g) {
@@ -338,7 +304,7 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	detect_mode(&d);
-	d.gen = gen_load(d.config_path, NULL, d.ktls);
+	d.gen = ts_gen_load(d.config_path, NULL, d.ktls);
 	if (sfd < 0 || !d.gen)
 		return 1;
 	apply_logging(&d, d.gen->cfg);

@@ -20,10 +20,17 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "handshaker.h"
-#include "log.h"
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
+#include "decision.h"
+#include "generation.h"
 #include "ktls.h"
+#include "log.h"
 #include "name.h"
+#include "resume.h"
+#include "stats.h"
+#include "tls_server.h"
 #include "worker.h"
 
 /* Contexts for every (certificate, CA set) pair are built at load; beyond
@@ -96,9 +103,16 @@ static int hello_again(struct ts_conn *c, const char *sni, int len)
 	return SSL_CLIENT_HELLO_ERROR;
 }
 
+/* SHA-256 of the CA set's certificates (for the session binding). */
+static const uint8_t *ca_digest(const struct ts_tls *t, unsigned ca_id)
+{
+	return ca_id <= (unsigned)t->nca ? t->ca_digest[ca_id] : t->ca_digest[0];
+}
+
 static int client_hello_cb(SSL *ssl, int *al, void *arg)
 {
 	struct ts_conn *c = ts_tls_conn(ssl);
+	struct ts_tls *t = c->gen->tls;
 	char norm[TS_NAME_SIZE];
 	const char *raw = NULL;
 	int len = hello_sni(ssl, &raw);
@@ -130,8 +144,10 @@ static int client_hello_cb(SSL *ssl, int *al, void *arg)
 		return SSL_CLIENT_HELLO_RETRY;
 	}
 	*al = SSL_AD_INTERNAL_ERROR;
-	ts_resume_bind(c->gen->tls, &c->d);
-	return ts_tls_apply(c->gen->tls, ssl, c) ? SSL_CLIENT_HELLO_ERROR : SSL_CLIENT_HELLO_SUCCESS;
+	if (ts_resume_bind(ssl, t->sha256, ca_digest(t, c->d.value.ca_id), &c->d) ||
+	    ts_tls_apply(t, ssl, &c->d))
+		return SSL_CLIENT_HELLO_ERROR;
+	return SSL_CLIENT_HELLO_SUCCESS;
 }
 
 /*
@@ -148,9 +164,9 @@ static int verify_report_only(int ok, X509_STORE_CTX *ctx)
 	return 1;
 }
 
-int ts_tls_apply(struct ts_tls *t, SSL *ssl, struct ts_conn *c)
+int ts_tls_apply(struct ts_tls *t, SSL *ssl, struct ts_decision *d)
 {
-	const struct ts_policy_value *v = &c->d.value;
+	const struct ts_policy_value *v = &d->value;
 	unsigned cert = v->cert_id ? v->cert_id : t->default_cert;
 	SSL_verify_cb cb = NULL;
 	int mode = SSL_VERIFY_NONE;
@@ -174,8 +190,8 @@ int ts_tls_apply(struct ts_tls *t, SSL *ssl, struct ts_conn *c)
 	if (!SSL_set_SSL_CTX(ssl, t->combo[(cert - 1) * (unsigned)(t->nca + 1) + v->ca_id]))
 		return -EINVAL;
 	SSL_set_verify(ssl, mode, cb);
-	c->d.value.cert_id = (__u16)cert;
-	if (!SSL_set_session_id_context(ssl, c->d.binding, sizeof(c->d.binding)))
+	d->value.cert_id = (__u16)cert;
+	if (!SSL_set_session_id_context(ssl, d->binding, sizeof(d->binding)))
 		return -EINVAL;
 	return 0;
 }
@@ -194,7 +210,7 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 	c = ts_tls_conn(ssl);
 	if (c) {
 		ts_count(&c->w->stats, TS_HC_CERT_REQUESTS);
-		ts_hs_count_action(c, TS_HC_CERTREQ_NONE);
+		ts_hs_count_action(&c->w->stats, c->decided ? &c->d : NULL, TS_HC_CERTREQ_NONE);
 	}
 }
 
@@ -435,7 +451,7 @@ static int base_new(struct ts_tls *t, const struct ts_config *cfg, const struct 
 	if (prev && SSL_CTX_get_tlsext_ticket_keys(prev->base, keys, sizeof(keys)) == 1)
 		SSL_CTX_set_tlsext_ticket_keys(t->base, keys, sizeof(keys));
 	OPENSSL_cleanse(keys, sizeof(keys));
-	return ts_resume_setup(t->base, cfg);
+	return ts_resume_setup(t->base);
 }
 
 static uint16_t pick_default_cert(const struct ts_config *cfg)
@@ -522,14 +538,4 @@ SSL *ts_tls_new(struct ts_tls *t)
 int ts_tls_set_conn(SSL *ssl, struct ts_conn *c)
 {
 	return SSL_set_ex_data(ssl, ex_conn, c) == 1 ? 0 : -ENOMEM;
-}
-
-const EVP_MD *ts_tls_sha256(const struct ts_tls *t)
-{
-	return t->sha256;
-}
-
-const uint8_t *ts_tls_ca_digest(const struct ts_tls *t, unsigned ca_id)
-{
-	return ca_id <= (unsigned)t->nca ? t->ca_digest[ca_id] : t->ca_digest[0];
 }

@@ -15,45 +15,20 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
+#include "generation.h"
+#include "handoff_link.h"
 #include "log.h"
+#include "relay.h"
+#include "source.h"
 #include "worker.h"
 
 #define EVENTS_BATCH 64
 /* Accepts per readiness event: keeps one listener from starving the rest. */
 #define ACCEPT_BATCH 64
 #define TICK_MS 100
-
-void ts_worker_set_events(struct ts_worker *w, struct ts_ep *ep, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = ep };
-	int op;
-
-	if (ep->fd < 0 || ep->events == events)
-		return;
-	/* 0 means "not registered" */
-	op = ep->events == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-	if (epoll_ctl(w->epfd, op, ep->fd, &ev) < 0)
-		ts_log(TS_LOG_ERROR, "worker %d: epoll_ctl: %s", w->id, strerror(errno));
-	ep->events = events;
-}
-
-void ts_worker_resume_accepting(struct ts_worker *w)
-{
-	int i;
-
-	w->accepting = true;
-	for (i = 0; i < w->nlisteners; i++)
-		ts_worker_set_events(w, &w->listeners[i], EPOLLIN);
-}
-
-static void pause_accepting(struct ts_worker *w)
-{
-	int i;
-
-	w->accepting = false;
-	for (i = 0; i < w->nlisteners; i++)
-		ts_worker_set_events(w, &w->listeners[i], 0);
-}
 
 /* Connections waiting in a listener's accept queue (for a listening
  * socket, TCP_INFO's unacked field is the queue length). */
@@ -85,7 +60,7 @@ void ts_worker_accept(struct ts_worker *w, int lfd)
 			/* idle connections give way to new ones; only a bound full
 			 * of clients that are talking waits in the accept queue */
 			if (!ts_conn_shed_idle(w)) {
-				pause_accepting(w);
+				ts_worker_pause_accepting(w);
 				return;
 			}
 		}
@@ -95,7 +70,7 @@ void ts_worker_accept(struct ts_worker *w, int lfd)
 			/* the listener stays readable: pause until the next tick
 			 * instead of spinning on it */
 			ts_count(&w->stats, TS_HC_OVERLOAD);
-			pause_accepting(w);
+			ts_worker_pause_accepting(w);
 			w->accept_retry = true;
 			return;
 		}
@@ -126,7 +101,7 @@ static void take_generation(struct ts_worker *w)
 	}
 	/* a changed hand-off path takes effect on the next link */
 	ts_link_close(w);
-	ts_link_flush(w);
+	ts_conn_flush_handoffs(w);
 }
 
 static void begin_drain(struct ts_worker *w)
@@ -134,7 +109,7 @@ static void begin_drain(struct ts_worker *w)
 	const struct ts_config *cfg = w->gen->cfg;
 	int i;
 
-	pause_accepting(w);
+	ts_worker_pause_accepting(w);
 	for (i = 0; i < w->nlisteners; i++) {
 		close(w->listeners[i].fd);
 		w->listeners[i].fd = -1;
@@ -180,6 +155,9 @@ static void on_tick(struct ts_worker *w)
 		return;
 	ts_conn_timeouts(w, now);
 	ts_link_timeouts(w, now);
+	/* connections wait for a link that is down: reconnect when due */
+	if (!ts_list_empty(&w->handoffs) && w->link.fd < 0)
+		ts_conn_flush_handoffs(w);
 	ts_relay_timeouts(w, now);
 	if (w->accept_retry && !w->stop && w->inflight < w->gen->cfg->max_inflight) {
 		w->accept_retry = false;
@@ -192,11 +170,11 @@ static void dispatch(struct ts_worker *w, struct ts_ep *ep, uint32_t events)
 	switch (ep->kind) {
 	case TS_EP_LISTENER: ts_worker_accept(w, ep->fd); break;
 	case TS_EP_CONN: ts_conn_event(ep->obj, events); break;
-	case TS_EP_PAIR:
-		if (((struct ts_conn *)ep->obj)->state == TS_CS_RELAY)
-			ts_relay_event(ep->obj);
+	case TS_EP_PAIR: ts_conn_pair_event(ep->obj); break;
+	case TS_EP_LINK:
+		if (ts_link_event(w, events) == TS_LINK_WRITABLE)
+			ts_conn_flush_handoffs(w);
 		break;
-	case TS_EP_LINK: ts_link_event(w, events); break;
 	case TS_EP_TIMER: on_tick(w); break;
 	case TS_EP_WAKE: on_wake(w); break;
 	}

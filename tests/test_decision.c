@@ -10,7 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "handshaker.h"
+#include "decision.h"
+#include "stats.h"
 
 static const char yaml[] = "policies:\n"
 			   "  - { sni: open.test, action: none }\n"

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * One connection from accept to hand-off or the end of its relay. conn.c is
+ * its state machine; the hand-off link (handoff_link.c) and the relay
+ * (relay.c) report outcomes to it instead of calling into it. Closing is
+ * conn_close.c's, below all of them.
+ */
+#ifndef TS_CONN_H
+#define TS_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "decision.h"
+#include "ep.h"
+#include "list.h"
+#include "ts_handoff.h"
+
+enum ts_conn_state {
+	TS_CS_WAIT_HELLO, /* accepted, waiting for the first bytes and the tag */
+	TS_CS_HANDSHAKE,  /* OpenSSL handshake in progress */
+	TS_CS_HANDOFF,    /* done, waiting for the proxy link */
+	TS_CS_RELAY,      /* handed off; relaying TLS <-> socketpair */
+	TS_CS_DEAD,       /* closed; freed after the current batch of events */
+};
+
+struct ts_gen;
+struct ts_relay;
+struct ts_worker;
+
+struct ts_conn {
+	struct ts_list link; /* in the worker's list for its state */
+	struct ts_ep ep;     /* the TCP socket */
+	struct ts_ep pair;   /* relay: our socketpair end */
+	enum ts_conn_state state;
+	struct ts_worker *w;
+	struct ts_gen *gen;
+	SSL *ssl;
+	int proxy_fd; /* relay: the end handed to the proxy until sent */
+	uint64_t deadline_ms;
+	uint64_t accepted_us; /* for the handshake time histogram */
+	uint64_t accepted_ms;
+	uint32_t source;      /* bucket of the client address (ts_source_*), counted */
+	bool in_hellos;       /* on w->hellos: no ClientHello decided yet */
+	struct ts_tag tag;
+	int tag_err;
+	int hellos;  /* ClientHello callback calls (2 after an HRR) */
+	bool reject; /* decided reject: close without a TLS byte */
+	bool decided;
+	struct ts_decision d;
+	struct ts_addr peer, local;
+	uint8_t *tlv;
+	long tlv_len;
+	struct ts_relay *relay;
+};
+
+/* The first connection of a list: `link` is the first member of ts_conn. */
+static inline struct ts_conn *ts_conn_first(const struct ts_list *head)
+{
+	return (struct ts_conn *)head->next;
+}
+
+/* ---- the state machine (conn.c) ---- */
+
+void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source);
+/* At the in-flight bound: closes the oldest connection that has sent
+ * nothing since accept. Returns false when there is none. */
+bool ts_conn_shed_idle(struct ts_worker *w);
+/* An event on the TCP socket; on the socketpair end (relay). */
+void ts_conn_event(struct ts_conn *c, uint32_t events);
+void ts_conn_pair_event(struct ts_conn *c);
+/* Hands the waiting connections to the proxy, in order, as far as the
+ * link takes them (connecting it when down and due). */
+void ts_conn_flush_handoffs(struct ts_worker *w);
+void ts_conn_timeouts(struct ts_worker *w, uint64_t now);
+
+/* ---- closing (conn_close.c) ---- */
+
+/* Closes now, in any state; frees after the batch of events, which may
+ * still name it. */
+void ts_conn_close(struct ts_conn *c);
+/* Frees the connections closed during the batch. */
+void ts_conn_reap(struct ts_worker *w);
+/* Leaves the "handshakes in flight" set; may resume accepting. */
+void ts_conn_end_handshake(struct ts_conn *c);
+
+#endif /* TS_CONN_H */

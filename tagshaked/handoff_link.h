@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Each worker's link to the proxy (handoff_link.c). It sends what the
+ * connection state machine gives it and says what happened; the queue of
+ * waiting connections and what follows a hand-off are conn.c's. */
+#ifndef TS_HANDOFF_LINK_H
+#define TS_HANDOFF_LINK_H
+
+#include <stdint.h>
+
+struct ts_conn;
+struct ts_worker;
+
+enum ts_link_send_result {
+	TS_LINK_SENT, /* the proxy has the connection */
+	TS_LINK_WAIT, /* link down or full: try again on EPOLLOUT or the tick */
+};
+
+/* Sends c's socket (or its socketpair end) and metadata, connecting the
+ * link when it is down and a retry is due. */
+enum ts_link_send_result ts_link_send(struct ts_worker *w, const struct ts_conn *c);
+/* Nothing waits to be sent: watch the link only for its close. */
+void ts_link_idle(struct ts_worker *w);
+
+enum ts_link_event_result {
+	TS_LINK_QUIET,    /* nothing for the state machine (or the link closed) */
+	TS_LINK_WRITABLE, /* room again: flush the waiting connections */
+};
+
+enum ts_link_event_result ts_link_event(struct ts_worker *w, uint32_t events);
+void ts_link_timeouts(struct ts_worker *w, uint64_t now);
+void ts_link_close(struct ts_worker *w);
+
+#endif /* TS_HANDOFF_LINK_H */

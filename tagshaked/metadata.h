@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The hand-off metadata of a finished handshake (metadata.c), built from
+ * the SSL, the decision and the addresses only, so that a stand-in
+ * handshaker (tests/proxy_feeder.c) links the same builder. */
+#ifndef TS_METADATA_H
+#define TS_METADATA_H
+
+#include <stdint.h>
+#include <openssl/ssl.h>
+
+#include "ts_handoff.h"
+
+struct ts_cfg_route;
+struct ts_decision;
+
+/* Builds the hand-off TLVs into a malloc'd block (*out). route is the
+ * decision's route (NULL: none), peer and local the connection's addresses
+ * (family 0: unknown, left out). Returns the length or a negative errno. */
+long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cfg_route *route,
+		       const struct ts_addr *peer, const struct ts_addr *local,
+		       enum ts_handoff_mode mode, uint8_t **out);
+
+#endif /* TS_METADATA_H */

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Relay mode (relay.c): plaintext between the client's TLS session and the
+ * socketpair end the proxy holds. */
+#ifndef TS_RELAY_H
+#define TS_RELAY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Relay buffer per direction: one TLS record of plaintext. */
+#define TS_RELAY_BUF 65536
+
+struct ts_relay {
+	uint8_t up[TS_RELAY_BUF];   /* proxy -> client, waiting for SSL_write */
+	uint8_t down[TS_RELAY_BUF]; /* client -> proxy, waiting for write() */
+	size_t up_len, up_off, down_len, down_off;
+	bool client_eof, proxy_eof, pair_shut, shut_sent, tls_want_write;
+};
+
+/* What an event left of the relay; the connection state machine counts and
+ * closes on the last two. */
+enum ts_relay_result {
+	TS_RELAY_OPEN,   /* waiting for more */
+	TS_RELAY_CLOSED, /* both sides ended, or the client reset after its EOF */
+	TS_RELAY_ERROR,  /* a read or write failed, or no memory to start */
+};
+
+struct ts_conn;
+struct ts_worker;
+
+enum ts_relay_result ts_relay_start(struct ts_conn *c);
+enum ts_relay_result ts_relay_event(struct ts_conn *c);
+void ts_relay_timeouts(struct ts_worker *w, uint64_t now);
+
+#endif /* TS_RELAY_H */
