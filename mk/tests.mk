@@ -95,9 +95,11 @@ $(BUILD)/tests/handshaker_peer: LDLIBS = -lssl -lcrypto
 $(BUILD)/tests/handshaker_peer: $(OBJ)/tests/handshaker_peer.o
 	$(link)
 
-# A stand-in handshaker (real OpenSSL, relay mode) for the proxy's tests.
+# A stand-in handshaker (real OpenSSL, relay mode) for the proxy's tests,
+# with tagshaked's own metadata builder and policy entry names.
 TEST_BINS += $(BUILD)/tests/proxy_feeder
 
 $(BUILD)/tests/proxy_feeder: LDLIBS = -lssl -lcrypto $(LIB_LIBS)
-$(BUILD)/tests/proxy_feeder: $(OBJ)/tests/proxy_feeder.o $(LIB_A)
+$(BUILD)/tests/proxy_feeder: $(OBJ)/tests/proxy_feeder.o $(OBJ)/tagshaked/metadata.o \
+			     $(OBJ)/tagshaked/decision.o $(LIB_A)
 	$(link)

@@ -11,7 +11,6 @@
  * relay.h); the transitions and their counters are here.
  */
 #include <errno.h>
-#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -34,35 +33,6 @@
 #include "stats.h"
 #include "tls_server.h"
 #include "worker.h"
-
-static void addr_of(const struct sockaddr_storage *ss, struct ts_addr *a)
-{
-	const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
-
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET) {
-		a->family = 4;
-		memcpy(a->addr, &in4->sin_addr, 4);
-		a->port = ntohs(in4->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		a->family = 6;
-		memcpy(a->addr, &in6->sin6_addr, 16);
-		a->port = ntohs(in6->sin6_port);
-	}
-}
-
-static void conn_addrs(struct ts_conn *c)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getpeername(c->ep.fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_of(&ss, &c->peer);
-	len = sizeof(ss);
-	if (getsockname(c->ep.fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_of(&ss, &c->local);
-}
 
 static void first_bytes(struct ts_conn *c);
 
@@ -152,7 +122,7 @@ static int start_handoff(struct ts_conn *c)
 	enum ts_handoff_mode mode = choose_mode(c);
 	int sp[2];
 
-	conn_addrs(c); /* only connections that get this far need them */
+	ts_metadata_addrs(c->ep.fd, &c->peer, &c->local); /* only these need them */
 	if (mode == TS_MODE_RELAY) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
 			return -errno;

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/x509.h>
@@ -138,6 +140,37 @@ static void add_ssl(struct ts_tlv_buf *b, SSL *ssl, X509 *presented, X509 *ident
 		add_key_alg(b, peer);
 	}
 	ts_tlv_close(b, mark);
+}
+
+static void addr_of(const struct sockaddr_storage *ss, struct ts_addr *a)
+{
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET) {
+		a->family = 4;
+		memcpy(a->addr, &in4->sin_addr, 4);
+		a->port = ntohs(in4->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		a->family = 6;
+		memcpy(a->addr, &in6->sin6_addr, 16);
+		a->port = ntohs(in6->sin6_port);
+	}
+}
+
+void ts_metadata_addrs(int fd, struct ts_addr *peer, struct ts_addr *local)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	memset(peer, 0, sizeof(*peer));
+	memset(local, 0, sizeof(*local));
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_of(&ss, peer);
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_of(&ss, local);
 }
 
 long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cfg_route *route,

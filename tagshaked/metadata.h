@@ -20,4 +20,8 @@ long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cf
 		       const struct ts_addr *peer, const struct ts_addr *local,
 		       enum ts_handoff_mode mode, uint8_t **out);
 
+/* The client's (peer) and our (local) address of a TCP socket; family 0
+ * when unknown. */
+void ts_metadata_addrs(int fd, struct ts_addr *peer, struct ts_addr *local);
+
 #endif /* TS_METADATA_H */
