@@ -139,9 +139,8 @@ static char *pem_urlencoded(const struct ts_bytes *der)
 	sb_str(&pem, b64);
 	sb_str(&pem, "-----END CERTIFICATE-----\n");
 	free(b64);
-	if (pem.err)
-		return NULL;
-	enc = malloc(3 * pem.len + 1);
+	/* a failed append leaves what was appended before it in pem.p */
+	enc = pem.err ? NULL : malloc(3 * pem.len + 1);
 	if (enc)
 		ts_url_encode(pem.p, pem.len, enc);
 	free(pem.p);
