@@ -17,7 +17,6 @@
  * which the proxy still holds as its previous).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +27,13 @@
 #include "cli.h"
 #include "config.h"
 #include "metrics.h"
+#include "opts.h"
 
 /* How often a status file is read while waiting for a daemon. */
 #define RELOAD_POLL_MS 20
 #define RELOAD_TIMEOUT_MS 5000
+/* --timeout at most: ten minutes; a daemon slower than that to reload is stuck */
+#define RELOAD_TIMEOUT_MAX_MS 600000
 
 static const char reload_help[] =
 	"usage: tagshake reload --config FILE [--proxy-status FILE]\n"
@@ -102,37 +104,29 @@ static int reload_daemon(const char *what, const char *status, unsigned long lon
 
 static int parse_reload_opts(int argc, char **argv, struct reload_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "proxy-status", required_argument, NULL, 'p' },
-		{ "handshaker-status", required_argument, NULL, 's' },
-		{ "pin-dir", required_argument, NULL, 'd' },
-		{ "no-import", no_argument, NULL, 'n' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	bool help = false;
+	const struct ts_opt opts[] = {
+		TS_OPT_S("config", 0, &o->config),
+		TS_OPT_S("proxy-status", 0, &o->proxy_status),
+		TS_OPT_S("handshaker-status", 0, &o->hs_status),
+		TS_OPT_S("pin-dir", 0, &o->pin_dir),
+		TS_OPT_F("no-import", 0, &o->no_import),
+		TS_OPT_N("timeout", 0, &o->timeout_ms, 1, RELOAD_TIMEOUT_MAX_MS),
+		TS_OPT_F("help", 0, &help),
+		TS_OPT_END,
 	};
-	int c;
+	char err[128];
+	int first;
 
 	*o = (struct reload_opts){ .timeout_ms = RELOAD_TIMEOUT_MS };
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c': o->config = optarg; break;
-		case 'p': o->proxy_status = optarg; break;
-		case 's': o->hs_status = optarg; break;
-		case 'd': o->pin_dir = optarg; break;
-		case 'n': o->no_import = true; break;
-		case 't':
-			o->timeout_ms = ts_cli_number(optarg, 1, 600000);
-			if (o->timeout_ms < 0)
-				return ts_usage_error("invalid --timeout '%s'", optarg);
-			break;
-		case 'h': fputs(reload_help, stdout); return -1;
-		default: return TS_EXIT_USAGE;
-		}
+	first = ts_opts_parse(argc, argv, opts, err, sizeof(err));
+	if (first < 0)
+		return err[0] ? ts_usage_error("%s", err) : TS_EXIT_USAGE;
+	if (help) {
+		fputs(reload_help, stdout);
+		return -1;
 	}
-	if (!o->config || optind != argc)
+	if (!o->config || first != argc)
 		return ts_usage_error("reload needs --config FILE and nothing else");
 	return 0;
 }

@@ -2,7 +2,6 @@
 /* `tagshake top`: a live curses view of the same counters `tagshake
  * metrics` exports, with per-second rates between two refreshes. */
 #include <curses.h>
-#include <getopt.h>
 #include <locale.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +13,7 @@
 #include "config.h"
 #include "metrics.h"
 #include "names.h"
+#include "opts.h"
 #include "ts_counters.h"
 
 static const char top_help[] =
@@ -30,6 +30,8 @@ static const char top_help[] =
 /* Column where the numbers start, and their width. */
 #define TOP_LABEL_W 30
 #define TOP_NUM_W 12
+/* --interval at most (seconds): a slower refresh is no longer "top" */
+#define TOP_INTERVAL_MAX_S 60
 
 /* Per-SNI figures come from tagshaked's connection log (--log-connections),
  * the one place that names the SNI of every connection. */
@@ -386,37 +388,28 @@ static int run(const struct ts_mx_sources *src, const char *log_path, double int
 
 int ts_cmd_top(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "pin-dir", required_argument, NULL, 'd' },
-		{ "handshaker-status", required_argument, NULL, 'H' },
-		{ "proxy-status", required_argument, NULL, 'P' },
-		{ "interval", required_argument, NULL, 'i' },
-		{ "log", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct ts_mx_sources src = { 0 };
 	const char *dir = NULL, *log_path = NULL;
 	long interval = 1;
-	int c;
+	bool help = false;
+	const struct ts_opt opts[] = {
+		TS_OPT_S("pin-dir", 0, &dir),
+		TS_OPT_S("handshaker-status", 0, &src.hs_status),
+		TS_OPT_S("proxy-status", 0, &src.px_status),
+		TS_OPT_N("interval", 0, &interval, 1, TOP_INTERVAL_MAX_S),
+		TS_OPT_S("log", 0, &log_path),
+		TS_OPT_F("help", 0, &help),
+		TS_OPT_END,
+	};
+	char err[128];
+	int first = ts_opts_parse(argc, argv, opts, err, sizeof(err));
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'H': src.hs_status = optarg; break;
-		case 'P': src.px_status = optarg; break;
-		case 'l': log_path = optarg; break;
-		case 'i':
-			interval = ts_cli_number(optarg, 1, 60);
-			if (interval < 0)
-				return ts_usage_error("invalid interval '%s' (1-60)", optarg);
-			break;
-		case 'h': return fputs(top_help, stdout), 0;
-		default: return TS_EXIT_USAGE;
-		}
-	}
-	if (optind < argc)
-		return ts_usage_error("unexpected argument '%s'", argv[optind]);
+	if (first < 0)
+		return err[0] ? ts_usage_error("%s", err) : TS_EXIT_USAGE;
+	if (help)
+		return fputs(top_help, stdout), 0;
+	if (first < argc)
+		return ts_usage_error("unexpected argument '%s'", argv[first]);
 	src.pin_dir = ts_cli_pin_dir(dir);
 	return run(&src, log_path, (double)interval);
 }

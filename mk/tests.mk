@@ -14,7 +14,7 @@ TEST_BINS += $(BUILD)/tests/test_clienthello $(BUILD)/tests/test_reasm \
 	     $(BUILD)/tests/test_config_logging $(BUILD)/tests/test_decision \
 	     $(BUILD)/tests/test_log $(BUILD)/tests/test_pp2 \
 	     $(BUILD)/tests/test_http_inject $(BUILD)/tests/test_cert_headers \
-	     $(BUILD)/tests/test_http_rules
+	     $(BUILD)/tests/test_http_rules $(BUILD)/tests/test_opts
 
 $(BUILD)/tests/test_clienthello: LDLIBS = -lcmocka
 $(BUILD)/tests/test_clienthello: $(OBJ)/tests/test_clienthello.o $(OBJ)/tests/hello_builder.o $(LIB_A)
@@ -48,6 +48,11 @@ $(BUILD)/tests/test_config_logging: $(OBJ)/tests/test_config_logging.o $(LIB_A)
 
 $(BUILD)/tests/test_decision: LDLIBS = -lcmocka -lssl -lcrypto $(LIB_LIBS)
 $(BUILD)/tests/test_decision: $(OBJ)/tests/test_decision.o $(OBJ)/tagshaked/decision.o $(LIB_A)
+	$(link)
+
+# command-line options from a table (lib/opts.c)
+$(BUILD)/tests/test_opts: LDLIBS = -lcmocka
+$(BUILD)/tests/test_opts: $(OBJ)/tests/test_opts.o $(LIB_A)
 	$(link)
 
 $(BUILD)/tests/test_log: LDLIBS = -lcmocka -lpthread

@@ -10,7 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -25,6 +25,7 @@
 #include "log.h"
 #include "proxy_connlog.h"
 #include "notify.h"
+#include "opts.h"
 #include "proxy.h"
 
 /* Pending handshaker connections on the hand-off socket. */
@@ -85,48 +86,46 @@ static void *worker_main(void *arg)
 
 struct options {
 	const char *config;
-	int workers;
-	unsigned connect_ms, idle_ms, drain_ms;
-	bool splice;
+	long workers;
+	long connect_ms, idle_ms, drain_ms;
+	bool no_splice;
 	const char *status; /* counters file, or NULL */
+	bool list_counters, help;
 };
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longs[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "connect-timeout", required_argument, NULL, 'T' },
-		{ "idle-timeout", required_argument, NULL, 'I' },
-		{ "drain-timeout", required_argument, NULL, 'D' },
-		{ "no-splice", no_argument, NULL, 'S' },
-		{ "status", required_argument, NULL, 's' },
-		{ "list-counters", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	const struct ts_opt opts[] = {
+		TS_OPT_S("config", 'c', &o->config),
+		TS_OPT_N("workers", 'w', &o->workers, 0, PX_WORKERS_MAX),
+		TS_OPT_N("connect-timeout", 0, &o->connect_ms, 0, UINT_MAX),
+		TS_OPT_N("idle-timeout", 0, &o->idle_ms, 0, UINT_MAX),
+		TS_OPT_N("drain-timeout", 0, &o->drain_ms, 0, UINT_MAX),
+		TS_OPT_F("no-splice", 0, &o->no_splice),
+		TS_OPT_S("status", 0, &o->status),
+		TS_OPT_F("list-counters", 0, &o->list_counters),
+		TS_OPT_F("help", 'h', &o->help),
+		TS_OPT_END,
 	};
-	int opt;
+	char err[128];
+	int first;
 
-	*o = (struct options){ .connect_ms = PX_CONNECT_TIMEOUT_MS, .drain_ms = PX_DRAIN_TIMEOUT_MS,
-			       .splice = true };
-	while ((opt = getopt_long(argc, argv, "c:w:h", longs, NULL)) != -1) {
-		switch (opt) {
-		case 'c': o->config = optarg; break;
-		case 'w': o->workers = atoi(optarg); break;
-		case 'T': o->connect_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'I': o->idle_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'D': o->drain_ms = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'S': o->splice = false; break;
-		case 's': o->status = optarg; break;
-		case 'C': px_stats_list(stdout); exit(0);
-		case 'h': usage(stdout); exit(0);
-		default: return -EINVAL;
-		}
+	*o = (struct options){ .connect_ms = PX_CONNECT_TIMEOUT_MS, .drain_ms = PX_DRAIN_TIMEOUT_MS };
+	first = ts_opts_parse(argc, argv, opts, err, sizeof(err));
+	if (first < 0 && err[0])
+		fprintf(stderr, "tagshake-proxy: %s\n", err);
+	if (o->list_counters) {
+		px_stats_list(stdout);
+		exit(0);
 	}
-	if (!o->config || optind != argc || o->workers < 0 || o->workers > PX_WORKERS_MAX)
+	if (o->help) {
+		usage(stdout);
+		exit(0);
+	}
+	if (first != argc || !o->config)
 		return -EINVAL;
 	if (o->workers == 0)
-		o->workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+		o->workers = sysconf(_SC_NPROCESSORS_ONLN);
 	return 0;
 }
 
@@ -248,10 +247,10 @@ int main(int argc, char **argv)
 	px_connlog_enabled = cfg->log_connections;
 	struct px_settings set = {
 		.gens = &gens,
-		.connect_timeout_ms = o.connect_ms,
-		.idle_timeout_ms = o.idle_ms ? o.idle_ms : cfg->idle_timeout_ms,
-		.drain_timeout_ms = o.drain_ms,
-		.splice = o.splice,
+		.connect_timeout_ms = (unsigned)o.connect_ms,
+		.idle_timeout_ms = o.idle_ms ? (unsigned)o.idle_ms : cfg->idle_timeout_ms,
+		.drain_timeout_ms = (unsigned)o.drain_ms,
+		.splice = !o.no_splice,
 	};
 	/* the socket and its path stay those of the start */
 	char handoff_path[sizeof(cfg->handoff_path)];
@@ -292,8 +291,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	ts_log(TS_LOG_INFO, "%d workers on %s, %d routes, %s, policy generation %016llx", o.workers,
-	       handoff_path, cfg->nroutes, o.splice ? "splice" : "copy",
+	ts_log(TS_LOG_INFO, "%ld workers on %s, %d routes, %s, policy generation %016llx", o.workers,
+	       handoff_path, cfg->nroutes, o.no_splice ? "copy" : "splice",
 	       (unsigned long long)cfg->generation);
 	cfg = NULL; /* a reload may free it */
 	/* the hand-off socket listens and the workers run */

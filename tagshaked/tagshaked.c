@@ -6,7 +6,6 @@
  * once a second.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +23,7 @@
 #include "listener.h"
 #include "log.h"
 #include "notify.h"
+#include "opts.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -255,27 +255,29 @@ static void usage(FILE *f)
 
 static int parse_args(struct daemon *d, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "status", required_argument, NULL, 's' },
-		{ "log-connections", no_argument, NULL, 'L' },
-		{ "list-counters", no_argument, NULL, 'C' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	bool list_counters = false, help = false;
+	const struct ts_opt opts[] = {
+		TS_OPT_S("config", 'c', &d->config_path),
+		TS_OPT_S("status", 's', &d->status_path),
+		TS_OPT_F("log-connections", 0, &d->log_connections),
+		TS_OPT_F("list-counters", 0, &list_counters),
+		TS_OPT_F("help", 'h', &help),
+		TS_OPT_END,
 	};
-	int o;
+	char err[128];
+	int first = ts_opts_parse(argc, argv, opts, err, sizeof(err));
 
-	while ((o = getopt_long(argc, argv, "c:s:h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'c': d->config_path = optarg; break;
-		case 's': d->status_path = optarg; break;
-		case 'L': d->log_connections = true; break;
-		case 'C': ts_hs_stats_list(stdout); exit(0);
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); return -EINVAL;
-		}
+	if (list_counters) {
+		ts_hs_stats_list(stdout);
+		exit(0);
 	}
-	if (!d->config_path || optind != argc) {
+	if (help) {
+		usage(stdout);
+		exit(0);
+	}
+	if (first < 0 && err[0])
+		fprintf(stderr, "tagshaked: %s\n", err);
+	if (first != argc || !d->config_path) {
 		usage(stderr);
 		return -EINVAL;
 	}
