@@ -88,9 +88,11 @@ void ts_link_close(struct ts_worker *w)
 
 enum ts_link_send_result ts_link_send(struct ts_worker *w, const struct ts_conn *c)
 {
-	int fd = c->proxy_fd >= 0 ? c->proxy_fd : c->ep.fd, err;
+	int fd = c->proxy_fd >= 0 ? c->proxy_fd : c->ep.fd;
 
 	for (;;) {
+		int err;
+
 		if (link_connect(w, ts_now_ms()))
 			return TS_LINK_WAIT;
 		err = ts_handoff_send(w->link.fd, fd, c->tlv, (size_t)c->tlv_len);
@@ -124,7 +126,7 @@ enum ts_link_event_result ts_link_event(struct ts_worker *w, uint32_t events)
 			return TS_LINK_QUIET;
 		}
 	}
-	return events & EPOLLOUT ? TS_LINK_WRITABLE : TS_LINK_QUIET;
+	return (events & EPOLLOUT) ? TS_LINK_WRITABLE : TS_LINK_QUIET;
 }
 
 void ts_link_timeouts(struct ts_worker *w, uint64_t now)
