@@ -90,6 +90,13 @@ void ev_timer_at(struct ev_loop *l, struct ev_timer *t, uint64_t deadline_ms)
 	ev_list_add(&l->timers, &t->e, deadline_ms);
 }
 
+void ev_timer_again(struct ev_loop *l, struct ev_timer *t, uint64_t period_ms)
+{
+	uint64_t next = t->e.deadline_ms + period_ms;
+
+	ev_timer_at(l, t, next > l->now_ms ? next : l->now_ms + period_ms);
+}
+
 void ev_timer_stop(struct ev_timer *t)
 {
 	ev_list_del(&t->e);

@@ -106,6 +106,9 @@ void ev_watch(struct ev_loop *l, struct ev_list *list);
 void ev_timer_init(struct ev_timer *t, ev_timer_fn *fn, void *arg);
 /* Arms (or moves) t to fire at deadline_ms. */
 void ev_timer_at(struct ev_loop *l, struct ev_timer *t, uint64_t deadline_ms);
+/* From t's callback: fires again period_ms after the deadline it just had
+ * (a steady period), or after now when the loop fell that far behind. */
+void ev_timer_again(struct ev_loop *l, struct ev_timer *t, uint64_t period_ms);
 void ev_timer_stop(struct ev_timer *t);
 
 static inline bool ev_timer_armed(const struct ev_timer *t)

@@ -237,14 +237,10 @@ static void on_signals(struct ev_loop *l, struct ev_io *io, uint32_t events, voi
 static void status_due(struct ev_timer *t, void *arg)
 {
 	struct signal_ctx *x = arg;
-	uint64_t next = t->e.deadline_ms + PX_STATUS_MS;
 
 	write_status(x->status, x->gens, x->stats, x->n);
 	ts_log_flush();
-	/* every second on the second, unless the loop fell behind */
-	if (next <= ev_now(&main_loop))
-		next = ev_now(&main_loop) + PX_STATUS_MS;
-	ev_timer_at(&main_loop, t, next);
+	ev_timer_again(&main_loop, t, PX_STATUS_MS);
 }
 
 /* Serves signals on the main thread (the workers block them all) until the

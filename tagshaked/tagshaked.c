@@ -251,14 +251,10 @@ static void stop_workers(struct daemon *d, int started)
 static void status_due(struct ev_timer *t, void *arg)
 {
 	struct daemon *d = arg;
-	uint64_t next = t->e.deadline_ms + STATUS_MS;
 
 	write_status(d);
 	ts_log_flush();
-	/* every second on the second, unless the loop fell behind */
-	if (next <= ev_now(&d->loop))
-		next = ev_now(&d->loop) + STATUS_MS;
-	ev_timer_at(&d->loop, t, next);
+	ev_timer_again(&d->loop, t, STATUS_MS);
 }
 
 static void on_signals(struct ev_loop *l, struct ev_io *io, uint32_t events, void *arg)

@@ -175,6 +175,18 @@ static void test_timeout_from_earliest(void **state)
 	assert_int_equal(fired, 1);
 	assert_false(ev_timer_armed(&t));
 	assert_int_equal(ev_timeout_ms(&l, ev_now(&l)), -1);
+
+	/* a periodic timer keeps its period from the last deadline... */
+	l.now_ms = 5010;
+	t.e.deadline_ms = 5000;
+	ev_timer_again(&l, &t, 1000);
+	assert_int_equal(t.e.deadline_ms, 6000);
+	/* ...unless the loop fell behind by more: then from now */
+	l.now_ms = 7500;
+	ev_timer_again(&l, &t, 1000);
+	assert_int_equal(t.e.deadline_ms, 8500);
+	ev_timer_stop(&t);
+	assert_false(ev_timer_armed(&t));
 	ev_loop_close(&l);
 }
 
