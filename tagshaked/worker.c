@@ -172,7 +172,7 @@ static void on_wake(struct ts_worker *w)
 		begin_drain(w);
 }
 
-static void accept_retry(struct ev_timer *t, void *arg)
+static void accept_retry_due(struct ev_timer *t, void *arg)
 {
 	struct ts_worker *w = arg;
 
@@ -236,7 +236,7 @@ int ts_worker_start(struct ts_worker *w)
 	watch(w, &w->handoffs, ts_link_handoff_timeout);
 	watch(w, &w->relays, ts_relay_idle_timeout);
 	ev_list_init(&w->dead, NULL, NULL);
-	ev_timer_init(&w->accept_timer, accept_retry, w);
+	ev_timer_init(&w->accept_timer, accept_retry_due, w);
 	ev_timer_init(&w->link_timer, ts_link_retry, w);
 	ev_timer_init(&w->drain_timer, drain_due, w);
 	w->link = (struct ev_io){ .kind = TS_EP_LINK, .obj = w, .fd = -1 };
