@@ -4,7 +4,8 @@
  * one message per handed-off connection. Finished handshakes queue here in
  * order; when the proxy is unreachable they wait at most handoff_timeout
  * (the queue is in deadline order), then close and count. The link is
- * reconnected on demand, at most every LINK_RETRY_MS.
+ * reconnected on demand, at most every LINK_RETRY_MS: link_timer tries
+ * again while hand-offs wait.
  */
 #include <errno.h>
 #include <string.h>
@@ -76,18 +77,22 @@ void ts_link_close(struct ts_worker *w)
 	ts_worker_set_events(w, &w->link, 0);
 	close(w->link.fd);
 	w->link.fd = -1;
+	if (!ev_list_empty(&w->handoffs))
+		ev_timer_at(&w->loop, &w->link_timer, w->link_retry_ms);
 }
 
 void ts_link_flush(struct ts_worker *w)
 {
 	uint64_t now = ts_now_ms();
+	struct ts_conn *c;
 
-	while (!ts_list_empty(&w->handoffs)) {
-		struct ts_conn *c = ts_conn_first(&w->handoffs);
+	while ((c = ts_conn_first(&w->handoffs))) {
 		int fd = c->proxy_fd >= 0 ? c->proxy_fd : c->ep.fd, err;
 
-		if (link_connect(w, now))
+		if (link_connect(w, now)) {
+			ev_timer_at(&w->loop, &w->link_timer, w->link_retry_ms);
 			return;
+		}
 		err = ts_handoff_send(w->link.fd, fd, c->tlv, (size_t)c->tlv_len);
 		if (err == -EAGAIN) {
 			ts_worker_set_events(w, &w->link, EPOLLIN | EPOLLOUT);
@@ -126,17 +131,21 @@ void ts_link_event(struct ts_worker *w, uint32_t events)
 		ts_link_flush(w);
 }
 
-void ts_link_timeouts(struct ts_worker *w, uint64_t now)
+void ts_link_handoff_timeout(struct ev_entry *e, void *w)
 {
-	while (!ts_list_empty(&w->handoffs)) {
-		struct ts_conn *c = ts_conn_first(&w->handoffs);
+	struct ts_conn *c = ts_conn_of(e);
 
-		if (c->deadline_ms > now)
-			break;
-		ts_count(&w->stats, TS_HC_HANDOFF_TIMEOUT);
-		ts_connlog(c, "handoff_timeout", NULL);
-		ts_conn_close(c);
-	}
-	if (!ts_list_empty(&w->handoffs) && w->link.fd < 0)
+	(void)w;
+	ts_count(&c->w->stats, TS_HC_HANDOFF_TIMEOUT);
+	ts_connlog(c, "handoff_timeout", NULL);
+	ts_conn_close(c);
+}
+
+void ts_link_retry(struct ev_timer *t, void *arg)
+{
+	struct ts_worker *w = arg;
+
+	(void)t;
+	if (!ev_list_empty(&w->handoffs) && w->link.fd < 0)
 		ts_link_flush(w);
 }

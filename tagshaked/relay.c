@@ -160,9 +160,7 @@ void ts_relay_event(struct ts_conn *c)
 		return;
 	}
 	/* LRU: the list head is the longest idle */
-	c->deadline_ms = ts_now_ms() + c->gen->cfg->idle_timeout_ms;
-	ts_list_del(&c->link);
-	ts_list_add_tail(&w->relays, &c->link);
+	ev_list_add(&w->relays, &c->link, ts_now_ms() + c->gen->cfg->idle_timeout_ms);
 	set_interest(c);
 }
 
@@ -177,14 +175,11 @@ int ts_relay_start(struct ts_conn *c)
 	return 0;
 }
 
-void ts_relay_timeouts(struct ts_worker *w, uint64_t now)
+void ts_relay_idle_timeout(struct ev_entry *e, void *w)
 {
-	while (!ts_list_empty(&w->relays)) {
-		struct ts_conn *c = ts_conn_first(&w->relays);
+	struct ts_conn *c = ts_conn_of(e);
 
-		if (c->deadline_ms > now)
-			break;
-		ts_count(&w->stats, TS_HC_RELAY_IDLE);
-		ts_conn_close(c);
-	}
+	(void)w;
+	ts_count(&c->w->stats, TS_HC_RELAY_IDLE);
+	ts_conn_close(c);
 }

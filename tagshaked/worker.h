@@ -10,50 +10,16 @@
 #include <pthread.h>
 #include <sys/socket.h>
 
+#include "ev.h"
 #include "handshaker.h"
 
 #define TS_LISTENERS_MAX 16
 /* Relay buffer per direction: one TLS record of plaintext. */
 #define TS_RELAY_BUF 65536
 
-struct ts_list {
-	struct ts_list *prev, *next;
-};
-
-static inline void ts_list_init(struct ts_list *l)
-{
-	l->prev = l->next = l;
-}
-
-static inline void ts_list_del(struct ts_list *n)
-{
-	n->prev->next = n->next;
-	n->next->prev = n->prev;
-	n->prev = n->next = n;
-}
-
-static inline void ts_list_add_tail(struct ts_list *head, struct ts_list *n)
-{
-	n->prev = head->prev;
-	n->next = head;
-	head->prev->next = n;
-	head->prev = n;
-}
-
-static inline int ts_list_empty(const struct ts_list *l)
-{
-	return l->next == l;
-}
-
-enum ts_ep_kind { TS_EP_LISTENER, TS_EP_CONN, TS_EP_PAIR, TS_EP_LINK, TS_EP_TIMER, TS_EP_WAKE };
-
-/* What an epoll event points at. */
-struct ts_ep {
-	enum ts_ep_kind kind;
-	void *obj;
-	int fd;
-	uint32_t events; /* current interest */
-};
+/* What an epoll event points at: the kind of a worker's struct ev_io (its
+ * obj is the worker or the connection). */
+enum ts_ep_kind { TS_EP_LISTENER, TS_EP_CONN, TS_EP_PAIR, TS_EP_LINK };
 
 enum ts_conn_state {
 	TS_CS_WAIT_HELLO, /* accepted, waiting for the first bytes and the tag */
@@ -73,15 +39,14 @@ struct ts_relay {
 struct ts_worker;
 
 struct ts_conn {
-	struct ts_list link; /* in the worker's list for its state */
-	struct ts_ep ep;     /* the TCP socket */
-	struct ts_ep pair;   /* relay: our socketpair end */
+	struct ev_entry link; /* in the worker's list for its state, with its deadline */
+	struct ev_io ep;      /* the TCP socket */
+	struct ev_io pair;    /* relay: our socketpair end */
 	enum ts_conn_state state;
 	struct ts_worker *w;
 	struct ts_gen *gen;
 	SSL *ssl;
 	int proxy_fd; /* relay: the end handed to the proxy until sent */
-	uint64_t deadline_ms;
 	uint64_t accepted_us; /* for the handshake time histogram */
 	uint64_t accepted_ms;
 	uint32_t source;      /* bucket of the client address (ts_source_*), counted */
@@ -101,40 +66,48 @@ struct ts_conn {
 struct ts_worker {
 	int id;
 	pthread_t thread;
-	int epfd;
-	struct ts_ep wake;  /* eventfd: new generation or stop */
-	struct ts_ep timer; /* timerfd: timeouts */
-	struct ts_ep listeners[TS_LISTENERS_MAX];
+	/* its wake: a new generation; its stop (ev_stop): drain then exit */
+	struct ev_loop loop;
+	struct ev_io listeners[TS_LISTENERS_MAX];
 	int nlisteners;
 	bool accepting;
-	bool accept_retry; /* accept failed for lack of resources: retry on the tick */
+	bool accept_retry; /* accept failed for lack of resources: paused until accept_timer */
+	struct ev_timer accept_timer;
 	struct ts_gen *gen;
 	struct ts_gen *next_gen; /* atomic: handed over by the main thread */
-	int stop;                /* atomic: 1 = drain then exit */
 	bool ktls;
 	struct ts_maps maps;
 	struct ts_hs_stats stats;
-	struct ts_list hellos;     /* accepted, not decided yet: FIFO = accept order
-				    * (timeouts.client_hello; shed from the head) */
-	struct ts_list handshakes; /* decided, handshaking: about deadline order */
-	struct ts_list handoffs;   /* FIFO, same */
-	struct ts_list relays;     /* LRU by activity */
-	struct ts_list dead;       /* closed during this batch of events */
+	/* deadline lists, expired by the loop */
+	struct ev_list hellos;     /* accepted, not decided yet: timeouts.client_hello
+				    * from accept (= accept order; shed from the head) */
+	struct ev_list handshakes; /* decided, handshaking: timeouts.handshake from accept */
+	struct ev_list handoffs;   /* waiting for the proxy link: timeouts.handoff */
+	struct ev_list relays;     /* LRU by activity: timeouts.idle */
+	struct ev_list dead;       /* closed during this batch of events (no deadline) */
 	uint64_t drain_deadline_ms;
+	struct ev_timer drain_timer; /* wakes the loop at drain_deadline_ms */
 	unsigned inflight;
-	struct ts_ep link; /* SOCK_SEQPACKET to the proxy, fd -1 when down */
+	struct ev_io link; /* SOCK_SEQPACKET to the proxy, fd -1 when down */
 	uint64_t link_retry_ms;
+	struct ev_timer link_timer; /* reconnects while hand-offs wait */
 };
 
-/* The first connection of a list: `link` is the first member of ts_conn. */
-static inline struct ts_conn *ts_conn_first(const struct ts_list *head)
+/* The connection of a list entry: `link` is the first member of ts_conn. */
+static inline struct ts_conn *ts_conn_of(struct ev_entry *e)
 {
-	return (struct ts_conn *)head->next;
+	return (struct ts_conn *)e;
+}
+
+/* The first connection of a list, NULL when it is empty. */
+static inline struct ts_conn *ts_conn_first(const struct ev_list *l)
+{
+	return ts_conn_of(ev_list_first(l));
 }
 
 /* worker.c */
 int ts_worker_start(struct ts_worker *w);
-void ts_worker_set_events(struct ts_worker *w, struct ts_ep *ep, uint32_t events);
+void ts_worker_set_events(struct ts_worker *w, struct ev_io *ep, uint32_t events);
 void ts_worker_accept(struct ts_worker *w, int lfd);
 void ts_worker_resume_accepting(struct ts_worker *w);
 
@@ -150,7 +123,9 @@ void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source);
 bool ts_conn_shed_idle(struct ts_worker *w);
 void ts_conn_event(struct ts_conn *c, uint32_t events);
 void ts_conn_close(struct ts_conn *c);
-void ts_conn_timeouts(struct ts_worker *w, uint64_t now);
+/* Expiry callbacks of w->hellos and w->handshakes (arg: the worker). */
+void ts_conn_hello_timeout(struct ev_entry *e, void *w);
+void ts_conn_handshake_timeout(struct ev_entry *e, void *w);
 void ts_conn_handed_off(struct ts_conn *c);
 void ts_conn_reap(struct ts_worker *w);
 
@@ -158,12 +133,15 @@ void ts_conn_reap(struct ts_worker *w);
 void ts_link_queue(struct ts_conn *c);
 void ts_link_flush(struct ts_worker *w);
 void ts_link_event(struct ts_worker *w, uint32_t events);
-void ts_link_timeouts(struct ts_worker *w, uint64_t now);
+/* Expiry callback of w->handoffs; the link_timer's callback. */
+void ts_link_handoff_timeout(struct ev_entry *e, void *w);
+void ts_link_retry(struct ev_timer *t, void *w);
 void ts_link_close(struct ts_worker *w);
 
 /* relay.c */
 int ts_relay_start(struct ts_conn *c);
 void ts_relay_event(struct ts_conn *c);
-void ts_relay_timeouts(struct ts_worker *w, uint64_t now);
+/* Expiry callback of w->relays. */
+void ts_relay_idle_timeout(struct ev_entry *e, void *w);
 
 #endif /* TS_WORKER_H */
