@@ -1,6 +1,7 @@
 # lib/: the code two or more programs share (hand-off, configuration, host
 # names, logging, logfmt, sd_notify, pins, policy map, the ClientHello parser,
-# JSON output, segment reassembly, monotonic clock, fd limit), compiled once
+# JSON output, segment reassembly, monotonic clock, fd limit, the event
+# core), compiled once
 # into $(BUILD)/libtagshake.a.
 # Programs, tests and benchmarks link the archive; the linker takes only the
 # members each one uses, so a program lists only its own system libraries.

@@ -14,7 +14,7 @@ TEST_BINS += $(BUILD)/tests/test_clienthello $(BUILD)/tests/test_reasm \
 	     $(BUILD)/tests/test_config_logging $(BUILD)/tests/test_decision \
 	     $(BUILD)/tests/test_log $(BUILD)/tests/test_pp2 \
 	     $(BUILD)/tests/test_http_inject $(BUILD)/tests/test_cert_headers \
-	     $(BUILD)/tests/test_http_rules $(BUILD)/tests/test_opts
+	     $(BUILD)/tests/test_http_rules $(BUILD)/tests/test_opts $(BUILD)/tests/test_ev
 
 $(BUILD)/tests/test_clienthello: LDLIBS = -lcmocka
 $(BUILD)/tests/test_clienthello: $(OBJ)/tests/test_clienthello.o $(OBJ)/tests/hello_builder.o $(LIB_A)
@@ -57,6 +57,11 @@ $(BUILD)/tests/test_opts: $(OBJ)/tests/test_opts.o $(LIB_A)
 
 $(BUILD)/tests/test_log: LDLIBS = -lcmocka -lpthread
 $(BUILD)/tests/test_log: $(OBJ)/tests/test_log.o $(LIB_A)
+	$(link)
+
+# lib/ev.c: deadline lists, timers, wake and stop from another thread
+$(BUILD)/tests/test_ev: LDLIBS = -lcmocka -lpthread
+$(BUILD)/tests/test_ev: $(OBJ)/tests/test_ev.o $(LIB_A)
 	$(link)
 
 $(BUILD)/tests/test_pp2: LDLIBS = -lcmocka

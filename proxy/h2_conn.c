@@ -56,7 +56,7 @@ struct h2_stream {
 	struct px_h2 *h2;
 	struct h2_stream *prev, *next; /* the connection's open streams */
 	struct h2_stream *dead_next;
-	struct px_ep ep; /* the upstream connection */
+	struct ev_io ep; /* the upstream connection */
 	int32_t id;
 	enum stream_state state;
 	bool closed;
@@ -508,7 +508,7 @@ static void connect_with(struct h2_stream *s, int fd)
 		local_answer(s, 502);
 		return;
 	}
-	s->ep = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = fd, .owner = s->h2->c };
+	s->ep = (struct ev_io){ .kind = PX_EP_UPSTREAM, .fd = fd, .obj = s->h2->c };
 	s->state = ST_CONNECTING;
 	if (s->reused)
 		stream_ready(s);
@@ -1112,7 +1112,7 @@ static void settle(struct px_conn *c)
 	client_interest(h);
 }
 
-void px_h2_event(struct px_conn *c, struct px_ep *ep, uint32_t events)
+void px_h2_event(struct px_conn *c, struct ev_io *ep, uint32_t events)
 {
 	struct px_h2 *h = c->h2;
 

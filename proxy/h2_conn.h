@@ -41,7 +41,7 @@ bool px_h2_alpn(const struct ts_handoff *h);
 /* Takes over c (client fd set, route known) as an HTTP/2 connection.
  * Returns 0 or a negative errno. */
 int px_h2_start(struct px_conn *c, const struct ts_handoff *h);
-void px_h2_event(struct px_conn *c, struct px_ep *ep, uint32_t events);
+void px_h2_event(struct px_conn *c, struct ev_io *ep, uint32_t events);
 /* Draining (SIGTERM): GOAWAY, then close once the open streams ended. */
 void px_h2_drain(struct px_conn *c);
 /* The idle timeout: GOAWAY, then closed. */

@@ -9,10 +9,12 @@
 #define TS_PROXY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "clock.h"
 #include "config.h"
+#include "ev.h"
 #include "proxy_gen.h"
 #include "proxy_relay.h"
 #include "proxy_stats.h"
@@ -34,29 +36,17 @@ struct px_settings {
 	bool splice;
 };
 
-/* What an epoll event points at. */
+/* What an epoll event points at: the kind of a worker's struct ev_io; its
+ * obj is the struct px_conn for client/upstream, the handshaker link for
+ * PX_EP_HANDSHAKER. */
 enum px_ep_kind { PX_EP_LISTEN, PX_EP_HANDSHAKER, PX_EP_CLIENT, PX_EP_UPSTREAM };
-
-struct px_ep {
-	enum px_ep_kind kind;
-	struct px_ep *next_link; /* PX_EP_HANDSHAKER: the worker's links */
-	int fd;
-	uint32_t events;  /* registered interest */
-	bool registered;
-	void *owner;      /* struct px_conn for client/upstream */
-};
-
-/* A doubly linked list of connections ordered by deadline: every entry of
- * one list has the same timeout, so appending keeps the order. */
-struct px_list {
-	struct px_conn *head, *tail;
-};
 
 enum px_conn_state { PX_CONNECTING, PX_RELAYING };
 
 struct px_conn {
+	struct ev_entry timer; /* on the worker's connecting or idle list */
 	struct px_worker *w;
-	struct px_ep client, upstream;
+	struct ev_io client, upstream;
 	enum px_conn_state state;
 	struct px_gen *gen; /* the generation the handshaker decided with: held to the end */
 	const struct ts_cfg_route *route;
@@ -69,14 +59,12 @@ struct px_conn {
 	bool local_queued;
 	bool client_eof;     /* input discarded after a local answer */
 	bool closed;         /* freed after the current epoll batch */
-	uint64_t deadline_ms;
+	struct px_conn *next_dead; /* on the worker's dead list once closed */
 	uint64_t start_us; /* hand-off received */
 	struct px_connlog *log; /* logging.connections, else NULL */
-	struct px_list *list;
-	struct px_conn *prev, *next;
 };
 
-/* What the main thread asks of the workers. */
+/* What the main thread asks of the workers (ev_stop's how). */
 enum px_run {
 	PX_RUN = 0,
 	PX_DRAIN, /* take no new handshaker links, finish what is open */
@@ -85,20 +73,20 @@ enum px_run {
 
 struct px_worker {
 	int id;
-	int epfd;
-	struct px_ep listen;
+	struct ev_loop loop; /* stopped with PX_DRAIN or PX_STOP */
+	struct ev_io listen;
 	const struct px_settings *set;
 	struct px_stats stats;
-	struct px_list connecting, idle;
+	struct ev_list connecting, idle; /* deadline lists of connections */
 	struct px_conn *dead; /* closed in this batch, linked by next */
 	struct h2_stream *h2_dead; /* HTTP/2 streams closed in this batch */
 	struct px_conn *h2_flush;  /* HTTP/2 connections with frames to send */
 	struct px_pipe_pool pipes;
 	unsigned long conns;
-	int *run;             /* enum px_run, written by the main thread */
-	struct px_ep *links;  /* handshaker connections of this worker */
+	struct px_link *links; /* handshaker connections of this worker */
 	bool draining;
 	uint64_t drain_deadline_ms;
+	struct ev_timer drain_timer; /* wakes the loop at drain_deadline_ms */
 };
 
 /* The proxy's names for lib/clock.h's monotonic clock. */
@@ -113,17 +101,35 @@ static inline uint64_t px_now_us(void)
 }
 
 /* Registers ep with its wanted events (0: leaves epoll). */
-void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events);
+void px_ep_update(struct px_worker *w, struct ev_io *ep, uint32_t events);
 
 /* Takes over a received hand-off (its fd; the struct is released). */
 void px_conn_start(struct px_worker *w, struct ts_handoff *h);
-void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events);
-void px_conn_timeout(struct px_conn *c);
+void px_conn_event(struct px_conn *c, const struct ev_io *ep, uint32_t events);
+/* Expiry callback of the worker's connecting and idle lists. */
+void px_conn_timeout(struct ev_entry *e, void *w);
 void px_conn_close(struct px_conn *c, enum px_counter reason);
 
-void px_list_remove(struct px_conn *c);
-void px_list_append(struct px_list *l, struct px_conn *c, uint64_t deadline_ms);
+static inline struct px_conn *px_conn_of(struct ev_entry *e)
+{
+	return e ? (struct px_conn *)((char *)e - offsetof(struct px_conn, timer)) : NULL;
+}
 
+/* Takes c off its deadline list. */
+static inline void px_list_remove(struct px_conn *c)
+{
+	ev_list_del(&c->timer);
+}
+
+/* Puts c on l (connecting or idle) in deadline order. */
+static inline void px_list_append(struct ev_list *l, struct px_conn *c, uint64_t deadline_ms)
+{
+	ev_list_add(l, &c->timer, deadline_ms);
+}
+
+/* Before the worker's thread starts: its loop, which the main thread
+ * stops; ev_loop_close(&w->loop) after the thread ended. */
+int px_worker_init(struct px_worker *w);
 int px_worker_run(struct px_worker *w);
 
 #endif /* TS_PROXY_H */

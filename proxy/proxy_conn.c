@@ -141,7 +141,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	c->route = route;
 	c->policy = pol;
 	c->log = px_connlog_new(&h->meta, route, c->start_us);
-	c->client = (struct px_ep){ .kind = PX_EP_CLIENT, .fd = h->fd, .owner = c };
+	c->client = (struct ev_io){ .kind = PX_EP_CLIENT, .fd = h->fd, .obj = c };
 	h->fd = -1;
 	int fl = fcntl(c->client.fd, F_GETFL);
 	if (fl >= 0 && !(fl & O_NONBLOCK)) /* tagshaked's sockets already are */
@@ -153,7 +153,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	w->conns++;
 	if (route->mode == TS_META_HTTP && px_h2_alpn(h)) {
 		/* HTTP/2: an upstream connection per stream, none for c itself */
-		c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = -1, .owner = c };
+		c->upstream = (struct ev_io){ .kind = PX_EP_UPSTREAM, .fd = -1, .obj = c };
 		c->up.pipe_rd = c->up.pipe_wr = c->down.pipe_rd = c->down.pipe_wr = -1;
 		c->state = PX_RELAYING;
 		rc = px_h2_start(c, h);
@@ -163,7 +163,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 		return;
 	}
 	ufd = px_upstream_connect(&g->ups[rid - 1]);
-	c->upstream = (struct px_ep){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .owner = c };
+	c->upstream = (struct ev_io){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .obj = c };
 	/* no pipe and no buffer until bytes arrive: an idle connection holds
 	 * its two sockets and nothing else */
 	w->pipes.stats = &w->stats;
@@ -215,7 +215,7 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	w->conns--;
 	/* later events of this epoll batch may still name c: free it after */
 	c->closed = true;
-	c->next = w->dead;
+	c->next_dead = w->dead;
 	w->dead = c;
 }
 
@@ -344,10 +344,10 @@ static bool connected_now(int fd)
 	return poll(&p, 1, 0) == 1 && p.revents == POLLOUT;
 }
 
-void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
+void px_conn_event(struct px_conn *c, const struct ev_io *ep, uint32_t events)
 {
 	if (c->h2) {
-		px_h2_event(c, (struct px_ep *)ep, events);
+		px_h2_event(c, (struct ev_io *)ep, events);
 		return;
 	}
 	if (c->state == PX_CONNECTING && ep == &c->upstream && !connect_done(c, false))
@@ -355,8 +355,11 @@ void px_conn_event(struct px_conn *c, const struct px_ep *ep, uint32_t events)
 	step(c);
 }
 
-void px_conn_timeout(struct px_conn *c)
+void px_conn_timeout(struct ev_entry *e, void *w)
 {
+	struct px_conn *c = px_conn_of(e);
+
+	(void)w;
 	if (c->h2) {
 		px_h2_idle(c);
 		return;

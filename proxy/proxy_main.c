@@ -3,7 +3,8 @@
  * tagshake-proxy: receives connections handed off by tagshaked and forwards
  * their plaintext to each route's upstream with the TLS metadata (PROXY v2,
  * HTTP headers, or nothing). The main thread loads the configuration,
- * starts the workers and handles signals: SIGHUP loads the configuration
+ * starts the workers and runs its own event loop (lib/ev.h) for signals and
+ * the status file: SIGHUP loads the configuration
  * again as a new generation (proxy_gen.h), SIGUSR1 prints the counters,
  * SIGTERM drains (no new hand-offs, open connections finish), SIGINT or a
  * second SIGTERM stops at once.
@@ -13,7 +14,6 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
-#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,14 +34,16 @@
 /* Status header: pid and policy generation lines. */
 #define PX_STATUS_HEADER 128
 
-static int run_state; /* enum px_run */
+/* The main thread's loop: signals, the status file, and a wake from each
+ * worker that ends. */
+static struct ev_loop main_loop;
 static int workers_done;
 /* Default bound on a drain: long enough for requests in flight. */
 #define PX_DRAIN_TIMEOUT_MS 30000
-/* How often the main thread checks whether the workers finished draining. */
-#define PX_SIGNAL_POLL_MS 100
 /* How often the status file is rewritten. */
 #define PX_STATUS_MS 1000
+/* The main loop's one descriptor besides its wake: the signalfd. */
+#define PX_MAIN_SIGNALS 0
 
 static void usage(FILE *f)
 {
@@ -80,7 +82,8 @@ static void *worker_main(void *arg)
 
 	if (rc < 0)
 		ts_log(TS_LOG_ERROR, "worker %d: %s", w->id, strerror(-rc));
-	__atomic_fetch_add(&workers_done, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&workers_done, 1, __ATOMIC_RELEASE);
+	ev_wake(&main_loop);
 	return NULL;
 }
 
@@ -174,6 +177,7 @@ static void reload(const char *path, struct px_gens *gens)
 }
 
 struct signal_ctx {
+	struct px_worker *ws;
 	struct px_stats **stats;
 	int n;
 	const char *path; /* the hand-off socket */
@@ -181,47 +185,79 @@ struct signal_ctx {
 	const char *status;
 	const char *config;
 	struct px_gens *gens;
+	struct ev_io signals;   /* signalfd: SIGTERM, SIGINT, SIGUSR1, SIGHUP */
+	struct ev_timer status_timer;
+	enum px_run run;        /* what the workers were asked last */
 };
 
-/* Waits for signals on the main thread (the workers block them all) until
- * the workers are done. */
-static void serve_signals(const struct signal_ctx *x)
+static void tell_workers(struct signal_ctx *x, enum px_run run)
 {
-	const struct timespec tick = { .tv_nsec = PX_SIGNAL_POLL_MS * 1000000L };
-	sigset_t set;
-	int sig, ticks = 0;
+	x->run = run;
+	for (int i = 0; i < x->n; i++)
+		ev_stop(&x->ws[i].loop, run);
+}
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGHUP);
-	while (__atomic_load_n(&workers_done, __ATOMIC_RELAXED) < x->n) {
-		sig = sigtimedwait(&set, NULL, &tick);
-		if (++ticks * PX_SIGNAL_POLL_MS >= PX_STATUS_MS) {
-			ticks = 0;
-			write_status(x->status, x->gens, x->stats, x->n);
-		}
-		ts_log_flush();
-		if (sig == SIGUSR1) {
-			px_stats_print(stderr, x->stats, x->n);
-		} else if (sig == SIGHUP) {
-			ts_notify("RELOADING=1");
-			reload(x->config, x->gens);
-			/* the status names the generation now served: `tagshake
-			 * reload` waits for it */
-			write_status(x->status, x->gens, x->stats, x->n);
-			ts_notify("READY=1");
-		} else if (sig == SIGTERM && run_state == PX_RUN) {
-			ts_log(TS_LOG_INFO, "draining");
-			ts_notify("STOPPING=1");
-			unlink_own(x->path, x->own);
-			__atomic_store_n(&run_state, PX_DRAIN, __ATOMIC_RELAXED);
-		} else if (sig == SIGTERM || sig == SIGINT) {
-			ts_notify("STOPPING=1");
-			__atomic_store_n(&run_state, PX_STOP, __ATOMIC_RELAXED);
-		}
+static void on_signal(struct signal_ctx *x, int sig)
+{
+	if (sig == SIGUSR1) {
+		px_stats_print(stderr, x->stats, x->n);
+	} else if (sig == SIGHUP) {
+		ts_notify("RELOADING=1");
+		reload(x->config, x->gens);
+		/* the status names the generation now served: `tagshake
+		 * reload` waits for it */
+		write_status(x->status, x->gens, x->stats, x->n);
+		ts_notify("READY=1");
+	} else if (sig == SIGTERM && x->run == PX_RUN) {
+		ts_log(TS_LOG_INFO, "draining");
+		ts_notify("STOPPING=1");
+		unlink_own(x->path, x->own);
+		tell_workers(x, PX_DRAIN);
+	} else if (sig == SIGTERM || sig == SIGINT) {
+		ts_notify("STOPPING=1");
+		tell_workers(x, PX_STOP);
 	}
+}
+
+static void on_signals(struct ev_loop *l, struct ev_io *io, uint32_t events, void *arg)
+{
+	struct signal_ctx *x = arg;
+	int sig;
+
+	(void)l, (void)events;
+	if (io->kind != PX_MAIN_SIGNALS)
+		return; /* a worker ended: serve_signals counts them */
+	while ((sig = ev_signal_next(io)) > 0)
+		on_signal(x, sig);
+	ts_log_flush();
+}
+
+static void status_due(struct ev_timer *t, void *arg)
+{
+	struct signal_ctx *x = arg;
+
+	write_status(x->status, x->gens, x->stats, x->n);
+	ts_log_flush();
+	ev_timer_again(&main_loop, t, PX_STATUS_MS);
+}
+
+/* Serves signals on the main thread (the workers block them all) until the
+ * workers are done. */
+static void serve_signals(struct signal_ctx *x)
+{
+	ev_timer_init(&x->status_timer, status_due, x);
+	ev_timer_at(&main_loop, &x->status_timer, ts_now_ms() + PX_STATUS_MS);
+	while (__atomic_load_n(&workers_done, __ATOMIC_ACQUIRE) < x->n) {
+		int err = ev_wait(&main_loop, on_signals, x);
+
+		if (err < 0) {
+			ts_log(TS_LOG_ERROR, "main loop: %s", strerror(-err));
+			tell_workers(x, PX_STOP);
+			break;
+		}
+		ev_expire(&main_loop);
+	}
+	ev_timer_stop(&x->status_timer);
 }
 
 int main(int argc, char **argv)
@@ -277,15 +313,37 @@ int main(int argc, char **argv)
 	sigfillset(&all);
 	sigdelset(&all, SIGPIPE);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	struct signal_ctx sx = { .n = o.workers, .path = handoff_path, .own = &own,
+				 .status = o.status, .config = o.config, .gens = &gens };
+	sigset_t handled;
+	sigemptyset(&handled);
+	sigaddset(&handled, SIGTERM);
+	sigaddset(&handled, SIGINT);
+	sigaddset(&handled, SIGUSR1);
+	sigaddset(&handled, SIGHUP);
+	int rc = ev_loop_init(&main_loop);
+	if (!rc)
+		rc = ev_signal_open(&main_loop, &sx.signals, &handled, PX_MAIN_SIGNALS);
+	if (rc) {
+		ts_log(TS_LOG_ERROR, "event loop: %s", strerror(-rc));
+		return 1;
+	}
 	struct px_worker *ws = calloc((size_t)o.workers, sizeof(*ws));
 	struct px_stats **stats = calloc((size_t)o.workers, sizeof(*stats));
 	pthread_t *tids = calloc((size_t)o.workers, sizeof(*tids));
 	if (!ws || !stats || !tids)
 		return 1;
+	sx.ws = ws;
+	sx.stats = stats;
 	for (int i = 0; i < o.workers; i++) {
-		ws[i] = (struct px_worker){ .id = i, .set = &set, .run = &run_state };
-		ws[i].listen = (struct px_ep){ .kind = PX_EP_LISTEN, .fd = lfd };
+		ws[i] = (struct px_worker){ .id = i, .set = &set };
+		ws[i].listen = (struct ev_io){ .kind = PX_EP_LISTEN, .fd = lfd };
 		stats[i] = &ws[i].stats;
+		rc = px_worker_init(&ws[i]);
+		if (rc) {
+			ts_log(TS_LOG_ERROR, "worker %d: %s", i, strerror(-rc));
+			return 1;
+		}
 		if (pthread_create(&tids[i], NULL, worker_main, &ws[i])) {
 			ts_log(TS_LOG_ERROR, "cannot start worker %d", i);
 			return 1;
@@ -298,15 +356,17 @@ int main(int argc, char **argv)
 	/* the hand-off socket listens and the workers run */
 	ts_notify("READY=1");
 	write_status(o.status, &gens, stats, o.workers);
-	struct signal_ctx sx = { .stats = stats, .n = o.workers, .path = handoff_path, .own = &own,
-				 .status = o.status, .config = o.config, .gens = &gens };
 	serve_signals(&sx);
-	for (int i = 0; i < o.workers; i++)
+	for (int i = 0; i < o.workers; i++) {
 		pthread_join(tids[i], NULL);
+		ev_loop_close(&ws[i].loop);
+	}
 	px_stats_print(stderr, stats, o.workers);
 	write_status(o.status, &gens, stats, o.workers);
 	close(lfd);
 	unlink_own(handoff_path, &own);
+	close(sx.signals.fd);
+	ev_loop_close(&main_loop);
 	px_gens_free(&gens);
 	free(ws);
 	free(stats);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * A proxy worker: one thread, one epoll loop. Every worker watches the
+ * A proxy worker: one thread, one event loop (lib/ev.h) that sleeps until
+ * the earliest deadline of its connecting and idle lists, woken by the main
+ * thread's drain or stop (ev_stop). Every worker watches the
  * shared hand-off listener (EPOLLEXCLUSIVE wakes one of them per
  * handshaker connection); a handshaker connection then belongs to the worker
  * that accepted it, and so do the connections handed off through it.
@@ -17,79 +19,39 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* Events taken from epoll per wait. */
-#define PX_EVENTS_MAX 64
-/* Longest sleep, so a drain or stop request is seen quickly. */
-#define PX_TICK_MS 200
 /* Hand-offs taken from one handshaker connection per event, so one busy
  * handshaker cannot starve the relays. */
 #define PX_HANDOFFS_PER_EVENT 64
 
-void px_ep_update(struct px_worker *w, struct px_ep *ep, uint32_t events)
-{
-	struct epoll_event ev = { .events = events, .data.ptr = ep };
+/* A handshaker connection: hand-offs arrive on it. */
+struct px_link {
+	struct ev_io io; /* PX_EP_HANDSHAKER, obj: this link */
+	struct px_link *next;
+};
 
-	if (ep->fd < 0 || (ep->registered && ep->events == events))
-		return;
-	if (events == 0) {
-		/* leaving epoll also silences EPOLLHUP on a side with nothing to do */
-		if (ep->registered)
-			epoll_ctl(w->epfd, EPOLL_CTL_DEL, ep->fd, NULL);
-		ep->registered = false;
-	} else if (epoll_ctl(w->epfd, ep->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, ep->fd, &ev) == 0) {
-		ep->registered = true;
-	}
-	ep->events = events;
+void px_ep_update(struct px_worker *w, struct ev_io *ep, uint32_t events)
+{
+	/* a failed add leaves ep unregistered: the next update tries again */
+	ev_set(&w->loop, ep, events);
 }
 
-void px_list_remove(struct px_conn *c)
+static void handshaker_close(struct px_worker *w, struct px_link *link)
 {
-	struct px_list *l = c->list;
-
-	if (!l)
-		return;
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		l->head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		l->tail = c->prev;
-	c->prev = c->next = NULL;
-	c->list = NULL;
-}
-
-void px_list_append(struct px_list *l, struct px_conn *c, uint64_t deadline_ms)
-{
-	c->deadline_ms = deadline_ms;
-	c->list = l;
-	c->next = NULL;
-	c->prev = l->tail;
-	if (l->tail)
-		l->tail->next = c;
-	else
-		l->head = c;
-	l->tail = c;
-}
-
-static void handshaker_close(struct px_worker *w, struct px_ep *ep)
-{
-	for (struct px_ep **p = &w->links; *p; p = &(*p)->next_link)
-		if (*p == ep) {
-			*p = ep->next_link;
+	for (struct px_link **p = &w->links; *p; p = &(*p)->next)
+		if (*p == link) {
+			*p = link->next;
 			break;
 		}
-	px_ep_update(w, ep, 0);
-	close(ep->fd);
-	free(ep);
+	px_ep_update(w, &link->io, 0);
+	close(link->io.fd);
+	free(link);
 }
 
-static void handshaker_readable(struct px_worker *w, struct px_ep *ep)
+static void handshaker_readable(struct px_worker *w, struct px_link *link)
 {
 	for (int i = 0; i < PX_HANDOFFS_PER_EVENT; i++) {
 		struct ts_handoff h;
-		int rc = ts_handoff_recv(ep->fd, &h);
+		int rc = ts_handoff_recv(link->io.fd, &h);
 		if (rc == -EAGAIN)
 			return;
 		if (rc == -EBADMSG) {
@@ -98,7 +60,7 @@ static void handshaker_readable(struct px_worker *w, struct px_ep *ep)
 		}
 		if (rc < 0) {
 			/* the handshaker went away (restart); its worker reconnects */
-			handshaker_close(w, ep);
+			handshaker_close(w, link);
 			return;
 		}
 		px_conn_start(w, &h);
@@ -126,7 +88,7 @@ static bool peer_allowed(struct px_worker *w, int fd)
 static void listener_readable(struct px_worker *w)
 {
 	int fd = accept4(w->listen.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	struct px_ep *ep;
+	struct px_link *link;
 
 	if (fd < 0)
 		return; /* another worker took it, or a transient error */
@@ -134,47 +96,36 @@ static void listener_readable(struct px_worker *w)
 		close(fd);
 		return;
 	}
-	ep = calloc(1, sizeof(*ep));
-	if (!ep) {
+	link = calloc(1, sizeof(*link));
+	if (!link) {
 		close(fd);
 		return;
 	}
-	*ep = (struct px_ep){ .kind = PX_EP_HANDSHAKER, .fd = fd, .next_link = w->links };
-	w->links = ep;
+	*link = (struct px_link){ .io = { .kind = PX_EP_HANDSHAKER, .fd = fd, .obj = link },
+				  .next = w->links };
+	w->links = link;
 	px_count(&w->stats, PX_HANDSHAKERS, 1);
-	px_ep_update(w, ep, EPOLLIN);
+	px_ep_update(w, &link->io, EPOLLIN);
 }
 
-static void expire(struct px_list *l, uint64_t now)
+static void dispatch(struct ev_loop *l, struct ev_io *ep, uint32_t events, void *arg)
 {
-	while (l->head && l->head->deadline_ms <= now)
-		px_conn_timeout(l->head);
-}
+	struct px_worker *w = arg;
 
-static int wait_ms(struct px_worker *w, uint64_t now)
-{
-	uint64_t next = now + PX_TICK_MS;
-
-	if (w->connecting.head && w->connecting.head->deadline_ms < next)
-		next = w->connecting.head->deadline_ms;
-	if (w->idle.head && w->idle.head->deadline_ms < next)
-		next = w->idle.head->deadline_ms;
-	return next > now ? (int)(next - now) : 0;
-}
-
-static void dispatch(struct px_worker *w, struct px_ep *ep, uint32_t events)
-{
+	(void)l;
 	switch (ep->kind) {
+	case EV_KIND_WAKE:
+		break; /* a drain or stop: keep_running() reads it */
 	case PX_EP_LISTEN:
 		listener_readable(w);
 		break;
 	case PX_EP_HANDSHAKER:
-		handshaker_readable(w, ep);
+		handshaker_readable(w, ep->obj);
 		break;
 	case PX_EP_CLIENT:
 	case PX_EP_UPSTREAM:
-		if (!((struct px_conn *)ep->owner)->closed)
-			px_conn_event(ep->owner, ep, events);
+		if (!((struct px_conn *)ep->obj)->closed)
+			px_conn_event(ep->obj, ep, events);
 		break;
 	}
 }
@@ -184,7 +135,7 @@ static void free_dead(struct px_worker *w)
 	px_h2_reap(w);
 	while (w->dead) {
 		struct px_conn *c = w->dead;
-		w->dead = c->next;
+		w->dead = c->next_dead;
 		px_gen_put(c->gen);
 		free(c);
 	}
@@ -192,10 +143,12 @@ static void free_dead(struct px_worker *w)
 
 static void close_all(struct px_worker *w)
 {
-	while (w->idle.head)
-		px_conn_close(w->idle.head, PX_CLOSE_SHUTDOWN);
-	while (w->connecting.head)
-		px_conn_close(w->connecting.head, PX_CLOSE_SHUTDOWN);
+	struct px_conn *c;
+
+	while ((c = px_conn_of(ev_list_first(&w->idle))))
+		px_conn_close(c, PX_CLOSE_SHUTDOWN);
+	while ((c = px_conn_of(ev_list_first(&w->connecting))))
+		px_conn_close(c, PX_CLOSE_SHUTDOWN);
 }
 
 /* Draining: no new handshaker links; each open link is shut for reading,
@@ -207,16 +160,17 @@ static void drain_h2(struct px_worker *w)
 {
 	size_t n = 0, i = 0;
 	struct px_conn **all;
+	struct ev_entry *e;
 
-	for (struct px_conn *c = w->idle.head; c; c = c->next)
-		n += c->h2 != NULL;
+	for (e = ev_list_first(&w->idle); e; e = ev_list_next(e))
+		n += px_conn_of(e)->h2 != NULL;
 	all = n ? calloc(n, sizeof(*all)) : NULL;
 	if (!all)
 		return;
 	/* draining moves or closes a connection: walk a copy of the list */
-	for (struct px_conn *c = w->idle.head; c && i < n; c = c->next)
-		if (c->h2)
-			all[i++] = c;
+	for (e = ev_list_first(&w->idle); e && i < n; e = ev_list_next(e))
+		if (px_conn_of(e)->h2)
+			all[i++] = px_conn_of(e);
 	for (i = 0; i < n; i++)
 		if (!all[i]->closed)
 			px_h2_drain(all[i]);
@@ -226,16 +180,23 @@ static void drain_h2(struct px_worker *w)
 static void start_drain(struct px_worker *w)
 {
 	drain_h2(w);
-	epoll_ctl(w->epfd, EPOLL_CTL_DEL, w->listen.fd, NULL);
-	for (struct px_ep *ep = w->links; ep; ep = ep->next_link)
-		shutdown(ep->fd, SHUT_RD);
+	px_ep_update(w, &w->listen, 0);
+	for (struct px_link *link = w->links; link; link = link->next)
+		shutdown(link->io.fd, SHUT_RD);
 	w->draining = true;
 	w->drain_deadline_ms = px_now_ms() + w->set->drain_timeout_ms;
+	ev_timer_at(&w->loop, &w->drain_timer, w->drain_deadline_ms);
+}
+
+/* Only wakes the loop: keep_running() ends the drain. */
+static void drain_due(struct ev_timer *t, void *w)
+{
+	(void)t, (void)w;
 }
 
 static bool keep_running(struct px_worker *w)
 {
-	int run = __atomic_load_n(w->run, __ATOMIC_RELAXED);
+	int run = ev_stopped(&w->loop);
 
 	if (run == PX_STOP)
 		return false;
@@ -246,26 +207,37 @@ static bool keep_running(struct px_worker *w)
 	return true;
 }
 
+/* A deadline list of the worker, expired by its loop. */
+static void watch(struct px_worker *w, struct ev_list *l)
+{
+	ev_list_init(l, px_conn_timeout, w);
+	ev_watch(&w->loop, l);
+}
+
+int px_worker_init(struct px_worker *w)
+{
+	int err = ev_loop_init(&w->loop);
+
+	if (err)
+		return err;
+	watch(w, &w->connecting);
+	watch(w, &w->idle);
+	ev_timer_init(&w->drain_timer, drain_due, w);
+	return 0;
+}
+
 int px_worker_run(struct px_worker *w)
 {
-	struct epoll_event evs[PX_EVENTS_MAX];
-	struct epoll_event lev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &w->listen };
+	int err = ev_set(&w->loop, &w->listen, EPOLLIN | EPOLLEXCLUSIVE);
 
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (w->epfd < 0)
-		return -errno;
-	if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->listen.fd, &lev) < 0)
-		return -errno;
-	while (keep_running(w)) {
-		int n = epoll_wait(w->epfd, evs, PX_EVENTS_MAX, wait_ms(w, px_now_ms()));
-		if (n < 0 && errno != EINTR)
-			return -errno;
-		for (int i = 0; i < n; i++)
-			dispatch(w, evs[i].data.ptr, evs[i].events);
+	while (!err && keep_running(w)) {
+		int n = ev_wait(&w->loop, dispatch, w);
+		if (n < 0) {
+			err = n;
+			break;
+		}
 		px_h2_flush(w);
-		uint64_t now = px_now_ms();
-		expire(&w->connecting, now);
-		expire(&w->idle, now);
+		ev_expire(&w->loop);
 		free_dead(w);
 	}
 	close_all(w);
@@ -273,6 +245,5 @@ int px_worker_run(struct px_worker *w)
 	while (w->links)
 		handshaker_close(w, w->links);
 	px_pipe_pool_drain(&w->pipes);
-	close(w->epfd);
-	return 0;
+	return err;
 }

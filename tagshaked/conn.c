@@ -48,11 +48,11 @@ static void count_action(struct ts_conn *c, enum ts_hs_counter base)
 
 bool ts_conn_shed_idle(struct ts_worker *w)
 {
-	struct ts_list *l;
+	struct ev_entry *e;
 	int n = 0;
 
-	for (l = w->hellos.next; l != &w->hellos && n < TS_SHED_SCAN; l = l->next, n++) {
-		struct ts_conn *c = (struct ts_conn *)l;
+	for (e = ev_list_first(&w->hellos); e && n < TS_SHED_SCAN; e = ev_list_next(e), n++) {
+		struct ts_conn *c = ts_conn_of(e);
 		int queued = 0;
 
 		if (c->state != TS_CS_WAIT_HELLO)
@@ -79,19 +79,18 @@ void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source)
 		close(fd);
 		return;
 	}
-	c->ep = (struct ts_ep){ .kind = TS_EP_CONN, .obj = c, .fd = fd };
-	c->pair = (struct ts_ep){ .kind = TS_EP_PAIR, .obj = c, .fd = -1 };
+	c->ep = (struct ev_io){ .kind = TS_EP_CONN, .obj = c, .fd = fd };
+	c->pair = (struct ev_io){ .kind = TS_EP_PAIR, .obj = c, .fd = -1 };
 	c->proxy_fd = -1;
 	c->w = w;
 	c->gen = ts_gen_get(w->gen);
 	c->state = TS_CS_WAIT_HELLO;
 	c->source = source;
 	c->accepted_ms = now;
-	/* until its ClientHello is decided, a connection has the short timeout */
-	c->deadline_ms = now + c->gen->cfg->hello_timeout_ms;
 	c->accepted_us = ts_now_us();
 	c->tag_err = -ENOENT;
-	ts_list_add_tail(&w->hellos, &c->link);
+	/* until its ClientHello is decided, a connection has the short timeout */
+	ev_list_add(&w->hellos, &c->link, now + c->gen->cfg->hello_timeout_ms);
 	c->in_hellos = true;
 	w->inflight++;
 	ts_gauge(&w->stats, TS_HG_INFLIGHT, 1);
@@ -137,7 +136,7 @@ static int start_handoff(struct ts_conn *c)
 	/* nothing to read until the proxy has its end; a HUP meanwhile must
 	 * not spin the loop, so the socket leaves epoll */
 	ts_worker_set_events(c->w, &c->ep, 0);
-	c->deadline_ms = ts_now_ms() + c->gen->cfg->handoff_timeout_ms;
+	ev_list_add(&c->w->handoffs, &c->link, ts_now_ms() + c->gen->cfg->handoff_timeout_ms);
 	ts_conn_flush_handoffs(c->w);
 	return 0;
 }
@@ -180,8 +179,7 @@ static void handed_off(struct ts_conn *c)
 	free(c->tlv);
 	c->tlv = NULL;
 	ts_count(st, TS_HC_RELAY);
-	ts_list_del(&c->link);
-	ts_list_add_tail(&c->w->relays, &c->link);
+	ev_list_add(&c->w->relays, &c->link, ts_now_ms() + c->gen->cfg->idle_timeout_ms);
 	c->state = TS_CS_RELAY;
 	ts_gauge(st, TS_HG_RELAYS, 1);
 	relay_outcome(c, ts_relay_start(c));
@@ -189,9 +187,9 @@ static void handed_off(struct ts_conn *c)
 
 void ts_conn_flush_handoffs(struct ts_worker *w)
 {
-	while (!ts_list_empty(&w->handoffs)) {
-		struct ts_conn *c = ts_conn_first(&w->handoffs);
+	struct ts_conn *c;
 
+	while ((c = ts_conn_first(&w->handoffs))) {
 		if (ts_link_send(w, c) != TS_LINK_SENT)
 			return;
 		handed_off(c);
@@ -219,7 +217,7 @@ static void handshake_done(struct ts_conn *c)
 	if (SSL_get0_peer_certificate(c->ssl) && SSL_get_verify_result(c->ssl) == X509_V_OK)
 		ts_count(st, TS_HC_CLIENT_CERTS);
 	ts_conn_end_handshake(c);
-	ts_list_add_tail(&c->w->handoffs, &c->link);
+	/* on w->handoffs once start_handoff has its deadline */
 	c->state = TS_CS_HANDOFF;
 	ts_gauge(st, TS_HG_HANDOFF_WAIT, 1);
 	err = start_handoff(c);
@@ -236,10 +234,9 @@ static void hello_decided(struct ts_conn *c)
 {
 	if (!c->in_hellos || !c->decided)
 		return;
-	ts_list_del(&c->link);
-	ts_list_add_tail(&c->w->handshakes, &c->link);
+	ev_list_add(&c->w->handshakes, &c->link,
+		    c->accepted_ms + c->gen->cfg->handshake_timeout_ms);
 	c->in_hellos = false;
-	c->deadline_ms = c->accepted_ms + c->gen->cfg->handshake_timeout_ms;
 }
 
 static void handshake_step(struct ts_conn *c)
@@ -329,26 +326,23 @@ void ts_conn_pair_event(struct ts_conn *c)
 		relay_outcome(c, ts_relay_event(c));
 }
 
-static void expire(struct ts_worker *w, struct ts_list *l, uint64_t now, bool hello)
+static void handshake_timeout(struct ts_conn *c, bool hello)
 {
-	while (!ts_list_empty(l)) {
-		struct ts_conn *c = ts_conn_first(l);
-
-		if (c->deadline_ms > now)
-			break;
-		ts_count(&w->stats, TS_HC_HANDSHAKE_TIMEOUT);
-		if (hello)
-			ts_count(&w->stats, TS_HC_HELLO_TIMEOUT);
-		ts_connlog(c, "timeout", hello ? "client_hello" : NULL);
-		ts_conn_close(c);
-	}
+	ts_count(&c->w->stats, TS_HC_HANDSHAKE_TIMEOUT);
+	if (hello)
+		ts_count(&c->w->stats, TS_HC_HELLO_TIMEOUT);
+	ts_connlog(c, "timeout", hello ? "client_hello" : NULL);
+	ts_conn_close(c);
 }
 
-void ts_conn_timeouts(struct ts_worker *w, uint64_t now)
+void ts_conn_hello_timeout(struct ev_entry *e, void *w)
 {
-	/* one timeout per list: each is in deadline order (after a reload
-	 * that shortens a timeout, or among handshakes decided out of accept
-	 * order, an entry can hold later ones back by at most that timeout) */
-	expire(w, &w->hellos, now, true);
-	expire(w, &w->handshakes, now, false);
+	(void)w;
+	handshake_timeout(ts_conn_of(e), true);
+}
+
+void ts_conn_handshake_timeout(struct ev_entry *e, void *w)
+{
+	(void)w;
+	handshake_timeout(ts_conn_of(e), false);
 }

@@ -14,7 +14,7 @@
 
 #include "decision.h"
 #include "ep.h"
-#include "list.h"
+#include "ev.h"
 #include "ts_handoff.h"
 
 enum ts_conn_state {
@@ -30,15 +30,14 @@ struct ts_relay;
 struct ts_worker;
 
 struct ts_conn {
-	struct ts_list link; /* in the worker's list for its state */
-	struct ts_ep ep;     /* the TCP socket */
-	struct ts_ep pair;   /* relay: our socketpair end */
+	struct ev_entry link; /* in the worker's list for its state, with its deadline */
+	struct ev_io ep;      /* the TCP socket */
+	struct ev_io pair;    /* relay: our socketpair end */
 	enum ts_conn_state state;
 	struct ts_worker *w;
 	struct ts_gen *gen;
 	SSL *ssl;
 	int proxy_fd; /* relay: the end handed to the proxy until sent */
-	uint64_t deadline_ms;
 	uint64_t accepted_us; /* for the handshake time histogram */
 	uint64_t accepted_ms;
 	uint32_t source;      /* bucket of the client address (ts_source_*), counted */
@@ -55,10 +54,16 @@ struct ts_conn {
 	struct ts_relay *relay;
 };
 
-/* The first connection of a list: `link` is the first member of ts_conn. */
-static inline struct ts_conn *ts_conn_first(const struct ts_list *head)
+/* The connection of a list entry: `link` is the first member of ts_conn. */
+static inline struct ts_conn *ts_conn_of(struct ev_entry *e)
 {
-	return (struct ts_conn *)head->next;
+	return (struct ts_conn *)e;
+}
+
+/* The first connection of a list, NULL when it is empty. */
+static inline struct ts_conn *ts_conn_first(const struct ev_list *l)
+{
+	return ts_conn_of(ev_list_first(l));
 }
 
 /* ---- the state machine (conn.c) ---- */
@@ -73,7 +78,9 @@ void ts_conn_pair_event(struct ts_conn *c);
 /* Hands the waiting connections to the proxy, in order, as far as the
  * link takes them (connecting it when down and due). */
 void ts_conn_flush_handoffs(struct ts_worker *w);
-void ts_conn_timeouts(struct ts_worker *w, uint64_t now);
+/* Expiry callbacks of w->hellos and w->handshakes (arg: the worker). */
+void ts_conn_hello_timeout(struct ev_entry *e, void *w);
+void ts_conn_handshake_timeout(struct ev_entry *e, void *w);
 
 /* ---- closing (conn_close.c) ---- */
 

@@ -21,12 +21,12 @@ void ts_conn_end_handshake(struct ts_conn *c)
 {
 	struct ts_worker *w = c->w;
 
-	ts_list_del(&c->link);
+	ev_list_del(&c->link);
 	c->in_hellos = false;
 	ts_source_put(c->source);
 	w->inflight--;
 	ts_gauge(&w->stats, TS_HG_INFLIGHT, -1);
-	if (!w->accepting && !w->accept_retry && !w->stop &&
+	if (!w->accepting && !w->accept_retry && !ev_stopped(&w->loop) &&
 	    w->inflight < w->gen->cfg->max_inflight)
 		ts_worker_resume_accepting(w);
 }
@@ -41,14 +41,14 @@ void ts_conn_close(struct ts_conn *c)
 	if (in_handshake(c))
 		ts_conn_end_handshake(c);
 	else
-		ts_list_del(&c->link);
+		ev_list_del(&c->link);
 	if (c->state == TS_CS_HANDOFF)
 		ts_gauge(&w->stats, TS_HG_HANDOFF_WAIT, -1);
 	if (c->state == TS_CS_RELAY)
 		ts_gauge(&w->stats, TS_HG_RELAYS, -1);
 	was = c->state;
 	c->state = TS_CS_DEAD;
-	ts_list_add_tail(&w->dead, &c->link);
+	ev_list_add(&w->dead, &c->link, 0);
 	/* close() takes a descriptor out of epoll when it drops the last
 	 * reference, which it does for every socket here but one that is on
 	 * its way to the proxy (HANDOFF, already out of epoll since then):
@@ -72,10 +72,10 @@ void ts_conn_close(struct ts_conn *c)
 
 void ts_conn_reap(struct ts_worker *w)
 {
-	while (!ts_list_empty(&w->dead)) {
-		struct ts_conn *c = ts_conn_first(&w->dead);
+	struct ts_conn *c;
 
-		ts_list_del(&c->link);
+	while ((c = ts_conn_first(&w->dead))) {
+		ev_list_del(&c->link);
 		free(c->tlv);
 		free(c->relay);
 		ts_gen_put(c->gen);

@@ -2,7 +2,6 @@
 /* A worker's epoll interest: every socket's registration goes through here,
  * so that the state machine, the link and the relay set interest without
  * calling back into the worker's loop. */
-#include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
 
@@ -10,18 +9,12 @@
 #include "log.h"
 #include "worker.h"
 
-void ts_worker_set_events(struct ts_worker *w, struct ts_ep *ep, uint32_t events)
+void ts_worker_set_events(struct ts_worker *w, struct ev_io *io, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.ptr = ep };
-	int op;
+	int err = ev_set(&w->loop, io, events);
 
-	if (ep->fd < 0 || ep->events == events)
-		return;
-	/* 0 means "not registered" */
-	op = ep->events == 0 ? EPOLL_CTL_ADD : events == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
-	if (epoll_ctl(w->epfd, op, ep->fd, &ev) < 0)
-		ts_log(TS_LOG_ERROR, "worker %d: epoll_ctl: %s", w->id, strerror(errno));
-	ep->events = events;
+	if (err)
+		ts_log(TS_LOG_ERROR, "worker %d: epoll_ctl: %s", w->id, strerror(-err));
 }
 
 void ts_worker_resume_accepting(struct ts_worker *w)

@@ -4,9 +4,9 @@
  * one message per handed-off connection. Finished handshakes queue here in
  * order; when the proxy is unreachable they wait at most handoff_timeout
  * (the queue is in deadline order), then close and count. The link is
- * reconnected on demand, at most every LINK_RETRY_MS. The queue is the
- * state machine's (conn.c): the link sends what it is given and says
- * whether it went.
+ * reconnected on demand, at most every LINK_RETRY_MS: link_timer tries
+ * again while hand-offs wait. The queue is the state machine's (conn.c):
+ * the link sends what it is given and says whether it went.
  */
 #include <errno.h>
 #include <string.h>
@@ -84,6 +84,8 @@ void ts_link_close(struct ts_worker *w)
 	ts_worker_set_events(w, &w->link, 0);
 	close(w->link.fd);
 	w->link.fd = -1;
+	if (!ev_list_empty(&w->handoffs))
+		ev_timer_at(&w->loop, &w->link_timer, w->link_retry_ms);
 }
 
 enum ts_link_send_result ts_link_send(struct ts_worker *w, const struct ts_conn *c)
@@ -93,8 +95,10 @@ enum ts_link_send_result ts_link_send(struct ts_worker *w, const struct ts_conn 
 	for (;;) {
 		int err;
 
-		if (link_connect(w, ts_now_ms()))
+		if (link_connect(w, ts_now_ms())) {
+			ev_timer_at(&w->loop, &w->link_timer, w->link_retry_ms);
 			return TS_LINK_WAIT;
+		}
 		err = ts_handoff_send(w->link.fd, fd, c->tlv, (size_t)c->tlv_len);
 		if (err == -EAGAIN) {
 			ts_worker_set_events(w, &w->link, EPOLLIN | EPOLLOUT);
@@ -129,15 +133,12 @@ enum ts_link_event_result ts_link_event(struct ts_worker *w, uint32_t events)
 	return (events & EPOLLOUT) ? TS_LINK_WRITABLE : TS_LINK_QUIET;
 }
 
-void ts_link_timeouts(struct ts_worker *w, uint64_t now)
+void ts_link_handoff_timeout(struct ev_entry *e, void *w)
 {
-	while (!ts_list_empty(&w->handoffs)) {
-		struct ts_conn *c = ts_conn_first(&w->handoffs);
+	struct ts_conn *c = ts_conn_of(e);
 
-		if (c->deadline_ms > now)
-			break;
-		ts_count(&w->stats, TS_HC_HANDOFF_TIMEOUT);
-		ts_connlog(c, "handoff_timeout", NULL);
-		ts_conn_close(c);
-	}
+	(void)w;
+	ts_count(&c->w->stats, TS_HC_HANDOFF_TIMEOUT);
+	ts_connlog(c, "handoff_timeout", NULL);
+	ts_conn_close(c);
 }

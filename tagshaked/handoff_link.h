@@ -7,12 +7,13 @@
 
 #include <stdint.h>
 
+struct ev_entry;
 struct ts_conn;
 struct ts_worker;
 
 enum ts_link_send_result {
 	TS_LINK_SENT, /* the proxy has the connection */
-	TS_LINK_WAIT, /* link down or full: try again on EPOLLOUT or the tick */
+	TS_LINK_WAIT, /* link down or full: try again on EPOLLOUT or link_timer */
 };
 
 /* Sends c's socket (or its socketpair end) and metadata, connecting the
@@ -27,7 +28,8 @@ enum ts_link_event_result {
 };
 
 enum ts_link_event_result ts_link_event(struct ts_worker *w, uint32_t events);
-void ts_link_timeouts(struct ts_worker *w, uint64_t now);
+/* Expiry callback of w->handoffs (arg: the worker). */
+void ts_link_handoff_timeout(struct ev_entry *e, void *w);
 void ts_link_close(struct ts_worker *w);
 
 #endif /* TS_HANDOFF_LINK_H */

@@ -161,9 +161,7 @@ enum ts_relay_result ts_relay_event(struct ts_conn *c)
 	if (r->client_eof && r->proxy_eof && !r->down_len && !r->up_len)
 		return TS_RELAY_CLOSED;
 	/* LRU: the list head is the longest idle */
-	c->deadline_ms = ts_now_ms() + c->gen->cfg->idle_timeout_ms;
-	ts_list_del(&c->link);
-	ts_list_add_tail(&w->relays, &c->link);
+	ev_list_add(&w->relays, &c->link, ts_now_ms() + c->gen->cfg->idle_timeout_ms);
 	set_interest(c);
 	return TS_RELAY_OPEN;
 }
@@ -178,14 +176,11 @@ enum ts_relay_result ts_relay_start(struct ts_conn *c)
 	return ts_relay_event(c);
 }
 
-void ts_relay_timeouts(struct ts_worker *w, uint64_t now)
+void ts_relay_idle_timeout(struct ev_entry *e, void *w)
 {
-	while (!ts_list_empty(&w->relays)) {
-		struct ts_conn *c = ts_conn_first(&w->relays);
+	struct ts_conn *c = ts_conn_of(e);
 
-		if (c->deadline_ms > now)
-			break;
-		ts_count(&w->stats, TS_HC_RELAY_IDLE);
-		ts_conn_close(c);
-	}
+	(void)w;
+	ts_count(&c->w->stats, TS_HC_RELAY_IDLE);
+	ts_conn_close(c);
 }

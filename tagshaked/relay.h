@@ -26,11 +26,12 @@ enum ts_relay_result {
 	TS_RELAY_ERROR,  /* a read or write failed, or no memory to start */
 };
 
+struct ev_entry;
 struct ts_conn;
-struct ts_worker;
 
 enum ts_relay_result ts_relay_start(struct ts_conn *c);
 enum ts_relay_result ts_relay_event(struct ts_conn *c);
-void ts_relay_timeouts(struct ts_worker *w, uint64_t now);
+/* Expiry callback of w->relays (arg: the worker). */
+void ts_relay_idle_timeout(struct ev_entry *e, void *w);
 
 #endif /* TS_RELAY_H */

@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * tagshaked: the handshaker daemon. The main thread loads the configuration,
- * opens the listeners, starts the workers, then only handles signals
- * (SIGHUP reload, SIGTERM/SIGINT drain and exit) and writes the status file
- * once a second.
+ * opens the listeners, starts the workers, then runs its own event loop
+ * (lib/ev.h) that only handles signals (SIGHUP reload, SIGTERM/SIGINT drain
+ * and exit) and writes the status file once a second.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "connlog.h"
+#include "ev.h"
 #include "fd_limit.h"
 #include "generation.h"
 #include "listener.h"
@@ -30,6 +29,10 @@
 #define WORKERS_MAX 256
 #define LISTEN_BACKLOG 4096
 #define HEADER_SIZE 512
+/* How often the status file is rewritten. */
+#define STATUS_MS 1000
+/* The main loop's one descriptor besides its wake: the signalfd. */
+#define MAIN_SIGNALS 0
 
 struct daemon {
 	const char *config_path;
@@ -40,6 +43,10 @@ struct daemon {
 	int nworkers;
 	bool ktls;
 	char mode_why[128];
+	struct ev_loop loop;   /* the main thread's */
+	struct ev_io signals;  /* signalfd: SIGHUP, SIGTERM, SIGINT */
+	struct ev_timer status; /* the status file's next write */
+	bool quit;
 };
 
 /* kTLS needs the kernel's "tls" upper-layer protocol, loaded or loadable;
@@ -101,7 +108,7 @@ static int open_listeners(struct daemon *d)
 				return fd;
 			}
 			w->listeners[w->nlisteners++] =
-				(struct ts_ep){ .kind = TS_EP_LISTENER, .obj = w, .fd = fd };
+				(struct ev_io){ .kind = TS_EP_LISTENER, .obj = w, .fd = fd };
 		}
 	}
 	return 0;
@@ -127,10 +134,10 @@ static void write_status(struct daemon *d)
 
 static void wake(struct ts_worker *w)
 {
-	uint64_t one = 1;
+	int err = ev_wake(&w->loop);
 
-	if (write(w->wake.fd, &one, sizeof(one)) < 0)
-		ts_log(TS_LOG_ERROR, "wake worker %d: %s", w->id, strerror(errno));
+	if (err)
+		ts_log(TS_LOG_ERROR, "wake worker %d: %s", w->id, strerror(-err));
 }
 
 /* logging: from the configuration, at start and on every reload */
@@ -193,50 +200,64 @@ static void stop_workers(struct daemon *d, int started)
 	int i;
 
 	for (i = 0; i < started; i++) {
-		__atomic_store_n(&d->workers[i].stop, 1, __ATOMIC_RELEASE);
-		wake(&d->workers[i]);
+		/* 1: drain, then exit */
+		int err = ev_stop(&d->workers[i].loop, 1);
+
+		if (err)
+			ts_log(TS_LOG_ERROR, "stop worker %d: %s", i, strerror(-err));
 	}
 	for (i = 0; i < started; i++) {
 		pthread_join(d->workers[i].thread, NULL);
+		ev_loop_close(&d->workers[i].loop);
 		ts_maps_close(&d->workers[i].maps);
 		ts_gen_put(d->workers[i].gen);
 		ts_gen_put(d->workers[i].next_gen);
 	}
 }
 
-/* Signals arrive through a signalfd; the status file is rewritten every second. */
-static int main_loop(struct daemon *d, int sfd)
+static void status_due(struct ev_timer *t, void *arg)
 {
-	int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
-	struct itimerspec sec = { .it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 } };
-	struct pollfd p[2] = { { .fd = sfd, .events = POLLIN }, { .fd = tfd, .events = POLLIN } };
+	struct daemon *d = arg;
 
-	if (tfd < 0 || timerfd_settime(tfd, 0, &sec, NULL) < 0)
-		return -errno;
 	write_status(d);
-	for (;;) {
-		struct signalfd_siginfo si;
-		uint64_t ticks;
+	ts_log_flush();
+	ev_timer_again(&d->loop, t, STATUS_MS);
+}
 
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if ((p[1].revents & POLLIN) && read(tfd, &ticks, sizeof(ticks)) > 0) {
-			write_status(d);
-			ts_log_flush();
-		}
-		if (!(p[0].revents & POLLIN) || read(sfd, &si, sizeof(si)) != sizeof(si))
-			continue;
-		if (si.ssi_signo == SIGHUP) {
+static void on_signals(struct ev_loop *l, struct ev_io *io, uint32_t events, void *arg)
+{
+	struct daemon *d = arg;
+	int sig;
+
+	(void)l, (void)events;
+	if (io->kind != MAIN_SIGNALS)
+		return;
+	while (!d->quit && (sig = ev_signal_next(io)) > 0) {
+		if (sig == SIGHUP) {
 			ts_notify("RELOADING=1");
 			reload(d);
 			write_status(d);
 			ts_notify("READY=1");
 			continue;
 		}
-		break; /* SIGTERM, SIGINT */
+		d->quit = true; /* SIGTERM, SIGINT */
 	}
-	close(tfd);
-	return 0;
+}
+
+/* Signals arrive through the signalfd; the status file is rewritten every second. */
+static int main_loop(struct daemon *d)
+{
+	int err = 0;
+
+	ev_timer_init(&d->status, status_due, d);
+	write_status(d);
+	ev_timer_at(&d->loop, &d->status, ts_now_ms() + STATUS_MS);
+	while (!d->quit && err >= 0) {
+		err = ev_wait(&d->loop, on_signals, d);
+		ev_expire(&d->loop);
+	}
+	ev_timer_stop(&d->status);
+	return err < 0 ? err : 0;
 }
 
 static void usage(FILE *f)
@@ -288,7 +309,7 @@ int main(int argc, char **argv)
 {
 	struct daemon d = { 0 };
 	sigset_t set;
-	int sfd, err, started;
+	int err, started;
 
 	ts_log_init("tagshaked");
 	if (parse_args(&d, argc, argv))
@@ -303,11 +324,16 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	/* blocked before any thread starts, so only the signalfd sees them */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	err = ev_loop_init(&d.loop);
+	if (!err)
+		err = ev_signal_open(&d.loop, &d.signals, &set, MAIN_SIGNALS);
+	if (err) {
+		fprintf(stderr, "tagshaked: event loop: %s\n", strerror(-err));
+		return 1;
+	}
 	detect_mode(&d);
 	d.gen = ts_gen_load(d.config_path, NULL, d.ktls);
-	if (sfd < 0 || !d.gen)
+	if (!d.gen)
 		return 1;
 	apply_logging(&d, d.gen->cfg);
 	d.nworkers = worker_count(d.gen->cfg);
@@ -322,12 +348,15 @@ int main(int argc, char **argv)
 	/* the listeners are bound and the workers run: a service manager may
 	 * start what depends on us */
 	ts_notify("READY=1");
-	main_loop(&d, sfd);
+	err = main_loop(&d);
+	if (err)
+		ts_log(TS_LOG_ERROR, "main loop: %s", strerror(-err));
 	ts_notify("STOPPING=1");
 	stop_workers(&d, d.nworkers);
 	write_status(&d);
 	ts_gen_put(d.gen);
 	free(d.workers);
-	close(sfd);
+	close(d.signals.fd);
+	ev_loop_close(&d.loop);
 	return 0;
 }

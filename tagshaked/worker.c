@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * The worker thread: one epoll loop over its listeners, connections, proxy
- * link, a 100 ms timer for the timeouts, and an eventfd through which the
- * main thread hands over a new configuration generation or asks it to stop.
+ * The worker thread: one event loop (lib/ev.h) over its listeners,
+ * connections and proxy link, sleeping until the earliest deadline of its
+ * lists; its wake-up is how the main thread hands over a new configuration
+ * generation, its stop how it asks for a drain.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -10,9 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -25,10 +24,11 @@
 #include "source.h"
 #include "worker.h"
 
-#define EVENTS_BATCH 64
 /* Accepts per readiness event: keeps one listener from starving the rest. */
 #define ACCEPT_BATCH 64
-#define TICK_MS 100
+/* Pause after an accept failed for lack of fds or memory: some connections
+ * end meanwhile, and the readable listener does not spin the loop. */
+#define ACCEPT_RETRY_MS 100
 
 /* Connections waiting in a listener's accept queue (for a listening
  * socket, TCP_INFO's unacked field is the queue length). */
@@ -67,11 +67,12 @@ void ts_worker_accept(struct ts_worker *w, int lfd)
 		fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 			       errno == ENOMEM)) {
-			/* the listener stays readable: pause until the next tick
+			/* the listener stays readable: pause for a while
 			 * instead of spinning on it */
 			ts_count(&w->stats, TS_HC_OVERLOAD);
 			ts_worker_pause_accepting(w);
 			w->accept_retry = true;
+			ev_timer_at(&w->loop, &w->accept_timer, ts_now_ms() + ACCEPT_RETRY_MS);
 			return;
 		}
 		if (fd < 0)
@@ -117,20 +118,29 @@ static void begin_drain(struct ts_worker *w)
 	w->nlisteners = 0;
 	/* handshakes and hand-offs end by their own timeouts; relays get as long */
 	w->drain_deadline_ms = ts_now_ms() + cfg->handshake_timeout_ms + cfg->handoff_timeout_ms;
+	ev_timer_at(&w->loop, &w->drain_timer, w->drain_deadline_ms);
 }
 
-static void close_list(struct ts_list *l)
+/* Only wakes the loop: drained() closes the relays left. */
+static void drain_due(struct ev_timer *t, void *w)
 {
-	while (!ts_list_empty(l))
-		ts_conn_close(ts_conn_first(l));
+	(void)t, (void)w;
+}
+
+static void close_list(struct ev_list *l)
+{
+	struct ts_conn *c;
+
+	while ((c = ts_conn_first(l)))
+		ts_conn_close(c);
 }
 
 static bool drained(struct ts_worker *w, uint64_t now)
 {
-	if (!ts_list_empty(&w->hellos) || !ts_list_empty(&w->handshakes) ||
-	    !ts_list_empty(&w->handoffs))
+	if (!ev_list_empty(&w->hellos) || !ev_list_empty(&w->handshakes) ||
+	    !ev_list_empty(&w->handoffs))
 		return false;
-	if (!ts_list_empty(&w->relays) && now < w->drain_deadline_ms)
+	if (!ev_list_empty(&w->relays) && now < w->drain_deadline_ms)
 		return false;
 	close_list(&w->relays);
 	return true;
@@ -138,36 +148,39 @@ static bool drained(struct ts_worker *w, uint64_t now)
 
 static void on_wake(struct ts_worker *w)
 {
-	uint64_t v;
-
-	if (read(w->wake.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return;
 	take_generation(w);
-	if (__atomic_load_n(&w->stop, __ATOMIC_ACQUIRE) && w->drain_deadline_ms == 0)
+	if (ev_stopped(&w->loop) && w->drain_deadline_ms == 0)
 		begin_drain(w);
 }
 
-static void on_tick(struct ts_worker *w)
+static void accept_retry_due(struct ev_timer *t, void *arg)
 {
-	uint64_t v, now = ts_now_ms();
+	struct ts_worker *w = arg;
 
-	if (read(w->timer.fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		return;
-	ts_conn_timeouts(w, now);
-	ts_link_timeouts(w, now);
-	/* connections wait for a link that is down: reconnect when due */
-	if (!ts_list_empty(&w->handoffs) && w->link.fd < 0)
-		ts_conn_flush_handoffs(w);
-	ts_relay_timeouts(w, now);
-	if (w->accept_retry && !w->stop && w->inflight < w->gen->cfg->max_inflight) {
-		w->accept_retry = false;
+	(void)t;
+	w->accept_retry = false;
+	/* at the in-flight bound, end_handshake resumes instead */
+	if (!ev_stopped(&w->loop) && w->inflight < w->gen->cfg->max_inflight)
 		ts_worker_resume_accepting(w);
-	}
 }
 
-static void dispatch(struct ts_worker *w, struct ts_ep *ep, uint32_t events)
+/* The link is down and connections wait for it: connect again. */
+static void link_retry_due(struct ev_timer *t, void *arg)
 {
+	struct ts_worker *w = arg;
+
+	(void)t;
+	if (!ev_list_empty(&w->handoffs) && w->link.fd < 0)
+		ts_conn_flush_handoffs(w);
+}
+
+static void dispatch(struct ev_loop *l, struct ev_io *ep, uint32_t events, void *arg)
+{
+	struct ts_worker *w = arg;
+
+	(void)l;
 	switch (ep->kind) {
+	case EV_KIND_WAKE: on_wake(w); break;
 	case TS_EP_LISTENER: ts_worker_accept(w, ep->fd); break;
 	case TS_EP_CONN: ts_conn_event(ep->obj, events); break;
 	case TS_EP_PAIR: ts_conn_pair_event(ep->obj); break;
@@ -175,25 +188,19 @@ static void dispatch(struct ts_worker *w, struct ts_ep *ep, uint32_t events)
 		if (ts_link_event(w, events) == TS_LINK_WRITABLE)
 			ts_conn_flush_handoffs(w);
 		break;
-	case TS_EP_TIMER: on_tick(w); break;
-	case TS_EP_WAKE: on_wake(w); break;
 	}
 }
 
 static void *worker_main(void *arg)
 {
 	struct ts_worker *w = arg;
-	struct epoll_event ev[EVENTS_BATCH];
 
 	for (;;) {
-		int n = epoll_wait(w->epfd, ev, EVENTS_BATCH, -1), i;
-
-		if (n < 0 && errno != EINTR)
+		if (ev_wait(&w->loop, dispatch, w) < 0)
 			break;
-		for (i = 0; i < n; i++)
-			dispatch(w, ev[i].data.ptr, ev[i].events);
+		ev_expire(&w->loop);
 		ts_conn_reap(w);
-		if (w->drain_deadline_ms && drained(w, ts_now_ms()))
+		if (w->drain_deadline_ms && drained(w, ev_now(&w->loop)))
 			break;
 	}
 	ts_conn_reap(w);
@@ -201,43 +208,32 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-static int add_fixed(struct ts_worker *w, struct ts_ep *ep, enum ts_ep_kind kind, int fd)
+/* A deadline list of the worker, expired by its loop. */
+static void watch(struct ts_worker *w, struct ev_list *l, ev_expire_fn *expire)
 {
-	*ep = (struct ts_ep){ .kind = kind, .obj = w, .fd = fd };
-	if (fd < 0)
-		return -errno;
-	ts_worker_set_events(w, ep, EPOLLIN);
-	return 0;
+	ev_list_init(l, expire, w);
+	ev_watch(&w->loop, l);
 }
 
 int ts_worker_start(struct ts_worker *w)
 {
-	struct itimerspec tick = {
-		.it_interval = { .tv_nsec = TICK_MS * 1000000L },
-		.it_value = { .tv_nsec = TICK_MS * 1000000L },
-	};
 	int i, err;
 
-	ts_list_init(&w->hellos);
-	ts_list_init(&w->handshakes);
-	ts_list_init(&w->handoffs);
-	ts_list_init(&w->relays);
-	ts_list_init(&w->dead);
-	w->link = (struct ts_ep){ .kind = TS_EP_LINK, .obj = w, .fd = -1 };
+	err = ev_loop_init(&w->loop);
+	if (err)
+		return err;
+	watch(w, &w->hellos, ts_conn_hello_timeout);
+	watch(w, &w->handshakes, ts_conn_handshake_timeout);
+	watch(w, &w->handoffs, ts_link_handoff_timeout);
+	watch(w, &w->relays, ts_relay_idle_timeout);
+	ev_list_init(&w->dead, NULL, NULL);
+	ev_timer_init(&w->accept_timer, accept_retry_due, w);
+	ev_timer_init(&w->link_timer, link_retry_due, w);
+	ev_timer_init(&w->drain_timer, drain_due, w);
+	w->link = (struct ev_io){ .kind = TS_EP_LINK, .obj = w, .fd = -1 };
 	ts_maps_init(&w->maps, w->gen->cfg->pin_dir);
-	w->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (w->epfd < 0)
-		return -errno;
-	err = add_fixed(w, &w->wake, TS_EP_WAKE, eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-	if (!err)
-		err = add_fixed(w, &w->timer, TS_EP_TIMER,
-				timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC));
-	if (!err && timerfd_settime(w->timer.fd, 0, &tick, NULL) < 0)
-		err = -errno;
-	for (i = 0; !err && i < w->nlisteners; i++)
+	for (i = 0; i < w->nlisteners; i++)
 		ts_worker_set_events(w, &w->listeners[i], EPOLLIN);
 	w->accepting = true;
-	if (!err)
-		err = -pthread_create(&w->thread, NULL, worker_main, w);
-	return err;
+	return -pthread_create(&w->thread, NULL, worker_main, w);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * A worker: one thread, one epoll loop, one SO_REUSEPORT socket per
+ * A worker: one thread, one event loop, one SO_REUSEPORT socket per
  * listener, its own connections, hand-off link and counters. Nothing on the
  * handshake path is shared with other workers except read-only contexts.
  */
@@ -13,7 +13,7 @@
 
 #include "decision.h"
 #include "ep.h"
-#include "list.h"
+#include "ev.h"
 #include "stats.h"
 
 #define TS_LISTENERS_MAX 16
@@ -23,29 +23,31 @@ struct ts_gen;
 struct ts_worker {
 	int id;
 	pthread_t thread;
-	int epfd;
-	struct ts_ep wake;  /* eventfd: new generation or stop */
-	struct ts_ep timer; /* timerfd: timeouts */
-	struct ts_ep listeners[TS_LISTENERS_MAX];
+	/* its wake: a new generation; its stop (ev_stop): drain then exit */
+	struct ev_loop loop;
+	struct ev_io listeners[TS_LISTENERS_MAX];
 	int nlisteners;
 	bool accepting;
-	bool accept_retry; /* accept failed for lack of resources: retry on the tick */
+	bool accept_retry; /* accept failed for lack of resources: paused until accept_timer */
+	struct ev_timer accept_timer;
 	struct ts_gen *gen;
 	struct ts_gen *next_gen; /* atomic: handed over by the main thread */
-	int stop;                /* atomic: 1 = drain then exit */
 	bool ktls;
 	struct ts_maps maps;
 	struct ts_hs_stats stats;
-	struct ts_list hellos;     /* accepted, not decided yet: FIFO = accept order
-				    * (timeouts.client_hello; shed from the head) */
-	struct ts_list handshakes; /* decided, handshaking: about deadline order */
-	struct ts_list handoffs;   /* FIFO, same */
-	struct ts_list relays;     /* LRU by activity */
-	struct ts_list dead;       /* closed during this batch of events */
+	/* deadline lists, expired by the loop */
+	struct ev_list hellos;     /* accepted, not decided yet: timeouts.client_hello
+				    * from accept (= accept order; shed from the head) */
+	struct ev_list handshakes; /* decided, handshaking: timeouts.handshake from accept */
+	struct ev_list handoffs;   /* waiting for the proxy link: timeouts.handoff */
+	struct ev_list relays;     /* LRU by activity: timeouts.idle */
+	struct ev_list dead;       /* closed during this batch of events (no deadline) */
 	uint64_t drain_deadline_ms;
+	struct ev_timer drain_timer; /* wakes the loop at drain_deadline_ms */
 	unsigned inflight;
-	struct ts_ep link; /* SOCK_SEQPACKET to the proxy, fd -1 when down */
+	struct ev_io link; /* SOCK_SEQPACKET to the proxy, fd -1 when down */
 	uint64_t link_retry_ms;
+	struct ev_timer link_timer; /* reconnects while hand-offs wait */
 };
 
 /* worker.c */

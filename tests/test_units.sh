@@ -103,6 +103,13 @@ with open(sys.argv[2], "a", buffering=1) as out:
 		"$(grep "MAINPID=$hs " "$work/notify.log" | tail -2 | cut -d' ' -f1 | tr '\n' ' ')" "RELOADING=1 READY=1 "
 	kill -TERM "$runpid"
 	wait "$runpid"
+	# the daemons are gone within milliseconds of SIGTERM; the receiver
+	# above reads /proc/net/tcp per message and may still be behind
+	for _ in $(seq 100); do
+		grep -q "^STOPPING=1 MAINPID=$hs " "$work/notify.log" &&
+			grep -q "^STOPPING=1 MAINPID=$px " "$work/notify.log" && break
+		sleep 0.05
+	done
 	check_eq "tagshaked: STOPPING=1 on SIGTERM" "$(grep "MAINPID=$hs " "$work/notify.log" | tail -1 | cut -d' ' -f1,2)" "STOPPING=1 MAINPID=$hs"
 	check_eq "tagshake-proxy: STOPPING=1 on SIGTERM" "$(grep "MAINPID=$px " "$work/notify.log" | tail -1 | cut -d' ' -f1,2)" "STOPPING=1 MAINPID=$px"
 	kill "$rx"
