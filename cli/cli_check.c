@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* `tagshake check FILE`: validates a configuration without touching the
  * kernel, with the same parser the daemons and `policy import` use. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "config.h"
+#include "opts.h"
 
 static const char check_help[] =
 	"usage: tagshake check [--quiet] FILE\n"
@@ -41,34 +41,29 @@ static void print_summary(const char *path, const struct ts_config *cfg)
 
 int ts_cmd_check(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "generation", no_argument, NULL, 'g' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
+	bool quiet = false, generation = false, help = false;
+	const struct ts_opt opts[] = {
+		TS_OPT_F("quiet", 'q', &quiet),
+		TS_OPT_F("generation", 0, &generation),
+		TS_OPT_F("help", 0, &help),
+		TS_OPT_END,
 	};
 	char err[TS_CFG_ERR_SIZE];
 	struct ts_config *cfg = NULL;
-	int c, quiet = 0, generation = 0;
+	int first = ts_opts_parse(argc, argv, opts, err, sizeof(err));
 
-	while ((c = getopt_long(argc, argv, "q", longopts, NULL)) != -1) {
-		if (c == 'q')
-			quiet = 1;
-		else if (c == 'g')
-			generation = 1;
-		else if (c == 'h')
-			return fputs(check_help, stdout), 0;
-		else
-			return TS_EXIT_USAGE;
-	}
-	if (optind != argc - 1)
+	if (first < 0)
+		return err[0] ? ts_usage_error("%s", err) : TS_EXIT_USAGE;
+	if (help)
+		return fputs(check_help, stdout), 0;
+	if (first != argc - 1)
 		return ts_usage_error("check needs exactly one FILE");
-	if (ts_config_load(argv[optind], &cfg, err, sizeof(err)) < 0)
+	if (ts_config_load(argv[first], &cfg, err, sizeof(err)) < 0)
 		return ts_fail("%s", err);
 	if (generation)
 		printf("%016llx\n", (unsigned long long)cfg->generation);
 	else if (!quiet)
-		print_summary(argv[optind], cfg);
+		print_summary(argv[first], cfg);
 	ts_config_free(cfg);
 	return 0;
 }

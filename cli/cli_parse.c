@@ -5,7 +5,6 @@
  * TCP segments) or through the userspace build with --userspace.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "hello.h"
 #include "json.h"
 #include "names.h"
+#include "opts.h"
 #include "segment_packet.h"
 #include "tagger.skel.h"
 
@@ -36,9 +36,10 @@ static const char parse_help[] =
 	"the statuses; non-zero only for usage or system errors.\n";
 
 struct parse_opts {
-	int json;
-	int userspace;
+	bool json;
+	bool userspace;
 	long segment;
+	int first; /* argv index of the first FILE */
 };
 
 /* One TCP segment carrying bytes at stream offset `off` (the sequence number). */
@@ -124,33 +125,28 @@ static int read_file(const char *path, __u8 *buf, size_t cap, size_t *len)
 
 static int parse_opts(int argc, char **argv, struct parse_opts *o)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' }, { "userspace", no_argument, NULL, 'u' },
-		{ "segment", required_argument, NULL, 's' }, { "help", no_argument, NULL, 'h' },
-		{ 0 },
+	bool help = false;
+	const struct ts_opt opts[] = {
+		TS_OPT_F("json", 0, &o->json),
+		TS_OPT_F("userspace", 0, &o->userspace),
+		TS_OPT_N("segment", 0, &o->segment, 1, PARSE_SEGMENT_MAX),
+		TS_OPT_F("help", 0, &help),
+		TS_OPT_END,
 	};
-	int c;
+	char err[128];
+	int first;
 
 	o->segment = PARSE_SEGMENT_DEFAULT;
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'j') {
-			o->json = 1;
-		} else if (c == 'u') {
-			o->userspace = 1;
-		} else if (c == 's') {
-			o->segment = ts_cli_number(optarg, 1, PARSE_SEGMENT_MAX);
-			if (o->segment < 0)
-				return ts_usage_error("invalid segment size '%s' (1-%d)", optarg,
-						      PARSE_SEGMENT_MAX);
-		} else if (c == 'h') {
-			fputs(parse_help, stdout);
-			return -1;
-		} else {
-			return TS_EXIT_USAGE;
-		}
+	first = ts_opts_parse(argc, argv, opts, err, sizeof(err));
+	if (first < 0)
+		return err[0] ? ts_usage_error("%s", err) : TS_EXIT_USAGE;
+	if (help) {
+		fputs(parse_help, stdout);
+		return -1;
 	}
-	if (optind >= argc)
+	if (first >= argc)
 		return ts_usage_error("parse needs at least one FILE");
+	o->first = first;
 	return 0;
 }
 
@@ -184,7 +180,7 @@ int ts_cmd_parse(int argc, char **argv)
 			return ts_fail("cannot load the BPF parser: %s (needs root and BTF; "
 				       "--userspace works without)", strerror(errno));
 	}
-	for (int i = optind; i < argc; i++) {
+	for (int i = o.first; i < argc; i++) {
 		struct ts_tag tag = {};
 		size_t len = 0;
 

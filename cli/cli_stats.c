@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /* `tagshake stats`: the tagger's per-CPU counters, summed. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "cli.h"
 #include "config.h"
 #include "names.h"
+#include "opts.h"
 #include "pins.h"
 
 static const char stats_help[] =
@@ -80,30 +80,25 @@ static int list_counters(void)
 
 int ts_cmd_stats(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "json", no_argument, NULL, 'j' }, { "pin-dir", required_argument, NULL, 'd' },
-		{ "list", no_argument, NULL, 'l' },  { "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	__u64 totals[TS_CTR_COUNT];
 	const char *dir = NULL;
+	bool json = false, list = false, help = false;
+	const struct ts_opt opts[] = {
+		TS_OPT_F("json", 0, &json),
+		TS_OPT_S("pin-dir", 0, &dir),
+		TS_OPT_F("list", 0, &list),
+		TS_OPT_F("help", 0, &help),
+		TS_OPT_END,
+	};
 	char name[64];
-	int c, json = 0, list = 0, err;
+	int first = ts_opts_parse(argc, argv, opts, name, sizeof(name)), err;
 
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		if (c == 'j')
-			json = 1;
-		else if (c == 'd')
-			dir = optarg;
-		else if (c == 'l')
-			list = 1;
-		else if (c == 'h')
-			return fputs(stats_help, stdout), 0;
-		else
-			return TS_EXIT_USAGE;
-	}
-	if (optind < argc)
-		return ts_usage_error("unexpected argument '%s'", argv[optind]);
+	if (first < 0)
+		return name[0] ? ts_usage_error("%s", name) : TS_EXIT_USAGE;
+	if (help)
+		return fputs(stats_help, stdout), 0;
+	if (first < argc)
+		return ts_usage_error("unexpected argument '%s'", argv[first]);
 	if (list)
 		return list_counters();
 	dir = ts_cli_pin_dir(dir);
