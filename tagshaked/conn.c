@@ -179,7 +179,8 @@ static void handed_off(struct ts_conn *c)
 	free(c->tlv);
 	c->tlv = NULL;
 	ts_count(st, TS_HC_RELAY);
-	ev_list_add(&c->w->relays, &c->link, ts_now_ms() + c->gen->cfg->idle_timeout_ms);
+	ev_list_add(&c->w->relays, &c->link,
+		    ts_relay_idle_deadline(ts_now_ms(), c->gen->cfg->idle_timeout_ms));
 	c->state = TS_CS_RELAY;
 	ts_gauge(st, TS_HG_RELAYS, 1);
 	relay_outcome(c, ts_relay_start(c));

@@ -161,7 +161,8 @@ enum ts_relay_result ts_relay_event(struct ts_conn *c)
 	if (r->client_eof && r->proxy_eof && !r->down_len && !r->up_len)
 		return TS_RELAY_CLOSED;
 	/* LRU: the list head is the longest idle */
-	ev_list_add(&w->relays, &c->link, ts_now_ms() + c->gen->cfg->idle_timeout_ms);
+	ev_list_add(&w->relays, &c->link,
+		    ts_relay_idle_deadline(ts_now_ms(), c->gen->cfg->idle_timeout_ms));
 	set_interest(c);
 	return TS_RELAY_OPEN;
 }

@@ -26,8 +26,19 @@ enum ts_relay_result {
 	TS_RELAY_ERROR,  /* a read or write failed, or no memory to start */
 };
 
+/* The proxy owns the idle policy: it can end a connection in its protocol
+ * (HTTP/2 GOAWAY) before it closes. The relay's own idle timer is a
+ * backstop for a proxy that never closes, so it fires this much later. */
+#define TS_RELAY_IDLE_GRACE_MS 1000
+
 struct ev_entry;
 struct ts_conn;
+
+/* When a relay that is idle from now_ms on times out. */
+static inline uint64_t ts_relay_idle_deadline(uint64_t now_ms, unsigned idle_timeout_ms)
+{
+	return now_ms + idle_timeout_ms + TS_RELAY_IDLE_GRACE_MS;
+}
 
 enum ts_relay_result ts_relay_start(struct ts_conn *c);
 enum ts_relay_result ts_relay_event(struct ts_conn *c);
