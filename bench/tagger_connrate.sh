@@ -5,13 +5,14 @@
 # alternating detached/attached phases over several rounds (the order
 # rotates every round, so drift does not favour one side). A third phase
 # runs bench_tag_only (bpf/tagger_bench.bpf.c): the floor of any design
-# that creates a tag per socket, without reassembly or parse. Prints a
-# markdown table on stdout.
+# that creates a tag per socket, without reassembly or parse; a fourth runs
+# bench_empty, a program that returns at once: what attaching any
+# cgroup_skb program costs. Prints a markdown table on stdout.
 #
 # usage: bench/tagger_connrate.sh [-r ROUNDS] [-d SECONDS] [-c PROCS] [-m "576 1500"] HELLO
 # Needs root. The tagger is loaded once, with its own pin directory, and
 # attached to a cgroup "on" created for the bench; a sibling cgroup "floor"
-# has bench_tag_only and "off" has no program. Each phase starts the server
+# has bench_tag_only, "empty" bench_empty and "off" has no program. Each phase starts the server
 # in one of them, so switching costs no program load and nothing else on
 # the machine is touched.
 set -eu
@@ -63,8 +64,10 @@ cleanup() {
 	rmdir "$pins" 2>/dev/null
 	[ -e "$floor_pins/progs/bench_tag_only" ] &&
 		bpftool cgroup detach "$cg/floor" cgroup_inet_ingress pinned "$floor_pins/progs/bench_tag_only"
+	[ -e "$floor_pins/progs/bench_empty" ] &&
+		bpftool cgroup detach "$cg/empty" cgroup_inet_ingress pinned "$floor_pins/progs/bench_empty"
 	rm -rf "$floor_pins"
-	rmdir "$cg/on" "$cg/off" "$cg/floor" "$cg" 2>/dev/null
+	rmdir "$cg/on" "$cg/off" "$cg/floor" "$cg/empty" "$cg" 2>/dev/null
 	ip netns del "$srv" 2>/dev/null
 	ip netns del "$cli" 2>/dev/null
 	rm -rf "$work"
@@ -90,7 +93,7 @@ setup() {
 	ip netns exec "$cli" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
 	ip netns exec "$srv" sysctl -qw net.ipv4.tcp_max_tw_buckets=4096
 	ip netns exec "$srv" sysctl -qw net.core.somaxconn=4096
-	mkdir "$cg" "$cg/on" "$cg/off" "$cg/floor"
+	mkdir "$cg" "$cg/on" "$cg/off" "$cg/floor" "$cg/empty"
 }
 
 set_mtu() {
@@ -100,12 +103,13 @@ set_mtu() {
 
 attach() { "$tagshake" load --cgroup "$cg/on" --port $port --pin-dir "$pins" >/dev/null; }
 
-# bench_tag_only with its own maps, watching the same port.
+# bench_tag_only with its own maps, watching the same port; bench_empty.
 attach_floor() {
 	mkdir -p "$floor_pins"
 	bpftool prog loadall "$bench_obj" "$floor_pins/progs" pinmaps "$floor_pins/maps"
 	bpftool map update pinned "$floor_pins/maps/ports" key $((port & 255)) $((port >> 8)) value 1
 	bpftool cgroup attach "$cg/floor" cgroup_inet_ingress pinned "$floor_pins/progs/bench_tag_only"
+	bpftool cgroup attach "$cg/empty" cgroup_inet_ingress pinned "$floor_pins/progs/bench_empty"
 }
 
 # The server joins the bench cgroup before it creates its listening socket.
@@ -116,6 +120,7 @@ start_server() {
 	case $1 in
 	attached) group=$cg/on ;;
 	floor) group=$cg/floor tags=$floor_pins/maps/tags ;;
+	empty) group=$cg/empty tags=$floor_pins/maps/tags ;;
 	esac
 	sh -c 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"' sh "$group" \
 		nsenter --net=/run/netns/"$srv" "$server" -p $port -n "$hello_bytes" -t "$tags" \
@@ -157,11 +162,13 @@ phase() {
 	if [ "$sampled" -eq 0 ]; then
 		echo "tagger_connrate: no connection sampled" >&2
 		exit 1
-	elif [ "$mode" != detached ] && [ "$ok" -ne "$sampled" ]; then
-		echo "tagger_connrate: $mode, but $ok of $sampled sampled tags are ok" >&2
-		exit 1
-	elif [ "$mode" = detached ] && [ "$ok" -ne 0 ]; then
-		echo "tagger_connrate: detached, but $ok sockets were tagged" >&2
+	elif [ "$mode" = attached ] || [ "$mode" = floor ]; then
+		if [ "$ok" -ne "$sampled" ]; then
+			echo "tagger_connrate: $mode, but $ok of $sampled sampled tags are ok" >&2
+			exit 1
+		fi
+	elif [ "$ok" -ne 0 ]; then
+		echo "tagger_connrate: $mode, but $ok sockets were tagged" >&2
 		exit 1
 	fi
 	echo "$rate $cpu $segs"
@@ -195,15 +202,15 @@ median() { awk -v c="${1:-1}" '{print $c}' | sort -n | awk '{v[NR]=$1} END {prin
 setup
 attach
 attach_floor
-echo "| MTU | hello bytes | segments per hello | conn/s detached | conn/s attached | rate attached/detached | CPU µs/conn detached | CPU µs/conn attached | CPU attached/detached | BPF ns/run | BPF runs/conn | BPF ns/conn | tag-only floor: rate ratio | floor: CPU ratio |"
-echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-modes=(detached attached floor)
+echo "| MTU | hello bytes | segments per hello | conn/s detached | conn/s attached | rate attached/detached | CPU µs/conn detached | CPU µs/conn attached | CPU attached/detached | BPF ns/run | BPF runs/conn | BPF ns/conn | tag-only floor: rate ratio | floor: CPU ratio | empty program: rate ratio | empty: CPU ratio |"
+echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+modes=(detached attached floor empty)
 for mtu in $mtus; do
 	set_mtu "$mtu"
 	for m in "${modes[@]}"; do : >"$work/$m"; done
 	for r in $(seq "$rounds"); do
-		for i in 0 1 2; do
-			m=${modes[$(((r + i) % 3))]}
+		for i in 0 1 2 3; do
+			m=${modes[$(((r + i) % 4))]}
 			phase "$m" >>"$work/$m"
 		done
 	done
@@ -220,7 +227,9 @@ for mtu in $mtus; do
 	cpu_ratio=$(paste "$work/attached" "$work/detached" | awk '{print $2 / $5}' | median)
 	floor_rate=$(paste "$work/floor" "$work/detached" | awk '{print $1 / $4}' | median)
 	floor_cpu=$(paste "$work/floor" "$work/detached" | awk '{print $2 / $5}' | median)
-	printf "| %s | %s | %s | %.0f | %.0f | %.3f | %.1f | %.1f | %.3f | %s | %s | %s | %.3f | %.3f |\n" \
+	empty_rate=$(paste "$work/empty" "$work/detached" | awk '{print $1 / $4}' | median)
+	empty_cpu=$(paste "$work/empty" "$work/detached" | awk '{print $2 / $5}' | median)
+	printf "| %s | %s | %s | %.0f | %.0f | %.3f | %.1f | %.1f | %.3f | %s | %s | %s | %.3f | %.3f | %.3f | %.3f |\n" \
 		"$mtu" "$hello_bytes" "$segs" "$off" "$on" "$rate_ratio" "$cpu_off" "$cpu_on" \
-		"$cpu_ratio" "$per_run" "$runs" "$per_conn" "$floor_rate" "$floor_cpu"
+		"$cpu_ratio" "$per_run" "$runs" "$per_conn" "$floor_rate" "$floor_cpu" "$empty_rate" "$empty_cpu"
 done
