@@ -20,7 +20,8 @@ ROUNDS=${1:-5}
 SECS=${2:-3}
 NEW=$ROOT/build/tagshaked
 BASE=${BASE:?BASE=path/to/the/older/tagshaked}
-PIN_DIR=/sys/fs/bpf/tagshake-hs-ab-$$
+ts_sysenv || { echo "cgroup v2 and bpffs not found" >&2; exit 1; }
+PIN_DIR=$TS_BPFFS/tagshake-hs-ab-$$
 NEWP='' BASEP='' NGP=''
 cleanup() {
 	stop_all

@@ -294,7 +294,8 @@ HAPROXY
 fi
 
 # with the tagger, reject closes on the tag before any OpenSSL object
-PIN_DIR=/sys/fs/bpf/tagshake-hs-bench-$$
+ts_sysenv || { echo "cgroup v2 and bpffs not found" >&2; exit 1; }
+PIN_DIR=$TS_BPFFS/tagshake-hs-bench-$$
 if [ "$(id -u)" -eq 0 ] && [ -x "$ROOT/build/tagshake" ] &&
 	"$ROOT/build/tagshake" load --pin-dir "$PIN_DIR" --port "$PORT" >/dev/null &&
 	"$ROOT/build/tagshake" policy import --pin-dir "$PIN_DIR" "$T/tagshake.yaml" >/dev/null; then

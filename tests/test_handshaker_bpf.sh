@@ -11,7 +11,6 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d)
 . "$ROOT/tests/handshaker_lib.sh"
 PORT=$(free_port)
-PIN_DIR=/sys/fs/bpf/tagshake-hs-test-$$
 PY="python3 $ROOT/tests/handshaker_client.py"
 CA="$T/server-ca.crt"
 TS="$ROOT/build/tagshake"
@@ -22,6 +21,7 @@ trap 'stop_all; tagger_off; rm -rf "$T"' EXIT
 [ "$(id -u)" -eq 0 ] || bail "the tagger suite needs root"
 [ -x "$TS" ] || bail "build/tagshake is built"
 ts_sysenv || bail "cgroup v2 and bpffs found"
+PIN_DIR=$TS_BPFFS/tagshake-hs-test-$$
 CGROUP=${TS_CGROUP:-$TS_CGROUP2}
 
 sc() {

@@ -19,8 +19,9 @@ chmod 755 "$T"
 PORT=$(free_port)
 UA=$(free_port)
 UO=$(free_port)
-PIN_DIR=/sys/fs/bpf/tagshake-reload-$$
-CGROUP=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+ts_sysenv || bail "cgroup v2 and bpffs found"
+PIN_DIR=$TS_BPFFS/tagshake-reload-$$
+CGROUP=$TS_CGROUP2
 TS="$ROOT/build/tagshake"
 PEER="python3 $ROOT/tests/policy_flip.py"
 CA="$T/server-ca.crt"
