@@ -49,26 +49,7 @@ taskset -p -c 1 "$SINK" >/dev/null
 NEWP=$!
 "$BASE" --config "$T/tagshake-base.yaml" --status "$T/status-base" 2>"$T/base.err" &
 BASEP=$!
-mkdir -p "$T/nginx/logs"
-cat >"$T/nginx.conf" <<NGINX
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $T/nginx/error.log;
-pid $T/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	ssl_protocols TLSv1.3;
-	ssl_certificate $T/edge-ec.crt;
-	ssl_certificate_key $T/edge-ec.key;
-	ssl_certificate $T/edge-rsa.crt;
-	ssl_certificate_key $T/edge-rsa.key;
-	ssl_session_cache shared:SSL:10m;
-	ssl_session_tickets off;
-	server { listen 127.0.0.1:$NPORT ssl; server_name open.test; return 200 "ok\n"; }
-}
-NGINX
+nginx_conf "$T/nginx.conf" "$NPORT"
 taskset -c 0 nginx -p "$T/nginx" -c "$T/nginx.conf" 2>/dev/null &
 NGP=$!
 sleep 0.7

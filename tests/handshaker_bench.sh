@@ -109,32 +109,15 @@ flood_row() { # flood_row LABEL PROCS
 NGINX_PID=
 if command -v nginx >/dev/null; then
 	NPORT=$(free_port)
-	mkdir -p "$T/nginx/logs"
-	cat > "$T/nginx.conf" <<NGINX
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $T/nginx/error.log;
-pid $T/nginx/nginx.pid;
-events { worker_connections 4096; }
-http {
-	access_log off;
-	ssl_protocols TLSv1.3;
-	ssl_certificate $T/edge-ec.crt;
-	ssl_certificate_key $T/edge-ec.key;
-	ssl_certificate $T/edge-rsa.crt;
-	ssl_certificate_key $T/edge-rsa.key;
-	ssl_session_cache shared:SSL:10m;
-	ssl_session_tickets off;
-	server { listen 127.0.0.1:$NPORT ssl; server_name open.test; return 200 "ok\n"; }
+	nginx_conf "$T/nginx.conf" "$NPORT" "$(cat <<SERVERS
 	server {
 		listen 127.0.0.1:$NPORT ssl; server_name api.test;
 		ssl_client_certificate $T/partners-ca.crt;
 		ssl_verify_client on;
 		return 200 "ok\n";
 	}
-}
-NGINX
+SERVERS
+)"
 	taskset -c 0 nginx -p "$T/nginx" -c "$T/nginx.conf" 2>/dev/null &
 	NGINX_PID=$!
 	sleep 0.5

@@ -7,6 +7,35 @@
 # hardware counters, so `perf stat -e instructions` is not supported).
 # Sourced, not run. Needs $T, $ROOT and the bench's load() and LOAD.
 
+# nginx_conf FILE PORT [SERVER BLOCKS]: nginx, the peer of the handshaker
+# rows: one worker, TLS 1.3, the same ECDSA and RSA certificates, session
+# cache and no tickets, and `open.test` answering on PORT; the blocks are
+# added inside http {}. Makes $T/nginx/logs.
+nginx_conf() {
+	local NPORT=$2
+	mkdir -p "$T/nginx/logs"
+	cat >"$1" <<NGINX
+daemon off;
+master_process off;
+worker_processes 1;
+error_log $T/nginx/error.log;
+pid $T/nginx/nginx.pid;
+events { worker_connections 4096; }
+http {
+	access_log off;
+	ssl_protocols TLSv1.3;
+	ssl_certificate $T/edge-ec.crt;
+	ssl_certificate_key $T/edge-ec.key;
+	ssl_certificate $T/edge-rsa.crt;
+	ssl_certificate_key $T/edge-rsa.key;
+	ssl_session_cache shared:SSL:10m;
+	ssl_session_tickets off;
+	server { listen 127.0.0.1:$NPORT ssl; server_name open.test; return 200 "ok\n"; }
+$3
+}
+NGINX
+}
+
 # ctxsw PID: voluntary + involuntary context switches of all its threads
 ctxsw() {
 	cat /proc/"$1"/task/*/status 2>/dev/null |

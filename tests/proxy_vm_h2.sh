@@ -5,15 +5,8 @@
 # the kTLS socket and speaks HTTP/1.1 to busybox httpd, whose CGI prints the
 # request headers exactly as they arrived. Real client: curl --http2 with and
 # without a client certificate. Prints TAP.
-set -u
 cd "$(dirname "$0")/.." || exit 1
-T=$(mktemp -d)
-PIDS=()
-. tests/tap.sh
-. scripts/pki.sh
-. tests/config.sh
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' EXIT
-wait_file() { for _ in $(seq 1 100); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
+. tests/vm_lib.sh
 
 UP=9001
 pki_ca "$T" ca "/CN=VM Client CA" &&

@@ -4,15 +4,8 @@
 # between it and the upstream. Every byte is checked by bench/proxy_load
 # (uploads by the upstream, downloads by the client), in raw and proxy-v2
 # routes; throughput and latency are printed as comments. Prints TAP.
-set -u
 cd "$(dirname "$0")/.." || exit 1
-T=$(mktemp -d)
-PIDS=()
-. tests/tap.sh
-. scripts/pki.sh
-. tests/config.sh
-trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; wait; rm -rf "$T"' EXIT
-wait_file() { for _ in $(seq 1 100); do [ -e "$1" ] && return 0; sleep 0.05; done; return 1; }
+. tests/vm_lib.sh
 
 pki_ca "$T" s /CN=bench.test || bail "test PKI"
 write_config 8443 1 <<YAML
