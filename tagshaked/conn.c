@@ -131,7 +131,7 @@ void ts_conn_reap(struct ts_worker *w)
 
 		ts_list_del(&c->link);
 		free(c->tlv);
-		free(c->relay);
+		ts_relay_free(w, c->relay);
 		ts_gen_put(c->gen);
 		free(c);
 	}

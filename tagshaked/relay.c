@@ -2,7 +2,8 @@
 /*
  * Relay mode, where the kernel has no kTLS: the proxy got one end of a
  * socketpair; this worker moves plaintext between it and the TLS session on
- * the client's socket. One record-sized buffer per direction; each event
+ * the client's socket. A buffer per direction while bytes are in flight
+ * (from a small per-worker pool; an idle relay holds none); each event
  * pumps until nothing moves, then sets the interest of both sockets from
  * what is blocked. Half-closes pass through: client close_notify/EOF →
  * SHUT_WR on the pair; proxy EOF → close_notify and SHUT_WR to the client.
@@ -25,6 +26,27 @@
 
 enum pump { PUMP_IDLE, PUMP_MOVED, PUMP_FAIL };
 
+/* A relay buffer from the worker's pool, or a new one. */
+static uint8_t *buf_get(struct ts_worker *w)
+{
+	if (w->relay_pooled)
+		return w->relay_pool[--w->relay_pooled];
+	return malloc(TS_RELAY_BUF);
+}
+
+/* Gives a drained buffer back: to the pool while it has room and the
+ * worker is not stopping, else to malloc. */
+static void buf_put(struct ts_worker *w, uint8_t **b)
+{
+	if (!*b)
+		return;
+	if (w->relay_pooled < TS_RELAY_POOL && !__atomic_load_n(&w->stop, __ATOMIC_RELAXED))
+		w->relay_pool[w->relay_pooled++] = *b;
+	else
+		free(*b);
+	*b = NULL;
+}
+
 /* What one event learned: a source that said it has nothing more is not
  * read again in this event (epoll is level-triggered and reports it again
  * when more arrives), which saves an EAGAIN read per pass. */
@@ -38,11 +60,13 @@ static enum pump tls_to_pair(struct ts_conn *c, struct pass *p)
 	enum pump res = PUMP_IDLE;
 	ssize_t n;
 
+	if (!r->down && !r->client_eof && !p->tls_dry && !(r->down = buf_get(c->w)))
+		return PUMP_FAIL;
 	/* gather records until the buffer is full or the socket is drained:
 	 * one write to the pair (one wake-up of the proxy) per batch */
 	while (!r->client_eof && !p->tls_dry && r->down_off == 0 &&
-	       sizeof(r->down) - r->down_len >= SSL3_RT_MAX_PLAIN_LENGTH) {
-		int got = SSL_read(c->ssl, r->down + r->down_len, (int)(sizeof(r->down) - r->down_len));
+	       TS_RELAY_BUF - r->down_len >= SSL3_RT_MAX_PLAIN_LENGTH) {
+		int got = SSL_read(c->ssl, r->down + r->down_len, (int)(TS_RELAY_BUF - r->down_len));
 
 		if (got > 0) {
 			r->down_len += (size_t)got;
@@ -69,6 +93,8 @@ static enum pump tls_to_pair(struct ts_conn *c, struct pass *p)
 		if (r->down_off == r->down_len)
 			r->down_len = r->down_off = 0;
 	}
+	if (r->down_len == 0)
+		buf_put(c->w, &r->down);
 	if (r->client_eof && r->down_len == 0 && !r->pair_shut) {
 		shutdown(c->pair.fd, SHUT_WR);
 		r->pair_shut = true;
@@ -83,11 +109,13 @@ static enum pump pair_to_tls(struct ts_conn *c, struct pass *p)
 	ssize_t n;
 
 	if (!r->proxy_eof && !p->pair_dry && r->up_len == 0) {
-		n = read(c->pair.fd, r->up, sizeof(r->up));
+		if (!r->up && !(r->up = buf_get(c->w)))
+			return PUMP_FAIL;
+		n = read(c->pair.fd, r->up, TS_RELAY_BUF);
 		if (n < 0 && errno != EAGAIN)
 			return PUMP_FAIL;
 		/* a short read emptied the socket */
-		p->pair_dry = n < 0 || (n > 0 && (size_t)n < sizeof(r->up));
+		p->pair_dry = n < 0 || (n > 0 && (size_t)n < TS_RELAY_BUF);
 		if (n == 0)
 			r->proxy_eof = true;
 		if (n >= 0) {
@@ -111,6 +139,8 @@ static enum pump pair_to_tls(struct ts_conn *c, struct pass *p)
 		if (r->up_off == r->up_len)
 			r->up_len = r->up_off = 0;
 	}
+	if (r->up_len == 0)
+		buf_put(c->w, &r->up);
 	if (r->proxy_eof && r->up_len == 0 && !r->shut_sent) {
 		SSL_shutdown(c->ssl); /* close_notify; the client's answer is not awaited */
 		shutdown(c->ep.fd, SHUT_WR);
@@ -175,6 +205,19 @@ int ts_relay_start(struct ts_conn *c)
 	SSL_set_read_ahead(c->ssl, 1);
 	ts_relay_event(c);
 	return 0;
+}
+
+void ts_relay_free(struct ts_worker *w, struct ts_relay *r)
+{
+	if (!r)
+		return;
+	buf_put(w, &r->up);
+	buf_put(w, &r->down);
+	free(r);
+	/* a stopping worker keeps nothing for later */
+	if (__atomic_load_n(&w->stop, __ATOMIC_RELAXED))
+		while (w->relay_pooled)
+			free(w->relay_pool[--w->relay_pooled]);
 }
 
 void ts_relay_timeouts(struct ts_worker *w, uint64_t now)

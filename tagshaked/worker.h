@@ -13,8 +13,13 @@
 #include "handshaker.h"
 
 #define TS_LISTENERS_MAX 16
-/* Relay buffer per direction: one TLS record of plaintext. */
+/* Relay buffer per direction: four TLS records of plaintext, one write
+ * (one wake-up of the proxy) per batch. Held only while bytes are in
+ * flight: an idle relay holds none. */
 #define TS_RELAY_BUF 65536
+/* Drained relay buffers a worker keeps for the next one instead of
+ * freeing them: enough for the relays moving data at once, at most 1 MiB. */
+#define TS_RELAY_POOL 16
 
 struct ts_list {
 	struct ts_list *prev, *next;
@@ -64,8 +69,8 @@ enum ts_conn_state {
 };
 
 struct ts_relay {
-	uint8_t up[TS_RELAY_BUF];   /* proxy -> client, waiting for SSL_write */
-	uint8_t down[TS_RELAY_BUF]; /* client -> proxy, waiting for write() */
+	uint8_t *up;   /* proxy -> client, waiting for SSL_write; NULL when empty */
+	uint8_t *down; /* client -> proxy, waiting for write(); NULL when empty */
 	size_t up_len, up_off, down_len, down_off;
 	bool client_eof, proxy_eof, pair_shut, shut_sent, tls_want_write;
 };
@@ -124,6 +129,8 @@ struct ts_worker {
 	unsigned inflight;
 	struct ts_ep link; /* SOCK_SEQPACKET to the proxy, fd -1 when down */
 	uint64_t link_retry_ms;
+	uint8_t *relay_pool[TS_RELAY_POOL]; /* drained TS_RELAY_BUF buffers */
+	unsigned relay_pooled;
 };
 
 /* The first connection of a list: `link` is the first member of ts_conn. */
@@ -165,5 +172,6 @@ void ts_link_close(struct ts_worker *w);
 int ts_relay_start(struct ts_conn *c);
 void ts_relay_event(struct ts_conn *c);
 void ts_relay_timeouts(struct ts_worker *w, uint64_t now);
+void ts_relay_free(struct ts_worker *w, struct ts_relay *r);
 
 #endif /* TS_WORKER_H */
