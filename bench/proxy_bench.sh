@@ -21,6 +21,7 @@
 # 20,000, as in issue 17). PROXY_BIN/HS_BIN run other builds; OLD_DIR (a
 # directory holding another build's tagshaked and tagshake-proxy) adds that
 # build as a third path "old" in the same interleaved rounds (A/B/nginx).
+# The build under test runs with handoff.early_connect (EARLY=0: without).
 # Not part of `make test`:
 #   make build/bench/proxy_load && bench/proxy_bench.sh [MB] [CONNECTIONS]
 . "$(dirname "$0")/../tests/proxy_lib.sh"
@@ -68,6 +69,9 @@ if [ -n "$OLD_DIR" ]; then
 	sed -e "s/port: $FEED_PORT\$/port: $OLD_PORT/" -e "s|$T/handoff.sock|$T/handoff-old.sock|" \
 		"$T/tagshake.yaml" >"$T/old.yaml"
 fi
+# the hand-off section is last: early connect for the build under test
+# (EARLY=0 measures without it; an OLD_DIR build may not know the key)
+[ "${EARLY:-1}" = 0 ] || echo "  early_connect: true" >>"$T/tagshake.yaml"
 mkdir -p "$T/ngx"
 cat >"$T/ngx/nginx.conf" <<NGX
 daemon off;

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "config.h"
+#include "proxy_early.h"
 #include "proxy_gen.h"
 #include "proxy_relay.h"
 #include "proxy_stats.h"
@@ -97,6 +98,8 @@ struct px_worker {
 	unsigned long conns;
 	int *run;             /* enum px_run, written by the main thread */
 	struct px_ep *links;  /* handshaker connections of this worker */
+	struct px_early *early; /* upstreams opened before their hand-off */
+	unsigned nearly;
 	bool draining;
 	uint64_t drain_deadline_ms;
 };

@@ -80,6 +80,7 @@ static void handshaker_close(struct px_worker *w, struct px_ep *ep)
 			*p = ep->next_link;
 			break;
 		}
+	px_early_link_closed(w, ep);
 	px_ep_update(w, ep, 0);
 	close(ep->fd);
 	free(ep);
@@ -101,7 +102,10 @@ static void handshaker_readable(struct px_worker *w, struct px_ep *ep)
 			handshaker_close(w, ep);
 			return;
 		}
-		px_conn_start(w, &h);
+		if (ts_handoff_mode_early(h.meta.mode))
+			px_early_message(w, ep, &h);
+		else
+			px_conn_start(w, &h);
 	}
 }
 
@@ -266,6 +270,7 @@ int px_worker_run(struct px_worker *w)
 		uint64_t now = px_now_ms();
 		expire(&w->connecting, now);
 		expire(&w->idle, now);
+		px_early_expire(w, now);
 		free_dead(w);
 	}
 	close_all(w);

@@ -92,6 +92,8 @@ void ts_conn_close(struct ts_conn *c)
 
 	if (c->state == TS_CS_DEAD)
 		return;
+	/* told the proxy it would follow: it closes that upstream unused */
+	ts_link_early(c, TS_MODE_EARLY_CANCEL);
 	if (in_handshake(c))
 		end_handshake(c);
 	else
@@ -271,7 +273,8 @@ static int start_handoff(struct ts_conn *c)
 	enum ts_handoff_mode mode = choose_mode(c);
 	int sp[2];
 
-	conn_addrs(c); /* only connections that get this far need them */
+	if (!c->peer.family)
+		conn_addrs(c); /* only connections that get this far need them */
 	if (mode == TS_MODE_RELAY) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
 			return -errno;
@@ -295,6 +298,7 @@ void ts_conn_handed_off(struct ts_conn *c)
 
 	ts_connlog(c, "ok", NULL);
 	ts_count(st, TS_HC_HANDOFF_OK);
+	c->early = false; /* the proxy has it */
 	if (c->proxy_fd < 0) {
 		/* kTLS: the proxy owns the socket now; nothing stays here.
 		 * SSL_free of a session that never shut down takes it out of
@@ -362,6 +366,14 @@ static void hello_decided(struct ts_conn *c)
 	ts_list_add_tail(&c->w->handshakes, &c->link);
 	c->in_hellos = false;
 	c->deadline_ms = c->accepted_ms + c->gen->cfg->handshake_timeout_ms;
+	/* the route is known: the proxy may connect upstream meanwhile. Only
+	 * for `none`, which asks nothing of the client that it could fail
+	 * (docs/security.md, early connect). */
+	if (c->gen->cfg->handoff_early_connect && c->d.value.action == TS_ACTION_NONE &&
+	    c->d.value.route_id) {
+		conn_addrs(c);
+		ts_link_early(c, TS_MODE_EARLY);
+	}
 }
 
 static void handshake_step(struct ts_conn *c)

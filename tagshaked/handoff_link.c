@@ -104,6 +104,29 @@ void ts_link_flush(struct ts_worker *w)
 		ts_worker_set_events(w, &w->link, EPOLLIN);
 }
 
+/* Bytes of an early-connect message: mode and generation, policy name,
+ * route, action, two addresses. */
+#define EARLY_MSG_MAX 512
+
+void ts_link_early(struct ts_conn *c, enum ts_handoff_mode mode)
+{
+	struct ts_worker *w = c->w;
+	uint8_t buf[EARLY_MSG_MAX];
+	long len;
+
+	if (mode == TS_MODE_EARLY_CANCEL && !c->early)
+		return;
+	c->early = false;
+	/* a link that is down or full: the proxy opens nothing (EARLY) or
+	 * drops it on its own timeout or with the old link (CANCEL) */
+	if (link_connect(w, ts_now_ms()) ||
+	    (len = ts_metadata_early(c, mode, buf, sizeof(buf))) < 0 ||
+	    ts_handoff_send(w->link.fd, -1, buf, (size_t)len))
+		return;
+	c->early = mode == TS_MODE_EARLY;
+	ts_count(&w->stats, mode == TS_MODE_EARLY ? TS_HC_EARLY_SENT : TS_HC_EARLY_CANCELLED);
+}
+
 void ts_link_queue(struct ts_conn *c)
 {
 	ts_link_flush(c->w);

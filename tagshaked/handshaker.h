@@ -135,6 +135,10 @@ bool ts_resume_bound(SSL *ssl, const struct ts_decision *d);
 /* Builds the hand-off TLVs for a finished handshake into a malloc'd block. */
 long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode mode,
 		       uint8_t **out);
+/* Builds an early-connect message (TS_MODE_EARLY or TS_MODE_EARLY_CANCEL)
+ * for a decided ClientHello into buf; its length or a negative errno. */
+long ts_metadata_early(const struct ts_conn *c, enum ts_handoff_mode mode, uint8_t *buf,
+		       size_t cap);
 
 /* ---- listener (listener.c) ---- */
 

@@ -194,3 +194,21 @@ long ts_metadata_build(SSL *ssl, const struct ts_conn *c, enum ts_handoff_mode m
 		*out = mem;
 	return len;
 }
+
+long ts_metadata_early(const struct ts_conn *c, enum ts_handoff_mode mode, uint8_t *buf,
+		       size_t cap)
+{
+	struct ts_tlv_buf b;
+	size_t mark;
+
+	ts_tlv_init(&b, buf, cap);
+	mark = ts_tlv_open_mode(&b, (uint8_t)mode);
+	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION, c->d.value.generation);
+	ts_tlv_close(&b, mark);
+	ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, c->d.policy);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, c->d.value.route_id);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, c->d.value.action);
+	ts_tlv_add_addr(&b, TS_PP2_TYPE_PEER, &c->peer);
+	ts_tlv_add_addr(&b, TS_PP2_TYPE_LOCAL, &c->local);
+	return ts_tlv_finish(&b);
+}

@@ -101,6 +101,7 @@ struct ts_conn {
 	uint8_t *tlv;
 	long tlv_len;
 	struct ts_relay *relay;
+	bool early; /* the proxy was told this connection will follow */
 };
 
 struct ts_worker {
@@ -167,6 +168,10 @@ void ts_link_flush(struct ts_worker *w);
 void ts_link_event(struct ts_worker *w, uint32_t events);
 void ts_link_timeouts(struct ts_worker *w, uint64_t now);
 void ts_link_close(struct ts_worker *w);
+/* Early connect (handoff.early_connect): tells the proxy that the
+ * decided connection c will follow (TS_MODE_EARLY), or that it will not
+ * (TS_MODE_EARLY_CANCEL, only after an EARLY). Best effort. */
+void ts_link_early(struct ts_conn *c, enum ts_handoff_mode mode);
 
 /* relay.c */
 int ts_relay_start(struct ts_conn *c);
