@@ -166,11 +166,12 @@ static void set_interest(struct ts_conn *c)
 	ts_worker_set_events(c->w, &c->pair, pair);
 }
 
-void ts_relay_event(struct ts_conn *c)
+/* Pumps both directions until nothing moves; p says which sources are
+ * known to be empty already. */
+static void relay_run(struct ts_conn *c, struct pass p)
 {
 	struct ts_relay *r = c->relay;
 	struct ts_worker *w = c->w;
-	struct pass p = { false, false };
 	enum pump a, b;
 
 	do {
@@ -196,6 +197,11 @@ void ts_relay_event(struct ts_conn *c)
 	set_interest(c);
 }
 
+void ts_relay_event(struct ts_conn *c)
+{
+	relay_run(c, (struct pass){ false, false });
+}
+
 int ts_relay_start(struct ts_conn *c)
 {
 	c->relay = calloc(1, sizeof(*c->relay));
@@ -203,7 +209,12 @@ int ts_relay_start(struct ts_conn *c)
 		return -ENOMEM;
 	SSL_set_default_read_buffer_len(c->ssl, TS_RELAY_READ_AHEAD);
 	SSL_set_read_ahead(c->ssl, 1);
-	ts_relay_event(c);
+	/* Right after the hand-off: what OpenSSL read ahead past Finished is
+	 * what SSL_has_pending() says (processed or not), and epoll
+	 * (level-triggered) reports whatever is queued on either socket, so
+	 * reading now would mostly find EAGAIN twice before the proxy gets
+	 * the CPU. */
+	relay_run(c, (struct pass){ .tls_dry = !SSL_has_pending(c->ssl), .pair_dry = true });
 	return 0;
 }
 
