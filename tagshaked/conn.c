@@ -284,11 +284,13 @@ static int start_handoff(struct ts_conn *c)
 	c->tlv_len = ts_metadata_build(c->ssl, c, mode, &c->tlv);
 	if (c->tlv_len < 0)
 		return (int)c->tlv_len;
-	/* nothing to read until the proxy has its end; a HUP meanwhile must
-	 * not spin the loop, so the socket leaves epoll */
-	ts_worker_set_events(c->w, &c->ep, 0);
 	c->deadline_ms = ts_now_ms() + c->gen->cfg->handoff_timeout_ms;
 	ts_link_queue(c);
+	/* not sent at once: nothing to read until the proxy has its end; a
+	 * HUP meanwhile must not spin the loop, so the socket leaves epoll
+	 * (sent at once, a relay keeps its registration: no DEL and ADD) */
+	if (c->state == TS_CS_HANDOFF)
+		ts_worker_set_events(c->w, &c->ep, 0);
 	return 0;
 }
 
@@ -357,8 +359,8 @@ static void handshake_done(struct ts_conn *c)
 }
 
 /* The ClientHello is decided: from now on the handshake timeout, counted
- * from accept. */
-static void hello_decided(struct ts_conn *c)
+ * from accept. `done`: the handshake finished in the same call. */
+static void hello_decided(struct ts_conn *c, bool done)
 {
 	if (!c->in_hellos || !c->decided)
 		return;
@@ -368,9 +370,10 @@ static void hello_decided(struct ts_conn *c)
 	c->deadline_ms = c->accepted_ms + c->gen->cfg->handshake_timeout_ms;
 	/* the route is known: the proxy may connect upstream meanwhile. Only
 	 * for `none`, which asks nothing of the client that it could fail
-	 * (docs/security.md, early connect). */
-	if (c->gen->cfg->handoff_early_connect && c->d.value.action == TS_ACTION_NONE &&
-	    c->d.value.route_id) {
+	 * (docs/security.md, early connect). Pointless when the hand-off
+	 * follows at once. */
+	if (!done && c->gen->cfg->handoff_early_connect &&
+	    c->d.value.action == TS_ACTION_NONE && c->d.value.route_id) {
 		conn_addrs(c);
 		ts_link_early(c, TS_MODE_EARLY);
 	}
@@ -380,7 +383,7 @@ static void handshake_step(struct ts_conn *c)
 {
 	int r = SSL_do_handshake(c->ssl);
 
-	hello_decided(c);
+	hello_decided(c, r == 1);
 
 	if (r == 1) {
 		handshake_done(c);
@@ -449,7 +452,7 @@ void ts_conn_event(struct ts_conn *c, uint32_t events)
 	case TS_CS_HANDOFF:
 		break; /* not registered while waiting */
 	case TS_CS_RELAY:
-		ts_relay_event(c);
+		ts_relay_event(c, &c->ep);
 		break;
 	case TS_CS_DEAD:
 		break; /* closed earlier in this batch */

@@ -197,9 +197,16 @@ static void relay_run(struct ts_conn *c, struct pass p)
 	set_interest(c);
 }
 
-void ts_relay_event(struct ts_conn *c)
+void ts_relay_event(struct ts_conn *c, const struct ts_ep *ep)
 {
-	relay_run(c, (struct pass){ false, false });
+	/* Only the socket that fired is read at first: epoll is
+	 * level-triggered and reports the other one too when it has bytes
+	 * and we watch it for them (in this batch or the next), so reading
+	 * it now would mostly be an EAGAIN (on the TCP side, unless OpenSSL
+	 * holds bytes read ahead). */
+	relay_run(c, (struct pass){ .tls_dry = ep == &c->pair && (c->ep.events & EPOLLIN) &&
+					       !SSL_has_pending(c->ssl),
+				    .pair_dry = ep == &c->ep && (c->pair.events & EPOLLIN) });
 }
 
 int ts_relay_start(struct ts_conn *c)

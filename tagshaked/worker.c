@@ -194,7 +194,7 @@ static void dispatch(struct ts_worker *w, struct ts_ep *ep, uint32_t events)
 	case TS_EP_CONN: ts_conn_event(ep->obj, events); break;
 	case TS_EP_PAIR:
 		if (((struct ts_conn *)ep->obj)->state == TS_CS_RELAY)
-			ts_relay_event(ep->obj);
+			ts_relay_event(ep->obj, ep);
 		break;
 	case TS_EP_LINK: ts_link_event(w, events); break;
 	case TS_EP_TIMER: on_tick(w); break;

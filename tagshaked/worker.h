@@ -175,7 +175,8 @@ void ts_link_early(struct ts_conn *c, enum ts_handoff_mode mode);
 
 /* relay.c */
 int ts_relay_start(struct ts_conn *c);
-void ts_relay_event(struct ts_conn *c);
+/* An event on ep, the client's socket or the pair. */
+void ts_relay_event(struct ts_conn *c, const struct ts_ep *ep);
 void ts_relay_timeouts(struct ts_worker *w, uint64_t now);
 void ts_relay_free(struct ts_worker *w, struct ts_relay *r);
 
