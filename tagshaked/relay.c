@@ -19,10 +19,16 @@
 #include "worker.h"
 
 /* OpenSSL's read buffer in relay mode, with read-ahead: one recv takes up
- * to four full records (nginx reads ahead too) instead of a header read and
+ * to sixteen full records, what one gathered write to the pair carries
+ * (nginx reads ahead too), instead of a header read and
  * a body read per record. SSL_MODE_RELEASE_BUFFERS frees it when drained, so
  * an idle relay does not keep it. */
-#define TS_RELAY_READ_AHEAD (4 * (SSL3_RT_MAX_PLAIN_LENGTH + SSL3_RT_MAX_ENCRYPTED_OVERHEAD))
+#define TS_RELAY_READ_AHEAD (16 * (SSL3_RT_MAX_PLAIN_LENGTH + SSL3_RT_MAX_ENCRYPTED_OVERHEAD))
+
+/* Plaintext from the proxy per read: SSL_write() cuts it into records and
+ * writes each one on its own anyway, so a larger read saves no syscall
+ * and only takes the buffer out of the cache before it is encrypted. */
+#define TS_RELAY_UP_READ 65536
 
 enum pump { PUMP_IDLE, PUMP_MOVED, PUMP_FAIL };
 
@@ -111,11 +117,11 @@ static enum pump pair_to_tls(struct ts_conn *c, struct pass *p)
 	if (!r->proxy_eof && !p->pair_dry && r->up_len == 0) {
 		if (!r->up && !(r->up = buf_get(c->w)))
 			return PUMP_FAIL;
-		n = read(c->pair.fd, r->up, TS_RELAY_BUF);
+		n = read(c->pair.fd, r->up, TS_RELAY_UP_READ);
 		if (n < 0 && errno != EAGAIN)
 			return PUMP_FAIL;
 		/* a short read emptied the socket */
-		p->pair_dry = n < 0 || (n > 0 && (size_t)n < TS_RELAY_BUF);
+		p->pair_dry = n < 0 || (n > 0 && (size_t)n < TS_RELAY_UP_READ);
 		if (n == 0)
 			r->proxy_eof = true;
 		if (n >= 0) {
