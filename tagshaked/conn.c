@@ -41,12 +41,13 @@ static void addr_of(const struct sockaddr_storage *ss, struct ts_addr *a)
 	}
 }
 
+/* The local address (the peer's came from accept4). */
 static void conn_addrs(struct ts_conn *c)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
-	if (getpeername(c->ep.fd, (struct sockaddr *)&ss, &len) == 0)
+	if (!c->peer.family && getpeername(c->ep.fd, (struct sockaddr *)&ss, &len) == 0)
 		addr_of(&ss, &c->peer);
 	len = sizeof(ss);
 	if (getsockname(c->ep.fd, (struct sockaddr *)&ss, &len) == 0)
@@ -219,7 +220,8 @@ bool ts_conn_shed_idle(struct ts_worker *w)
 	return false;
 }
 
-void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source)
+void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source,
+		      const struct sockaddr_storage *peer)
 {
 	struct ts_conn *c = calloc(1, sizeof(*c));
 	uint64_t now = ts_now_ms();
@@ -233,6 +235,7 @@ void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source)
 	c->ep = (struct ts_ep){ .kind = TS_EP_CONN, .obj = c, .fd = fd };
 	c->pair = (struct ts_ep){ .kind = TS_EP_PAIR, .obj = c, .fd = -1 };
 	c->proxy_fd = -1;
+	addr_of(peer, &c->peer); /* no getpeername() later */
 	c->w = w;
 	c->gen = ts_gen_get(w->gen);
 	c->state = TS_CS_WAIT_HELLO;
@@ -273,7 +276,7 @@ static int start_handoff(struct ts_conn *c)
 	enum ts_handoff_mode mode = choose_mode(c);
 	int sp[2];
 
-	if (!c->peer.family)
+	if (!c->local.family)
 		conn_addrs(c); /* only connections that get this far need them */
 	if (mode == TS_MODE_RELAY) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)

@@ -153,7 +153,9 @@ void ts_worker_resume_accepting(struct ts_worker *w);
  * its /64). Returns false, counting nothing, when the bucket is at limit. */
 bool ts_source_take(const struct sockaddr_storage *ss, unsigned limit, uint32_t *bucket);
 void ts_source_put(uint32_t bucket);
-void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source);
+/* peer: the client's address as accept4() gave it. */
+void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source,
+		      const struct sockaddr_storage *peer);
 /* At the in-flight bound: closes the oldest connection that has sent
  * nothing since accept. Returns false when there is none. */
 bool ts_conn_shed_idle(struct ts_worker *w);

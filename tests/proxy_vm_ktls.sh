@@ -66,9 +66,15 @@ check_eq "early connect, kTLS: 50 connections, handshake done → upstream greet
 	"$(echo "$out" | grep -q '^latency_us' && echo yes)" yes
 echo "# early connect: $out"
 kill -USR1 "$PROXY"
-sleep 0.3
+sleep 1.1 # the status file is rewritten every second
 stats=$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n')
-check_eq "early connect, kTLS: 50 upstreams opened early and taken by their hand-offs" \
-	"$(v early_opened) $(v early_used) $(v early_cancelled) $(v early_expired)" "50 50 0 0"
+# a handshake that finishes in one step (the client's Finished already
+# queued when the server's flight is out) sends no early message: nothing
+# to win then
+sent=$(awk '$1 == "early_sent" { print $2 }' "$T/status")
+check_eq "early connect, kTLS: some of the 50 handshakes announced early ($sent)" \
+	"$([ "${sent:-0}" -ge 1 ] && [ "$sent" -le 50 ] && echo yes)" yes
+check_eq "early connect, kTLS: every upstream opened early was taken by its hand-off" \
+	"$(v early_opened) $(v early_used) $(v early_cancelled) $(v early_expired)" "$sent $sent 0 0"
 check_eq "early connect, kTLS: no connection closed by an error" "$(v close_client_error) $(v close_upstream_error)" "0 0"
 tap_end
