@@ -33,10 +33,7 @@ static bool take_pipe(struct px_dir *d)
 		if (pool->in_use >= PX_PIPES_MAX || pipe2(p, O_NONBLOCK | O_CLOEXEC) < 0)
 			return false;
 		count(pool, PX_PIPES_OPENED);
-		/* the default size when the system allows no more */
-		int sz = fcntl(p[0], F_SETPIPE_SZ, PX_PIPE_SIZE);
-		if (sz < 0)
-			sz = fcntl(p[0], F_GETPIPE_SZ);
+		int sz = fcntl(p[0], F_GETPIPE_SZ);
 		d->pipe_rd = p[0];
 		d->pipe_wr = p[1];
 		d->pipe_cap = sz > 0 ? (size_t)sz : PX_RELAY_BUF;

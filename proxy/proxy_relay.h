@@ -31,11 +31,6 @@ struct px_stats;
 /* Empty pipes kept for the next transfer: creating a pipe pair costs more
  * than the rest of a hand-off (HAProxy keeps a pool for the same reason). */
 #define PX_PIPE_POOL_MAX 64
-/* Pipe size asked for: four times the default, so that one splice in and
- * one out move what tagshaked's relay writes in one go (TS_RELAY_BUF)
- * instead of a quarter of it. A pipe holds pages only while bytes are in
- * flight. Below the unprivileged /proc/sys/fs/pipe-max-size (1 MiB). */
-#define PX_PIPE_SIZE 262144
 /* Pipes in use at once per worker, HAProxy's `maxpipes` (its default is
  * maxconn / 4): a direction that finds none copies. A pipe is held only
  * while its direction has bytes in flight, so idle connections hold none. */

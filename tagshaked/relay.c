@@ -19,11 +19,10 @@
 #include "worker.h"
 
 /* OpenSSL's read buffer in relay mode, with read-ahead: one recv takes up
- * to sixteen full records, what one gathered write to the pair carries
- * (nginx reads ahead too), instead of a header read and
+ * to four full records (nginx reads ahead too) instead of a header read and
  * a body read per record. SSL_MODE_RELEASE_BUFFERS frees it when drained, so
  * an idle relay does not keep it. */
-#define TS_RELAY_READ_AHEAD (16 * (SSL3_RT_MAX_PLAIN_LENGTH + SSL3_RT_MAX_ENCRYPTED_OVERHEAD))
+#define TS_RELAY_READ_AHEAD (4 * (SSL3_RT_MAX_PLAIN_LENGTH + SSL3_RT_MAX_ENCRYPTED_OVERHEAD))
 
 /* Plaintext from the proxy per read: SSL_write() cuts it into records and
  * writes each one on its own anyway, so a larger read saves no syscall
