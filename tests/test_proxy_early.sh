@@ -3,8 +3,10 @@
 # policy tagshaked tells the proxy the route once the ClientHello is
 # decided and the proxy connects upstream while the handshake finishes.
 # A handshake that then fails (client abort, handshake timeout) sends no
-# byte upstream and closes that connection; `require` and `optional`
-# routes never see an upstream connection before the handshake succeeded.
+# byte upstream and closes that connection; so do the proxy's own timeout
+# (no cancel came: tagshaked stopped) and the loss of the link (tagshaked
+# killed); `require` and `optional` routes never see an upstream
+# connection before the handshake succeeded.
 # The upstream (proxy_peers.py recorder) logs every connection it accepts
 # and the bytes it received before it closed.
 . "$(dirname "$0")/proxy_lib.sh"
@@ -27,6 +29,7 @@ policies:
   - { sni: opt.test, action: optional, ca_set: clients, route: rec }
 timeouts:
   handshake: 1s
+  handoff: 1s
 logging:
   connections: true
 YAML
@@ -119,17 +122,35 @@ check_stat "proxy: the hand-off connected (no early upstream)" early_used 1
 rec_wait 2
 check_eq "recorder: the connection after the handshake" "$(cat "$REC")" $'open 4\nclose 4 bytes=4'
 
-# --- the link closes: the proxy drops what it opened for it ---------------
+# --- no cancel comes (tagshaked stopped): the proxy's own timeout ---------
+# after timeouts.handshake + timeouts.handoff (2 s) the proxy closes it
 : >"$REC"
 python3 "$ROOT/tests/proxy_peers.py" abort-hello "$FEED_PORT" raw.test hang 2>>"$T/peers.log" &
 HANG=$!
 PIDS+=("$HANG")
 check_stat "proxy: opened early for a client that hangs" early_opened 4
+kill -STOP "$HS_PID"
+rec_wait 2
+check_eq "tagshaked stopped: the upstream closed without a byte, by the proxy's timeout" \
+	"$(cat "$REC")" $'open 5\nclose 5 bytes=0'
+check_stat "proxy: counted as expired" early_expired 1
+kill -CONT "$HS_PID"
+kill "$HANG" 2>/dev/null
+check_hs "tagshaked: its handshake timed out and it sent the cancel (nothing left to close)" \
+	early_cancelled 3
+check_stat "proxy: a cancel for an upstream already gone changes nothing" early_cancelled 2
+
+# --- the link closes: the proxy drops what it opened for it ---------------
+: >"$REC"
+python3 "$ROOT/tests/proxy_peers.py" abort-hello "$FEED_PORT" raw.test hang 2>>"$T/peers.log" &
+HANG=$!
+PIDS+=("$HANG")
+check_stat "proxy: opened early for another client that hangs" early_opened 5
 rec_wait 1
 kill -9 "$HS_PID"
 check_stat "proxy: tagshaked gone, its link closed: the upstream closed unused" early_cancelled 3
 rec_wait 2
-check_eq "recorder: closed without a byte" "$(cat "$REC")" $'open 5\nclose 5 bytes=0'
-check_eq "proxy: nothing expired or skipped" "$(proxy_stat early_expired) $(proxy_stat early_skipped)" "0 0"
+check_eq "recorder: closed without a byte" "$(cat "$REC")" $'open 6\nclose 6 bytes=0'
+check_eq "proxy: one expired (above), none skipped" "$(proxy_stat early_expired) $(proxy_stat early_skipped)" "1 0"
 kill "$HANG" 2>/dev/null
 tap_end
