@@ -18,7 +18,10 @@
 # connection from `strace -c -f` on a short extra run. The hold row opens
 # HOLD TLS connections through each path to an upstream that keeps them and
 # counts fds and RSS per held connection in each server process (fd limit
-# 20,000, as in issue 17). PROXY_BIN/HS_BIN run other builds.
+# 20,000, as in issue 17). PROXY_BIN/HS_BIN run other builds; OLD_DIR (a
+# directory holding another build's tagshaked and tagshake-proxy) adds that
+# build as a third path "old" in the same interleaved rounds (A/B/nginx).
+# The build under test runs with handoff.early_connect (EARLY=0: without).
 # Not part of `make test`:
 #   make build/bench/proxy_load && bench/proxy_bench.sh [MB] [CONNECTIONS]
 . "$(dirname "$0")/../tests/proxy_lib.sh"
@@ -39,6 +42,9 @@ PROXY_BIN=${PROXY_BIN:-$ROOT/build/tagshake-proxy}
 HS_BIN=${HS_BIN:-$ROOT/build/tagshaked}
 HOLD_UP_PORT=$DEAD_PORT   # proxy_load holder: keeps every connection
 NGX_HOLD_PORT=$BLACK_PORT # nginx stream in front of it
+OLD_PORT=$((BASE + 7))    # OLD_DIR's tagshaked
+OLD_DIR=${OLD_DIR:-}
+PATHS="tagshake nginx${OLD_DIR:+ old}"
 FD_LIMIT=20000
 ulimit -n $FD_LIMIT
 
@@ -59,6 +65,13 @@ defaults:
   default: { action: none, route: http }
   no-sni: { action: none, route: http }
 YAML
+if [ -n "$OLD_DIR" ]; then
+	sed -e "s/port: $FEED_PORT\$/port: $OLD_PORT/" -e "s|$T/handoff.sock|$T/handoff-old.sock|" \
+		"$T/tagshake.yaml" >"$T/old.yaml"
+fi
+# the hand-off section is last: early connect for the build under test
+# (EARLY=0 measures without it; an OLD_DIR build may not know the key)
+[ "${EARLY:-1}" = 0 ] || echo "  early_connect: true" >>"$T/tagshake.yaml"
 mkdir -p "$T/ngx"
 cat >"$T/ngx/nginx.conf" <<NGX
 daemon off;
@@ -108,6 +121,16 @@ fi
 HS_PID=$!
 PIDS+=("$HS_PID")
 wait_for "$FEED_PORT"
+if [ -n "$OLD_DIR" ]; then
+	taskset -c "${PROXY_CPU:-1}" "$OLD_DIR/tagshake-proxy" --config "$T/old.yaml" --workers 1 ${PROXY_ARGS:-} 2>"$T/proxy-old.log" &
+	OLD_PROXY_PID=$!
+	PIDS+=("$OLD_PROXY_PID")
+	wait_for "$T/handoff-old.sock"
+	taskset -c 1 "$OLD_DIR/tagshaked" --config "$T/old.yaml" --status "$T/hs-old.status" 2>"$T/hs-old.log" &
+	OLD_HS_PID=$!
+	PIDS+=("$OLD_HS_PID")
+	wait_for "$OLD_PORT"
+fi
 taskset -c 1 nginx -p "$T/ngx" -c "$T/ngx/nginx.conf" -e "$T/ngx/error.log" &
 PIDS+=("$!")
 wait_for "$NGX_TLS_PORT"
@@ -155,10 +178,18 @@ split_med() {
 	echo " ($out)"
 }
 
+# path_of PATH: sets port and pids of a path
+path_of() {
+	case $1 in
+	tagshake) port=$FEED_PORT pids="$HS_PID $PROXY_PID" ;;
+	old) port=$OLD_PORT pids="$OLD_HS_PID $OLD_PROXY_PID" ;;
+	*) port=$NGX_TLS_PORT pids=$NGX_WORKER ;;
+	esac
+}
 mkdir -p "$T/res"
 for round in $(seq 1 "$ROUNDS"); do
-	for path in tagshake nginx; do
-		if [ $path = tagshake ]; then port=$FEED_PORT pids="$HS_PID $PROXY_PID"; else port=$NGX_TLS_PORT pids=$NGX_WORKER; fi
+	for path in $PATHS; do
+		path_of "$path"
 		measure "$port" "$pids" throughput "$MB" U >>"$T/res/$path.up"
 		measure "$port" "$pids" throughput "$MB" D >>"$T/res/$path.down"
 		measure "$port" "$pids" latency "$CONNS" >>"$T/res/$path.lat"
@@ -198,15 +229,15 @@ trace() { # PORT "PIDS" UNITS proxy_load-args...
 }
 declare -A SYS
 if [ "$TRACE" = 1 ] && command -v strace >/dev/null; then
-	for path in tagshake nginx; do
-		if [ $path = tagshake ]; then port=$FEED_PORT pids="$HS_PID $PROXY_PID"; else port=$NGX_TLS_PORT pids=$NGX_WORKER; fi
+	for path in $PATHS; do
+		path_of "$path"
 		SYS[$path.up]=$(trace "$port" "$pids" $TRACE_MB throughput $TRACE_MB U)
 		SYS[$path.down]=$(trace "$port" "$pids" $TRACE_MB throughput $TRACE_MB D)
 		SYS[$path.lat]=$(trace "$port" "$pids" $TRACE_CONNS latency $TRACE_CONNS)
 	done
 fi
 
-echo "Medians of $ROUNDS interleaved rounds (tagshake, nginx, tagshake, ...). Server CPU s: tagshake as handshaker + proxy."
+echo "Medians of $ROUNDS interleaved rounds ($PATHS, ...). Server CPU s: tagshake as handshaker + proxy."
 echo "Wake-ups: context switches of the server processes per MB (per connection for latency); syscalls: \`strace -c -f\` on one extra run of $TRACE_MB MiB ($TRACE_CONNS connections), per MB (per connection), with the three most frequent."
 echo
 echo "| row | tagshake | nginx | ratio | server CPU s tagshake | nginx | CPU ratio | wake-ups tagshake / nginx | syscalls tagshake | syscalls nginx |"
@@ -224,6 +255,12 @@ for row in up down lat; do
 	cratio=$(awk -v a="$tc" -v b="$nc" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
 	wake=$(awk -v a="$tw" -v b="$nw" -v u="$units" 'BEGIN { printf "%.1f / %.1f", a / u, b / u }')
 	echo "| $name | $tf | $nf | $ratio | $(cpu_s "$tc")$(split_med "$T/res/tagshake.$row") | $(cpu_s "$nc") | $cratio | $wake | ${SYS[tagshake.$row]:--} | ${SYS[nginx.$row]:--} |"
+	[ -n "$OLD_DIR" ] || continue
+	of=$(med "$T/res/old.$row" 1) oc=$(med "$T/res/old.$row" 2) ow=$(med "$T/res/old.$row" 3)
+	ratio=$(awk -v a="$of" -v b="$nf" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	cratio=$(awk -v a="$oc" -v b="$nc" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	wake=$(awk -v a="$ow" -v b="$nw" -v u="$units" 'BEGIN { printf "%.1f / %.1f", a / u, b / u }')
+	echo "| $name, OLD_DIR build | $of | $nf | $ratio | $(cpu_s "$oc")$(split_med "$T/res/old.$row") | $(cpu_s "$nc") | $cratio | $wake | ${SYS[old.$row]:--} | ${SYS[nginx.$row]:--} |"
 done
 echo
 echo "Every round (figure, server CPU ticks, context switches, ticks per process):"
@@ -256,6 +293,11 @@ IFS=';' read -r held_t hs px _ <<<"$(hold "$FEED_PORT" "$HS_PID $PROXY_PID")"
 per_limit() { awk -v f="${1%% *}" -v l="$FD_LIMIT" 'BEGIN { if (f > 0) printf "%d", l / f; else print "-" }'; }
 echo "| tagshake-proxy ($held_t) | ${px%% *} | ${px#* } | $(per_limit "$px") |"
 echo "| tagshaked, relay mode ($held_t) | ${hs%% *} | ${hs#* } | $(per_limit "$hs") |"
+if [ -n "$OLD_DIR" ]; then
+	IFS=';' read -r held_o ohs opx _ <<<"$(hold "$OLD_PORT" "$OLD_HS_PID $OLD_PROXY_PID")"
+	echo "| tagshake-proxy, OLD_DIR build ($held_o) | ${opx%% *} | ${opx#* } | $(per_limit "$opx") |"
+	echo "| tagshaked, relay mode, OLD_DIR build ($held_o) | ${ohs%% *} | ${ohs#* } | $(per_limit "$ohs") |"
+fi
 echo "| nginx stream worker ($ngx_line) | ${ths%% *} | ${ths#* } | $(per_limit "$ths") |"
 echo
 kill -USR1 "$PROXY_PID"

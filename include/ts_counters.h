@@ -53,6 +53,8 @@
 	F(LINKS_REFUSED, "tagshake_handoff_links_refused_total", "counter",                        \
 	  "Hand-off links closed: the proxy is not an allowed user (SO_PEERCRED)")                 \
 	F(HANDOFFS, "tagshake_handoffs_total", "counter", "Hand-offs to the proxy by result")      \
+	F(EARLY, "tagshake_early_connects_total", "counter",                                       \
+	  "Early-connect messages to the proxy (handoff.early_connect), by event")                 \
 	F(HANDOFF_MODES, "tagshake_handoff_modes_total", "counter",                                \
 	  "Hand-offs by data path (kTLS or userspace relay)")                                      \
 	F(RELAY_CLOSES, "tagshake_relay_closes_total", "counter",                                  \
@@ -124,6 +126,10 @@
 	/* proxy unreachable for handoff_timeout: closed */                                        \
 	X(HANDOFF_TIMEOUT, "handoff_timeout", HANDOFFS, "result=\"timeout\"", NULL)                \
 	X(HANDOFF_ERROR, "handoff_error", HANDOFFS, "result=\"error\"", "hand-offs failed")        \
+	/* early connect: told the proxy at the decided ClientHello; told it to                   \
+	 * close that upstream because the connection will not be handed off */                    \
+	X(EARLY_SENT, "early_sent", EARLY, "event=\"sent\"", NULL)                                  \
+	X(EARLY_CANCELLED, "early_cancelled", EARLY, "event=\"cancelled\"", NULL)                   \
 	/* hand-off links closed: the proxy's SO_PEERCRED not allowed */                           \
 	X(LINK_REFUSED, "handoff_link_refused", LINKS_REFUSED, "", NULL)                           \
 	/* handed off with kTLS installed */                                                       \
@@ -165,6 +171,8 @@
 	F(HANDOFFS_REJECTED, "tagshake_proxy_handoffs_rejected_total", "counter",                  \
 	  "Hand-off messages rejected (no descriptor, bad TLVs)")                                  \
 	F(LINKS, "tagshake_proxy_handshaker_links_total", "counter", "Handshaker links accepted")  \
+	F(EARLY, "tagshake_proxy_early_connects_total", "counter",                                 \
+	  "Upstream connections opened before the hand-off, by outcome")                           \
 	F(LINKS_REFUSED, "tagshake_proxy_handshaker_links_refused_total", "counter",               \
 	  "Handshaker links closed: not an allowed user (SO_PEERCRED)")                            \
 	F(DIRECTIONS, "tagshake_proxy_relay_directions_total", "counter",                          \
@@ -213,6 +221,14 @@
 	X(HANDOFFS, "handoffs", HANDOFFS, "", "hand-offs received")                                \
 	/* hand-off messages rejected (no fd, bad TLVs) */                                         \
 	X(HANDOFF_BAD, "handoff_bad", HANDOFFS_REJECTED, "", NULL)                                 \
+	/* early connect: opened; taken by the hand-off; closed unused on the                     \
+	 * handshaker's cancel, after the timeout, or with the link; not opened                    \
+	 * (not a `none` raw/proxy-v2 route, stale generation, at the bound) */                    \
+	X(EARLY_OPENED, "early_opened", EARLY, "event=\"opened\"", NULL)                            \
+	X(EARLY_USED, "early_used", EARLY, "event=\"used\"", NULL)                                  \
+	X(EARLY_CANCELLED, "early_cancelled", EARLY, "event=\"cancelled\"", NULL)                   \
+	X(EARLY_EXPIRED, "early_expired", EARLY, "event=\"expired\"", NULL)                         \
+	X(EARLY_SKIPPED, "early_skipped", EARLY, "event=\"skipped\"", NULL)                         \
 	/* handshaker connections accepted */                                                      \
 	X(HANDSHAKERS, "handshakers", LINKS, "", NULL)                                             \
 	/* closed at once: SO_PEERCRED not an allowed user */                                      \

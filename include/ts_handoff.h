@@ -14,6 +14,19 @@
  *     EOF when the client closes. getpeername() on a relay fd does not give
  *     the client address: use the TS_PP2_TYPE_PEER TLV. In both modes the
  *     fd arrives non-blocking (O_NONBLOCK set).
+ *   - an early-connect message instead (TS_MODE_EARLY, TS_MODE_EARLY_CANCEL)
+ *     carries no fd: sent only when the handshaker is configured with
+ *     `handoff.early_connect: true`, and only for `none` policies, it tells
+ *     the proxy, as soon as the ClientHello is decided, which connection
+ *     (PEER and LOCAL, the TCP 4-tuple) will follow with which policy and
+ *     generation, so that the proxy can open the upstream connection while
+ *     the handshake finishes. EARLY_CANCEL (PEER, LOCAL) says that
+ *     connection will not be handed off (the handshake failed, timed out or
+ *     the hand-off failed): the proxy closes that upstream without sending
+ *     a byte. A proxy that does not know these modes must not be sent them
+ *     (the setting is off by default); tagshake-proxy also closes an unused
+ *     one after timeouts.handshake + timeouts.handoff and when the link
+ *     closes (docs/security.md, early connect).
  *   - payload: the metadata, a valid PROXY protocol v2 TLV sequence (the part
  *     of a PROXY v2 header that follows the addresses), at most
  *     TS_HANDOFF_MAX bytes and never empty (the MODE TLV is always present).
@@ -136,7 +149,15 @@
 enum ts_handoff_mode {
 	TS_MODE_KTLS = 0,  /* the fd is the TCP socket with kTLS TX+RX */
 	TS_MODE_RELAY = 1, /* the fd is a socketpair end; userspace TLS behind it */
+	TS_MODE_EARLY = 2, /* no fd: this connection (PEER, LOCAL) will follow */
+	TS_MODE_EARLY_CANCEL = 3, /* no fd: that connection will not follow */
 };
+
+/* A message without a connection: early connect and its cancel. */
+static inline int ts_handoff_mode_early(uint8_t mode)
+{
+	return mode == TS_MODE_EARLY || mode == TS_MODE_EARLY_CANCEL;
+}
 
 /* A byte string inside a received TLV block (not NUL terminated). */
 struct ts_bytes {
@@ -216,7 +237,8 @@ int ts_handoff_parse(const uint8_t *tlv, size_t len, struct ts_handoff_meta *m);
  * returns 1 with *cert set to the next DER, 0 at the end. */
 int ts_handoff_chain_next(const struct ts_bytes *chain, size_t *off, struct ts_bytes *cert);
 
-/* Sends one hand-off: conn_fd as SCM_RIGHTS plus the TLV block. Does not
+/* Sends one hand-off: conn_fd as SCM_RIGHTS plus the TLV block (conn_fd
+ * -1: no fd, for the early-connect modes). Does not
  * close conn_fd (the caller closes its copy after success). Returns 0,
  * -EAGAIN when unix_fd is non-blocking and full, or another negative errno
  * (-EPIPE/-ECONNREFUSED/-ENOTCONN: the proxy is gone). */
@@ -224,8 +246,9 @@ int ts_handoff_send(int unix_fd, int conn_fd, const uint8_t *tlv, size_t len);
 
 /* Receives one hand-off. Returns 0 with *out filled; -EPIPE when the sender
  * closed; -EAGAIN on a non-blocking socket with nothing queued; -EBADMSG for
- * a message without exactly one fd or with invalid TLVs (any received fd
- * is closed). */
+ * a message without exactly one fd (an early-connect mode: with any fd), or
+ * with invalid TLVs (any received fd is closed). An early-connect message
+ * returns 0 with out->fd -1 and meta.mode saying which. */
 int ts_handoff_recv(int unix_fd, struct ts_handoff *out);
 void ts_handoff_release(struct ts_handoff *h);
 

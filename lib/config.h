@@ -149,6 +149,10 @@ struct ts_config {
 	 * user, the one user allowed at the other end (-1 = none configured). */
 	long handoff_handshaker_uid; /* handoff.handshaker_user: checked by the proxy */
 	long handoff_proxy_uid;      /* handoff.proxy_user: checked by tagshaked */
+	/* handoff.early_connect: tell the proxy a `none` connection's route
+	 * once its ClientHello is decided, so that it connects upstream while
+	 * the handshake finishes (include/ts_handoff.h); default off */
+	bool handoff_early_connect;
 	char pin_dir[128];      /* bpffs directory of the pinned maps */
 	unsigned handshake_timeout_ms; /* default 10000 */
 	unsigned hello_timeout_ms;     /* accept → whole ClientHello; default 3000 */

@@ -657,6 +657,7 @@ static const struct field handoff_fields[] = {
 	{ FIELD("socket", F_STR, struct ts_config, handoff_path) },
 	{ FIELD("handshaker_user", F_USER, struct ts_config, handoff_handshaker_uid) },
 	{ FIELD("proxy_user", F_USER, struct ts_config, handoff_proxy_uid) },
+	{ FIELD("early_connect", F_BOOL, struct ts_config, handoff_early_connect) },
 	{ .name = NULL },
 };
 static const struct field bpf_fields[] = {

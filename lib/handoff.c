@@ -353,11 +353,16 @@ int ts_handoff_send(int unix_fd, int conn_fd, const uint8_t *tlv, size_t len)
 	if (len == 0 || len > TS_HANDOFF_MAX)
 		return -EINVAL;
 	memset(u.buf, 0, sizeof(u.buf));
-	c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &conn_fd, sizeof(int));
+	if (conn_fd < 0) {
+		msg.msg_control = NULL;
+		msg.msg_controllen = 0;
+	} else {
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &conn_fd, sizeof(int));
+	}
 	do
 		n = sendmsg(unix_fd, &msg, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
@@ -436,9 +441,13 @@ int ts_handoff_recv(int unix_fd, struct ts_handoff *out)
 		return err;
 	}
 	fd = take_fd(&msg);
-	err = (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || fd < 0 ? -EBADMSG : 0;
+	err = msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC) ? -EBADMSG : 0;
 	if (!err)
 		err = ts_handoff_parse(buf, (size_t)n, &out->meta);
+	/* a connection comes with exactly one fd, an early-connect message
+	 * with none */
+	if (!err && (ts_handoff_mode_early(out->meta.mode) ? fd >= 0 || msg.msg_controllen > 0 : fd < 0))
+		err = -EBADMSG;
 	if (err) {
 		if (fd >= 0)
 			close(fd);

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "config.h"
 #include "ev.h"
+#include "proxy_early.h"
 #include "proxy_gen.h"
 #include "proxy_relay.h"
 #include "proxy_stats.h"
@@ -84,9 +85,12 @@ struct px_worker {
 	struct px_pipe_pool pipes;
 	unsigned long conns;
 	struct px_link *links; /* handshaker connections of this worker */
+	struct px_early *early; /* upstreams opened before their hand-off */
+	unsigned nearly;
 	bool draining;
 	uint64_t drain_deadline_ms;
 	struct ev_timer drain_timer; /* wakes the loop at drain_deadline_ms */
+	struct ev_timer early_timer; /* the next early connect to expire */
 };
 
 /* The proxy's names for lib/clock.h's monotonic clock. */

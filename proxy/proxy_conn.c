@@ -162,7 +162,10 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 			px_conn_close(c, rc == -ENOMEM ? PX_CLOSE_NOMEM : PX_CLOSE_BAD_META);
 		return;
 	}
-	ufd = px_upstream_connect(&g->ups[rid - 1]);
+	/* opened while the handshake finished, or now */
+	ufd = px_early_take(w, &h->meta, g, rid);
+	if (ufd < 0)
+		ufd = px_upstream_connect(&g->ups[rid - 1]);
 	c->upstream = (struct ev_io){ .kind = PX_EP_UPSTREAM, .fd = ufd < 0 ? -1 : ufd, .obj = c };
 	/* no pipe and no buffer until bytes arrive: an idle connection holds
 	 * its two sockets and nothing else */

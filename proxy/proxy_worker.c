@@ -42,6 +42,7 @@ static void handshaker_close(struct px_worker *w, struct px_link *link)
 			*p = link->next;
 			break;
 		}
+	px_early_link_closed(w, link);
 	px_ep_update(w, &link->io, 0);
 	close(link->io.fd);
 	free(link);
@@ -63,7 +64,10 @@ static void handshaker_readable(struct px_worker *w, struct px_link *link)
 			handshaker_close(w, link);
 			return;
 		}
-		px_conn_start(w, &h);
+		if (ts_handoff_mode_early(h.meta.mode))
+			px_early_message(w, link, &h);
+		else
+			px_conn_start(w, &h);
 	}
 }
 
@@ -223,6 +227,7 @@ int px_worker_init(struct px_worker *w)
 	watch(w, &w->connecting);
 	watch(w, &w->idle);
 	ev_timer_init(&w->drain_timer, drain_due, w);
+	ev_timer_init(&w->early_timer, px_early_due, w);
 	return 0;
 }
 

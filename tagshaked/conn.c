@@ -68,7 +68,8 @@ bool ts_conn_shed_idle(struct ts_worker *w)
 	return false;
 }
 
-void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source)
+void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source,
+		      const struct sockaddr_storage *peer)
 {
 	struct ts_conn *c = calloc(1, sizeof(*c));
 	uint64_t now = ts_now_ms();
@@ -82,6 +83,7 @@ void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source)
 	c->ep = (struct ev_io){ .kind = TS_EP_CONN, .obj = c, .fd = fd };
 	c->pair = (struct ev_io){ .kind = TS_EP_PAIR, .obj = c, .fd = -1 };
 	c->proxy_fd = -1;
+	ts_metadata_addr_of(peer, &c->peer); /* no getpeername() later */
 	c->w = w;
 	c->gen = ts_gen_get(w->gen);
 	c->state = TS_CS_WAIT_HELLO;
@@ -121,7 +123,8 @@ static int start_handoff(struct ts_conn *c)
 	enum ts_handoff_mode mode = choose_mode(c);
 	int sp[2];
 
-	ts_metadata_addrs(c->ep.fd, &c->peer, &c->local); /* only these need them */
+	if (!c->local.family) /* only these need them, and early connects */
+		ts_metadata_addrs(c->ep.fd, &c->peer, &c->local);
 	if (mode == TS_MODE_RELAY) {
 		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0)
 			return -errno;
@@ -133,11 +136,13 @@ static int start_handoff(struct ts_conn *c)
 				       &c->local, mode, &c->tlv);
 	if (c->tlv_len < 0)
 		return (int)c->tlv_len;
-	/* nothing to read until the proxy has its end; a HUP meanwhile must
-	 * not spin the loop, so the socket leaves epoll */
-	ts_worker_set_events(c->w, &c->ep, 0);
 	ev_list_add(&c->w->handoffs, &c->link, ts_now_ms() + c->gen->cfg->handoff_timeout_ms);
 	ts_conn_flush_handoffs(c->w);
+	/* not sent at once: nothing to read until the proxy has its end; a
+	 * HUP meanwhile must not spin the loop, so the socket leaves epoll
+	 * (sent at once, a relay keeps its registration: no DEL and ADD) */
+	if (c->state == TS_CS_HANDOFF)
+		ts_worker_set_events(c->w, &c->ep, 0);
 	return 0;
 }
 
@@ -163,6 +168,7 @@ static void handed_off(struct ts_conn *c)
 
 	ts_connlog(c, "ok", NULL);
 	ts_count(st, TS_HC_HANDOFF_OK);
+	c->early = false; /* the proxy has it */
 	if (c->proxy_fd < 0) {
 		/* kTLS: the proxy owns the socket now; nothing stays here.
 		 * SSL_free of a session that never shut down takes it out of
@@ -230,21 +236,30 @@ static void handshake_done(struct ts_conn *c)
 }
 
 /* The ClientHello is decided: from now on the handshake timeout, counted
- * from accept. */
-static void hello_decided(struct ts_conn *c)
+ * from accept. `done`: the handshake finished in the same call. */
+static void hello_decided(struct ts_conn *c, bool done)
 {
 	if (!c->in_hellos || !c->decided)
 		return;
 	ev_list_add(&c->w->handshakes, &c->link,
 		    c->accepted_ms + c->gen->cfg->handshake_timeout_ms);
 	c->in_hellos = false;
+	/* the route is known: the proxy may connect upstream meanwhile. Only
+	 * for `none`, which asks nothing of the client that it could fail
+	 * (docs/security.md, early connect). Pointless when the hand-off
+	 * follows at once. */
+	if (!done && c->gen->cfg->handoff_early_connect &&
+	    c->d.value.action == TS_ACTION_NONE && c->d.value.route_id) {
+		ts_metadata_addrs(c->ep.fd, &c->peer, &c->local);
+		ts_link_early(c->w, c, TS_MODE_EARLY);
+	}
 }
 
 static void handshake_step(struct ts_conn *c)
 {
 	int r = SSL_do_handshake(c->ssl);
 
-	hello_decided(c);
+	hello_decided(c, r == 1);
 
 	if (r == 1) {
 		handshake_done(c);
@@ -313,7 +328,7 @@ void ts_conn_event(struct ts_conn *c, uint32_t events)
 	case TS_CS_HANDOFF:
 		break; /* not registered while waiting */
 	case TS_CS_RELAY:
-		relay_outcome(c, ts_relay_event(c));
+		relay_outcome(c, ts_relay_event(c, &c->ep));
 		break;
 	case TS_CS_DEAD:
 		break; /* closed earlier in this batch */
@@ -324,7 +339,7 @@ void ts_conn_pair_event(struct ts_conn *c)
 {
 	/* registered only while relaying; a closed one may still be in the batch */
 	if (c->state == TS_CS_RELAY)
-		relay_outcome(c, ts_relay_event(c));
+		relay_outcome(c, ts_relay_event(c, &c->pair));
 }
 
 static void handshake_timeout(struct ts_conn *c, bool hello)

@@ -52,6 +52,7 @@ struct ts_conn {
 	uint8_t *tlv;
 	long tlv_len;
 	struct ts_relay *relay;
+	bool early; /* the proxy was told this connection will follow */
 };
 
 /* The connection of a list entry: `link` is the first member of ts_conn. */
@@ -68,7 +69,10 @@ static inline struct ts_conn *ts_conn_first(const struct ev_list *l)
 
 /* ---- the state machine (conn.c) ---- */
 
-void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source);
+struct sockaddr_storage;
+/* peer: the client's address as accept4() gave it. */
+void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source,
+		      const struct sockaddr_storage *peer);
 /* At the in-flight bound: closes the oldest connection that has sent
  * nothing since accept. Returns false when there is none. */
 bool ts_conn_shed_idle(struct ts_worker *w);

@@ -7,6 +7,8 @@
 
 #include "config.h"
 #include "conn.h"
+#include "relay.h"
+#include "handoff_link.h"
 #include "generation.h"
 #include "source.h"
 #include "stats.h"
@@ -38,6 +40,8 @@ void ts_conn_close(struct ts_conn *c)
 
 	if (c->state == TS_CS_DEAD)
 		return;
+	/* told the proxy it would follow: it closes that upstream unused */
+	ts_link_early(w, c, TS_MODE_EARLY_CANCEL);
 	if (in_handshake(c))
 		ts_conn_end_handshake(c);
 	else
@@ -77,7 +81,7 @@ void ts_conn_reap(struct ts_worker *w)
 	while ((c = ts_conn_first(&w->dead))) {
 		ev_list_del(&c->link);
 		free(c->tlv);
-		free(c->relay);
+		ts_relay_free(w, c->relay);
 		ts_gen_put(c->gen);
 		free(c);
 	}

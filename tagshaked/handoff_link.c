@@ -22,6 +22,7 @@
 #include "generation.h"
 #include "handoff_link.h"
 #include "log.h"
+#include "metadata.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -75,6 +76,28 @@ static int link_connect(struct ts_worker *w, uint64_t now)
 	w->link.events = 0;
 	ts_worker_set_events(w, &w->link, EPOLLIN);
 	return 0;
+}
+
+/* Bytes of an early-connect message: mode and generation, policy name,
+ * route, action, two addresses. */
+#define EARLY_MSG_MAX 512
+
+void ts_link_early(struct ts_worker *w, struct ts_conn *c, enum ts_handoff_mode mode)
+{
+	uint8_t buf[EARLY_MSG_MAX];
+	long len;
+
+	if (mode == TS_MODE_EARLY_CANCEL && !c->early)
+		return;
+	c->early = false;
+	/* a link that is down or full: the proxy opens nothing (EARLY) or
+	 * drops it on its own timeout or with the old link (CANCEL) */
+	if (link_connect(w, ts_now_ms()) ||
+	    (len = ts_metadata_early(&c->d, &c->peer, &c->local, mode, buf, sizeof(buf))) < 0 ||
+	    ts_handoff_send(w->link.fd, -1, buf, (size_t)len))
+		return;
+	c->early = mode == TS_MODE_EARLY;
+	ts_count(&w->stats, mode == TS_MODE_EARLY ? TS_HC_EARLY_SENT : TS_HC_EARLY_CANCELLED);
 }
 
 void ts_link_close(struct ts_worker *w)

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "ts_handoff.h"
+
 struct ev_entry;
 struct ts_conn;
 struct ts_worker;
@@ -31,5 +33,9 @@ enum ts_link_event_result ts_link_event(struct ts_worker *w, uint32_t events);
 /* Expiry callback of w->handoffs (arg: the worker). */
 void ts_link_handoff_timeout(struct ev_entry *e, void *w);
 void ts_link_close(struct ts_worker *w);
+/* Early connect (handoff.early_connect): tells the proxy that the
+ * decided connection c will follow (TS_MODE_EARLY), or that it will not
+ * (TS_MODE_EARLY_CANCEL, only after an EARLY). Best effort. */
+void ts_link_early(struct ts_worker *w, struct ts_conn *c, enum ts_handoff_mode mode);
 
 #endif /* TS_HANDOFF_LINK_H */

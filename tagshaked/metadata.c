@@ -142,7 +142,7 @@ static void add_ssl(struct ts_tlv_buf *b, SSL *ssl, X509 *presented, X509 *ident
 	ts_tlv_close(b, mark);
 }
 
-static void addr_of(const struct sockaddr_storage *ss, struct ts_addr *a)
+void ts_metadata_addr_of(const struct sockaddr_storage *ss, struct ts_addr *a)
 {
 	const struct sockaddr_in *in4 = (const struct sockaddr_in *)ss;
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
@@ -164,13 +164,13 @@ void ts_metadata_addrs(int fd, struct ts_addr *peer, struct ts_addr *local)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
-	memset(peer, 0, sizeof(*peer));
 	memset(local, 0, sizeof(*local));
-	if (getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_of(&ss, peer);
+	/* the peer usually came from accept4 (ts_conn_accepted) */
+	if (!peer->family && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+		ts_metadata_addr_of(&ss, peer);
 	len = sizeof(ss);
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_of(&ss, local);
+		ts_metadata_addr_of(&ss, local);
 }
 
 long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cfg_route *route,
@@ -227,4 +227,22 @@ long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cf
 	if (!*out)
 		*out = mem;
 	return len;
+}
+
+long ts_metadata_early(const struct ts_decision *d, const struct ts_addr *peer,
+		       const struct ts_addr *local, enum ts_handoff_mode mode, uint8_t *buf, size_t cap)
+{
+	struct ts_tlv_buf b;
+	size_t mark;
+
+	ts_tlv_init(&b, buf, cap);
+	mark = ts_tlv_open_mode(&b, (uint8_t)mode);
+	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION, d->value.generation);
+	ts_tlv_close(&b, mark);
+	ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, d->policy);
+	ts_tlv_add_u16(&b, TS_PP2_TYPE_ROUTE, d->value.route_id);
+	ts_tlv_add_u8(&b, TS_PP2_TYPE_ACTION, d->value.action);
+	ts_tlv_add_addr(&b, TS_PP2_TYPE_PEER, peer);
+	ts_tlv_add_addr(&b, TS_PP2_TYPE_LOCAL, local);
+	return ts_tlv_finish(&b);
 }

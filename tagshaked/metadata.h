@@ -22,6 +22,14 @@ long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cf
 
 /* The client's (peer) and our (local) address of a TCP socket; family 0
  * when unknown. */
+/* The local address of fd, and its peer's when *peer is still unset. */
 void ts_metadata_addrs(int fd, struct ts_addr *peer, struct ts_addr *local);
+struct sockaddr_storage;
+void ts_metadata_addr_of(const struct sockaddr_storage *ss, struct ts_addr *a);
+
+/* Builds an early-connect message (TS_MODE_EARLY or TS_MODE_EARLY_CANCEL)
+ * for a decided ClientHello into buf; its length or a negative errno. */
+long ts_metadata_early(const struct ts_decision *d, const struct ts_addr *peer,
+		       const struct ts_addr *local, enum ts_handoff_mode mode, uint8_t *buf, size_t cap);
 
 #endif /* TS_METADATA_H */

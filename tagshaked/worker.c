@@ -84,7 +84,7 @@ void ts_worker_accept(struct ts_worker *w, int lfd)
 			continue;
 		}
 		/* TCP_NODELAY comes from the listener (ts_listener_open) */
-		ts_conn_accepted(w, fd, source);
+		ts_conn_accepted(w, fd, source, &ss);
 	}
 }
 

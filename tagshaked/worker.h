@@ -14,6 +14,7 @@
 #include "decision.h"
 #include "ep.h"
 #include "ev.h"
+#include "relay.h"
 #include "stats.h"
 
 #define TS_LISTENERS_MAX 16
@@ -48,6 +49,8 @@ struct ts_worker {
 	struct ev_io link; /* SOCK_SEQPACKET to the proxy, fd -1 when down */
 	uint64_t link_retry_ms;
 	struct ev_timer link_timer; /* reconnects while hand-offs wait */
+	uint8_t *relay_pool[TS_RELAY_POOL]; /* drained TS_RELAY_BUF buffers */
+	unsigned relay_pooled;
 };
 
 /* worker.c */

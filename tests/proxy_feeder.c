@@ -135,7 +135,7 @@ static void serve(SSL_CTX *ctx, int tcp, const char *handoff)
 {
 	struct decision d = { 0 };
 	SSL *ssl = SSL_new(ctx);
-	struct ts_addr peer, local;
+	struct ts_addr peer = { .family = 0 }, local; /* peer unset: ts_metadata_addrs looks it up */
 	uint8_t *tlv = NULL;
 	int sp[2], ufd;
 	long n;

@@ -236,6 +236,67 @@ def holder(port, fill):
         held.append(srv.accept()[0])
 
 
+def recorder(port, log):
+    """An upstream that greets ("hello\n"), echoes, and logs each
+    connection: "open N" at accept, "close N bytes=B" at EOF or reset (B:
+    the bytes it received)."""
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", int(port)))
+    srv.listen(64)
+    lock = threading.Lock()
+
+    def note(line):
+        with lock, open(log, "a") as f:
+            f.write(line + "\n")
+
+    def serve(c, n):
+        got = 0
+        try:
+            c.sendall(b"hello\n")
+            while True:
+                b = c.recv(65536)
+                if not b:
+                    break
+                got += len(b)
+                c.sendall(b)
+        except OSError:
+            pass
+        note("close %d bytes=%d" % (n, got))
+        c.close()
+
+    n = 0
+    while True:
+        c = srv.accept()[0]
+        n += 1
+        note("open %d" % n)
+        threading.Thread(target=serve, args=(c, n), daemon=True).start()
+
+
+def abort_hello(port, sni, wait_s):
+    """Sends a ClientHello, waits WAIT_S seconds (the server decides and
+    answers), then closes the TCP connection without finishing (wait_s
+    "hang": keeps it open until killed)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    # memory BIOs: the server's answer is never fed back, so the handshake
+    # cannot finish however fast the server is
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    t = ctx.wrap_bio(inc, out, server_hostname=sni)
+    try:
+        t.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    s = socket.create_connection(("127.0.0.1", int(port)))
+    s.sendall(out.read())
+    if wait_s == "hang":
+        time.sleep(3600)
+    time.sleep(float(wait_s))
+    s.close()
+    print("aborted")
+
+
 def main():
     cmd, args = sys.argv[1], sys.argv[2:]
     if cmd == "tlv-server":
@@ -248,6 +309,10 @@ def main():
         serve_unix(args[0], lambda c: greeter_handler(c, args[1]))
     elif cmd == "holder":
         holder(args[0], int(args[1]))
+    elif cmd == "recorder":  # PORT LOG
+        recorder(args[0], args[1])
+    elif cmd == "abort-hello":  # PORT SNI SECONDS|hang
+        abort_hello(*args)
     elif cmd == "half-close":  # SOCK ROUTE: client half-closes first
         s = handoff(args[0], args[1])
         s.sendall(b"ping")

@@ -197,6 +197,59 @@ static void test_recv_without_fd(void **state)
 	close(sp[1]);
 }
 
+/* Early connect: no fd with the early modes, and only then. */
+static void test_early_modes(void **state)
+{
+	struct ts_addr peer = { .family = 4, .addr = { 127, 0, 0, 1 }, .port = 40000 };
+	struct ts_addr local = { .family = 4, .addr = { 127, 0, 0, 1 }, .port = 443 };
+	uint8_t mem[128];
+	struct ts_tlv_buf b;
+	struct ts_handoff h;
+	int sp[2], pair[2];
+	size_t mark;
+	char c;
+	long n;
+
+	(void)state;
+	ts_tlv_init(&b, mem, sizeof(mem));
+	mark = ts_tlv_open_mode(&b, TS_MODE_EARLY);
+	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION, 0x0102030405060708ULL);
+	ts_tlv_close(&b, mark);
+	ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, "raw.test");
+	ts_tlv_add_addr(&b, TS_PP2_TYPE_PEER, &peer);
+	ts_tlv_add_addr(&b, TS_PP2_TYPE_LOCAL, &local);
+	n = ts_tlv_finish(&b);
+	assert_true(n > 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+	/* sent without an fd: received with fd -1 and its metadata */
+	assert_int_equal(ts_handoff_send(sp[0], -1, mem, (size_t)n), 0);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), 0);
+	assert_int_equal(h.fd, -1);
+	assert_int_equal(h.meta.mode, TS_MODE_EARLY);
+	assert_true(ts_handoff_mode_early(h.meta.mode));
+	assert_true(h.meta.generation == 0x0102030405060708ULL);
+	assert_int_equal(h.meta.peer.port, 40000);
+	assert_int_equal(h.meta.local.port, 443);
+	assert_int_equal(h.meta.policy.len, 8);
+	ts_handoff_release(&h);
+	/* an early message that carries an fd is refused, the fd closed */
+	assert_int_equal(ts_handoff_send(sp[0], pair[0], mem, (size_t)n), 0);
+	close(pair[0]);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), -EBADMSG);
+	assert_int_equal(h.fd, -1);
+	assert_int_equal(read(pair[1], &c, 1), 0); /* its last copy closed: EOF */
+	/* and a connection (relay) without one still is */
+	mem[3] = TS_MODE_RELAY;
+	assert_int_equal(ts_handoff_send(sp[0], -1, mem, (size_t)n), 0);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), -EBADMSG);
+	assert_false(ts_handoff_mode_early(TS_MODE_KTLS) || ts_handoff_mode_early(TS_MODE_RELAY));
+	assert_true(ts_handoff_mode_early(TS_MODE_EARLY_CANCEL));
+	close(sp[0]);
+	close(sp[1]);
+	close(pair[1]);
+}
+
 static void test_listen_connect(void **state)
 {
 	char path[] = "/tmp/ts_handoff_test.XXXXXX";
@@ -301,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_send_recv),
 		cmocka_unit_test(test_recv_without_fd),
+		cmocka_unit_test(test_early_modes),
 		cmocka_unit_test(test_listen_connect),
 		cmocka_unit_test(test_listen_mode),
 		cmocka_unit_test(test_mode_generation),
