@@ -362,3 +362,22 @@ void ts_conn_handshake_timeout(struct ev_entry *e, void *w)
 	(void)w;
 	handshake_timeout(ts_conn_of(e), false);
 }
+
+void ts_conn_handoff_timeout(struct ev_entry *e, void *w)
+{
+	struct ts_conn *c = ts_conn_of(e);
+
+	(void)w;
+	ts_count(&c->w->stats, TS_HC_HANDOFF_TIMEOUT);
+	ts_connlog(c, "handoff_timeout", NULL);
+	ts_conn_close(c);
+}
+
+void ts_conn_relay_idle_timeout(struct ev_entry *e, void *w)
+{
+	struct ts_conn *c = ts_conn_of(e);
+
+	(void)w;
+	ts_count(&c->w->stats, TS_HC_RELAY_IDLE);
+	ts_conn_close(c);
+}

@@ -82,9 +82,12 @@ void ts_conn_pair_event(struct ts_conn *c);
 /* Hands the waiting connections to the proxy, in order, as far as the
  * link takes them (connecting it when down and due). */
 void ts_conn_flush_handoffs(struct ts_worker *w);
-/* Expiry callbacks of w->hellos and w->handshakes (arg: the worker). */
+/* Expiry callbacks of w->hellos, w->handshakes, w->handoffs and w->relays
+ * (arg: the worker): each state's timeout is a transition of this machine. */
 void ts_conn_hello_timeout(struct ev_entry *e, void *w);
 void ts_conn_handshake_timeout(struct ev_entry *e, void *w);
+void ts_conn_handoff_timeout(struct ev_entry *e, void *w);
+void ts_conn_relay_idle_timeout(struct ev_entry *e, void *w);
 
 /* ---- closing (conn_close.c) ---- */
 

@@ -155,13 +155,3 @@ enum ts_link_event_result ts_link_event(struct ts_worker *w, uint32_t events)
 	}
 	return (events & EPOLLOUT) ? TS_LINK_WRITABLE : TS_LINK_QUIET;
 }
-
-void ts_link_handoff_timeout(struct ev_entry *e, void *w)
-{
-	struct ts_conn *c = ts_conn_of(e);
-
-	(void)w;
-	ts_count(&c->w->stats, TS_HC_HANDOFF_TIMEOUT);
-	ts_connlog(c, "handoff_timeout", NULL);
-	ts_conn_close(c);
-}

@@ -30,8 +30,6 @@ enum ts_link_event_result {
 };
 
 enum ts_link_event_result ts_link_event(struct ts_worker *w, uint32_t events);
-/* Expiry callback of w->handoffs (arg: the worker). */
-void ts_link_handoff_timeout(struct ev_entry *e, void *w);
 void ts_link_close(struct ts_worker *w);
 /* Early connect (handoff.early_connect): tells the proxy that the
  * decided connection c will follow (TS_MODE_EARLY), or that it will not

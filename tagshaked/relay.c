@@ -242,12 +242,3 @@ void ts_relay_free(struct ts_worker *w, struct ts_relay *r)
 		while (w->relay_pooled)
 			free(w->relay_pool[--w->relay_pooled]);
 }
-
-void ts_relay_idle_timeout(struct ev_entry *e, void *w)
-{
-	struct ts_conn *c = ts_conn_of(e);
-
-	(void)w;
-	ts_count(&c->w->stats, TS_HC_RELAY_IDLE);
-	ts_conn_close(c);
-}

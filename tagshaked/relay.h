@@ -54,7 +54,5 @@ enum ts_relay_result ts_relay_start(struct ts_conn *c);
 enum ts_relay_result ts_relay_event(struct ts_conn *c, const struct ev_io *io);
 /* Frees r and gives its buffers back to w's pool. */
 void ts_relay_free(struct ts_worker *w, struct ts_relay *r);
-/* Expiry callback of w->relays (arg: the worker). */
-void ts_relay_idle_timeout(struct ev_entry *e, void *w);
 
 #endif /* TS_RELAY_H */

@@ -224,8 +224,8 @@ int ts_worker_start(struct ts_worker *w)
 		return err;
 	watch(w, &w->hellos, ts_conn_hello_timeout);
 	watch(w, &w->handshakes, ts_conn_handshake_timeout);
-	watch(w, &w->handoffs, ts_link_handoff_timeout);
-	watch(w, &w->relays, ts_relay_idle_timeout);
+	watch(w, &w->handoffs, ts_conn_handoff_timeout);
+	watch(w, &w->relays, ts_conn_relay_idle_timeout);
 	ev_list_init(&w->dead, NULL, NULL);
 	ev_timer_init(&w->accept_timer, accept_retry_due, w);
 	ev_timer_init(&w->link_timer, link_retry_due, w);
