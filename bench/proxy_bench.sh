@@ -44,6 +44,10 @@ HOLD_UP_PORT=$DEAD_PORT   # proxy_load holder: keeps every connection
 NGX_HOLD_PORT=$BLACK_PORT # nginx stream in front of it
 OLD_PORT=$((BASE + 7))    # OLD_DIR's tagshaked
 OLD_DIR=${OLD_DIR:-}
+if [ -n "$OLD_DIR" ] && { ! [ -x "$OLD_DIR/tagshaked" ] || ! [ -x "$OLD_DIR/tagshake-proxy" ]; }; then
+	echo "proxy_bench: OLD_DIR=$OLD_DIR holds no tagshaked and tagshake-proxy" >&2
+	exit 2
+fi
 PATHS="tagshake nginx${OLD_DIR:+ old}"
 FD_LIMIT=20000
 ulimit -n $FD_LIMIT
