@@ -173,7 +173,8 @@ check_eq "tagshaked: 2 fds per held relay (TCP socket, socketpair end)" "$hs_fd2
 wait "$HOLDER"
 # the proxy keeps up to 64 empty pipe pairs per worker for later hand-offs
 PIPE_POOL_FDS=$((2 * 64 * 2))
-for _ in $(seq 1 20); do
+# (closing takes longer the more are held: 10 s, plus 5 s per 1,000)
+for _ in $(seq 1 $((20 + HOLD / 100))); do
 	sleep 0.5
 	[ "$(fds "$PROXY_PID")" -le $((px_fd + PIPE_POOL_FDS)) ] && [ "$(hs relays_open)" = 0 ] && break
 done
