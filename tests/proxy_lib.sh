@@ -171,17 +171,22 @@ start_handshaker() {
 	wait_for "$FEED_PORT"
 }
 
-# check_stat "what" NAME EXPECTED: waits up to 2 s for the counter (closes
-# are counted when the client side has gone, just after it read the answer)
-check_stat() {
-	local v
-	for _ in $(seq 1 40); do
-		v=$(proxy_stat "$2")
-		[ "$v" == "$3" ] && break
+# check_until "what" EXPECTED SECONDS COMMAND...: waits up to SECONDS for
+# COMMAND to print EXPECTED, then checks what it printed last
+check_until() {
+	local what=$1 want=$2 secs=$3 v
+	shift 3
+	for _ in $(seq 1 $((secs * 20))); do
+		v=$("$@")
+		[ "$v" == "$want" ] && break
 		sleep 0.05
 	done
-	check_eq "$1" "$v" "$3"
+	check_eq "$what" "$v" "$want"
 }
+
+# check_stat "what" NAME EXPECTED: waits up to 2 s for the counter (closes
+# are counted when the client side has gone, just after it read the answer)
+check_stat() { check_until "$1" "$3" 2 proxy_stat "$2"; }
 
 # Counters from the proxy (SIGUSR1 prints them on stderr): proxy_stat NAME
 proxy_stat() {

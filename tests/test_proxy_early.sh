@@ -46,15 +46,7 @@ wait_for "$FEED_PORT"
 # hs NAME: tagshaked's counter (status file, rewritten every second)
 hs() { awk -v k="$1" '$1 == k { print $2 }' "$T/status" 2>/dev/null; }
 # check_hs "what" NAME EXPECTED: waits up to 5 s for the status file
-check_hs() {
-	local v
-	for _ in $(seq 1 100); do
-		v=$(hs "$2")
-		[ "$v" == "$3" ] && break
-		sleep 0.05
-	done
-	check_eq "$1" "$v" "$3"
-}
+check_hs() { check_until "$1" "$3" 5 hs "$2"; }
 # rec_wait LINES: waits up to 3 s for the recorder's log to have LINES lines
 rec_wait() {
 	for _ in $(seq 1 60); do
