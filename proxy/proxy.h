@@ -104,8 +104,12 @@ static inline uint64_t px_now_us(void)
 	return ts_now_us();
 }
 
-/* Registers ep with its wanted events (0: leaves epoll). */
-void px_ep_update(struct px_worker *w, struct ev_io *ep, uint32_t events);
+/* Registers ep with its wanted events (0: leaves epoll). A failed add
+ * leaves ep unregistered: the next update tries again. */
+static inline void px_ep_update(struct px_worker *w, struct ev_io *ep, uint32_t events)
+{
+	ev_set(&w->loop, ep, events);
+}
 
 /* Takes over a received hand-off (its fd; the struct is released). */
 void px_conn_start(struct px_worker *w, struct ts_handoff *h);

@@ -29,12 +29,6 @@ struct px_link {
 	struct px_link *next;
 };
 
-void px_ep_update(struct px_worker *w, struct ev_io *ep, uint32_t events)
-{
-	/* a failed add leaves ep unregistered: the next update tries again */
-	ev_set(&w->loop, ep, events);
-}
-
 static void handshaker_close(struct px_worker *w, struct px_link *link)
 {
 	for (struct px_link **p = &w->links; *p; p = &(*p)->next)
