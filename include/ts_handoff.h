@@ -130,6 +130,10 @@
 /* Sub-TLVs of TS_PP2_TYPE_MODE. */
 #define TS_PP2_SUBTYPE_GENERATION 0x01
 #define TS_GENERATION_LEN 8
+/* TS_MODE_RECORDS only: the traffic secrets and sequence numbers. Never
+ * forwarded: ts_handoff_recv() removes it from the block (`tlv` stays
+ * forwardable unchanged) and hands it over in ts_handoff.records. */
+#define TS_PP2_SUBTYPE_RECORDS 0x02
 
 /* Largest metadata block: a client certificate DER up to 16 KiB plus the
  * rest; a SOCK_SEQPACKET message this size fits the default socket buffer. */
@@ -151,6 +155,9 @@ enum ts_handoff_mode {
 	TS_MODE_RELAY = 1, /* the fd is a socketpair end; userspace TLS behind it */
 	TS_MODE_EARLY = 2, /* no fd: this connection (PEER, LOCAL) will follow */
 	TS_MODE_EARLY_CANCEL = 3, /* no fd: that connection will not follow */
+	TS_MODE_RECORDS = 4, /* the fd is the TCP socket, no kTLS: the receiver
+			      * runs the TLS 1.3 record layer (lib/tls_record.h)
+			      * from the secrets of TS_PP2_SUBTYPE_RECORDS */
 };
 
 /* A message without a connection: early connect and its cancel. */

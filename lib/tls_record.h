@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The TLS 1.3 record layer of one server connection whose handshake another
+ * process (tagshaked) finished: what kTLS does in the kernel, done in the
+ * receiving process when the kernel has no kTLS (hand-off mode
+ * TS_MODE_RECORDS, include/ts_handoff.h). One process then carries the
+ * connection's bytes, as nginx stream does, instead of tagshaked relaying
+ * them through a socketpair.
+ *
+ * Suites: TLS_AES_128_GCM_SHA256, TLS_AES_256_GCM_SHA384 and
+ * TLS_CHACHA20_POLY1305_SHA256 (the ones kTLS takes). Keys and IVs are
+ * derived from the traffic secrets (RFC 8446 7.1, 7.3), so a KeyUpdate in
+ * either direction is followed (7.2, 4.6.3).
+ *
+ * Usage, on a non-blocking TCP socket fd:
+ *   ts_rec_new(&r, &params);      params then cleansed by the caller
+ *   ts_rec_recv(r, fd, buf, len)  like recv(): plaintext; 0 at the peer's
+ *                                 close_notify or EOF; -1 with errno
+ *                                 (EAGAIN: no whole record yet; EBADMSG: a
+ *                                 record failed authentication or broke the
+ *                                 protocol; ECONNRESET: a fatal alert)
+ *   ts_rec_send(r, fd, buf, len)  like send(): plaintext bytes taken (they
+ *                                 are encrypted at once; what the socket
+ *                                 did not take waits inside, see
+ *                                 ts_rec_want_write()); -1 with errno
+ *   ts_rec_flush(r, fd)           sends what waits: 0 when nothing is left,
+ *                                 -1 with errno (EAGAIN: wait for EPOLLOUT)
+ *   ts_rec_close_notify(r, fd)    queues the close_notify alert and flushes
+ *                                 (then shutdown(fd, SHUT_WR) is the
+ *                                 caller's, once ts_rec_want_write() is 0)
+ *   ts_rec_free(r)                cleanses keys and buffers
+ *
+ * Readiness: plaintext can wait inside after a recv that filled the
+ * caller's buffer, where epoll cannot see it: ts_rec_has_input() says so,
+ * and the caller reads again before waiting for EPOLLIN.
+ *
+ * Memory: buffers are held only while bytes are in flight (a connection
+ * held idle keeps none), so an idle connection costs the struct and two
+ * cipher contexts.
+ */
+#ifndef TS_TLS_RECORD_H
+#define TS_TLS_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* RFC 8446 B.4 cipher suite values. */
+#define TS_REC_AES_128_GCM_SHA256 0x1301
+#define TS_REC_AES_256_GCM_SHA384 0x1302
+#define TS_REC_CHACHA20_POLY1305_SHA256 0x1303
+
+/* Longest traffic secret: the hash length of SHA-384. */
+#define TS_REC_SECRET_MAX 48
+
+/* One direction's state at the hand-off. */
+struct ts_rec_dir_params {
+	uint8_t secret[TS_REC_SECRET_MAX]; /* [client|server]_application_traffic_secret_N */
+	uint8_t secret_len;                /* 32 (SHA-256 suites) or 48 */
+	uint64_t seq;                      /* records already protected with it */
+};
+
+struct ts_rec_params {
+	uint16_t suite;               /* TS_REC_* */
+	struct ts_rec_dir_params rx;  /* the client's: what the server reads */
+	struct ts_rec_dir_params tx;  /* the server's: what it writes */
+};
+
+struct ts_rec;
+
+/* true when the suite is one of TS_REC_*. */
+bool ts_rec_suite_supported(uint16_t suite);
+
+/* 0, -EINVAL (suite or secret length) or -ENOMEM. */
+int ts_rec_new(struct ts_rec **out, const struct ts_rec_params *p);
+void ts_rec_free(struct ts_rec *r);
+
+ssize_t ts_rec_recv(struct ts_rec *r, int fd, void *buf, size_t len);
+ssize_t ts_rec_send(struct ts_rec *r, int fd, const void *buf, size_t len);
+int ts_rec_flush(struct ts_rec *r, int fd);
+int ts_rec_close_notify(struct ts_rec *r, int fd);
+
+/* Plaintext (or a whole record) is waiting inside: read before polling. */
+bool ts_rec_has_input(const struct ts_rec *r);
+/* Protected bytes are waiting for the socket: poll for EPOLLOUT. */
+bool ts_rec_want_write(const struct ts_rec *r);
+
+#endif /* TS_TLS_RECORD_H */
