@@ -136,4 +136,25 @@ bd_callgrind() {
 				printf "%s%s %.0f%%", i ? ", " : "", order[i], 100 * obj[order[i]] / total
 			printf "; %d conns)", n
 		}'
+	bd_crypto_split "$f" "$n"
+}
+
+# bd_crypto_split CALLGRIND-FILE CONNS: the OpenSSL operations every TLS 1.3
+# handshake makes, in instructions per connection (inclusive): the same
+# library doing the same operations costs the same in any server, which is
+# the floor that no process layout goes below
+bd_crypto_split() {
+	callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null | awk -v n="$2" '
+		function add(name, v) { if (!(name in got)) { got[name] = v; order[k++] = name } }
+		{ v = $1; gsub(/,/, "", v) }
+		/:EVP_PKEY_generate / { add("key share generation", v) }
+		/:EVP_PKEY_derive / { add("key exchange", v) }
+		/:EVP_KDF_derive / { add("key schedule (HKDF)", v) }
+		/:EVP_DigestSign / { add("signature", v) }
+		END {
+			if (!k || !n) exit
+			printf "; OpenSSL operations:"
+			for (i = 0; i < k; i++)
+				printf "%s %s %.0f k", i ? "," : "", order[i], got[order[i]] / n / 1000
+		}'
 }
