@@ -26,6 +26,39 @@ echo "Each row puts tagshake next to its peer measured in the same run on the sa
 echo
 echo "| comparison | tagshake | peer | ratio | better |"
 echo "|---|---:|---:|---:|---|"
+# issue17_targets ROWS: issue 17's rows against their targets, read from
+# the summary rows above (the ratio column); bench/limits.md says what
+# limits each row that is not met, with the measurement that shows it
+issue17_targets() {
+	local t
+	echo "### Issue 17: each row against its target"
+	echo
+	echo "| row | target | ratio in this run | met |"
+	echo "|---|---|---:|---|"
+	while IFS='|' read -r re op goal; do
+		awk -F'|' -v re="$re" -v op="$op" -v goal="$goal" '
+			$2 ~ re { r = $5; gsub(/ /, "", r); row = $2; gsub(/^ +| +$/, "", row)
+				met = (r == "-") ? "-" : (op == ">=" ? r + 0 >= goal + 0 : r + 0 <= goal + 0) ? "yes" : "no"
+				printf "| %s | %s %s | %s | %s |\n", row, op == ">=" ? "≥" : "≤", goal, r, met }' "$1"
+	done <<'TARGETS'
+^ tagger: conn \+ hello rate, [0-9]+ B hello in 1 segment|>=|0.97
+^ tagger: conn \+ hello rate, [0-9]+ B hello in 4 segment|>=|0.93
+^ handshaker: full: none, ECDSA P-256 .*peer: nginx|<=|0.90
+^ handshaker: full: none, RSA-2048 .*peer: nginx|<=|0.90
+^ handshaker: reject on the tag|<=|0.05
+^ proxy: handshake done → first upstream byte, median \(|<=|1.0
+^ proxy: upload throughput|>=|1.0
+^ proxy: upload, server CPU|<=|1.0
+^ proxy: download throughput|>=|1.0
+^ proxy: download, server CPU|<=|1.0
+^ proxy: connections held|>=|1.0
+TARGETS
+	echo
+	echo "What limits each row that is not met, and the measurement that shows it: [limits.md](limits.md)."
+	echo
+}
+
+summary_rows() {
 
 # Tagger: connection + hello rate and CPU per connection, attached vs
 # detached, one row per (MTU, hello) of the rate table
@@ -91,6 +124,10 @@ done
 th=$(cell "$proxy" "^tagshake-proxy \(" 4) nh=$(cell "$proxy" "^nginx stream worker" 4)
 [ -n "$th" ] && [ -n "$nh" ] &&
 	echo "| proxy: connections held per process at the 20,000 fd limit ($(cell "$proxy" "^tagshake-proxy \(" 2) vs $(cell "$proxy" "^nginx stream worker" 2) fds, $(cell "$proxy" "^tagshake-proxy \(" 3) vs $(cell "$proxy" "^nginx stream worker" 3) B RSS per held connection; peer: nginx stream) | $th | $nh | $(ratio "$th" "$nh") | higher |"
+}
+summary_rows | tee "$dat/rows"
+echo
+issue17_targets "$dat/rows"
 echo
 
 # Plots: clustered bars, one PNG per comparison
