@@ -389,8 +389,10 @@ static void test_close_notify_from_client(void **state)
 	exchange(&k, 100);
 	assert_true(SSL_shutdown(k.c) >= 0);
 	wait_fd(k.sfd, POLLIN);
+	assert_int_equal(ts_rec_peer_alert(k.r), -1);
 	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), 0);
 	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), 0);
+	assert_int_equal(ts_rec_peer_alert(k.r), 0);
 	assert_idle(&k);
 	close_pair(&k);
 }
@@ -495,6 +497,23 @@ static void test_fatal_alert(void **state)
 	wait_fd(k.sfd, POLLIN);
 	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), -1);
 	assert_int_equal(errno, ECONNRESET);
+	assert_int_equal(ts_rec_peer_alert(k.r), SSL_AD_BAD_RECORD_MAC);
+	close_pair(&k);
+}
+
+/* The client's EOF without close_notify: 0, and no alert to show for it. */
+static void test_bare_eof(void **state)
+{
+	uint8_t buf[16];
+	struct pair k;
+
+	open_pair(&k, *state);
+	exchange(&k, 100);
+	assert_int_equal(shutdown(k.cfd, SHUT_WR), 0);
+	wait_fd(k.sfd, POLLIN);
+	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), 0);
+	assert_int_equal(ts_rec_peer_alert(k.r), -1);
+	assert_idle(&k);
 	close_pair(&k);
 }
 
@@ -570,6 +589,7 @@ int main(void)
 		ALL_SUITES(test_change_cipher_spec),
 		ALL_SUITES(test_oversized_record),
 		ALL_SUITES(test_fatal_alert),
+		ALL_SUITES(test_bare_eof),
 		ALL_SUITES(test_partial_sends),
 		cmocka_unit_test(test_params_checked),
 	};
