@@ -50,6 +50,12 @@ $(BUILD)/tests/test_decision: LDLIBS = -lcmocka -lssl -lcrypto $(LIB_LIBS)
 $(BUILD)/tests/test_decision: $(OBJ)/tests/test_decision.o $(OBJ)/tagshaked/decision.o $(LIB_A)
 	$(link)
 
+# lib/tls_record.c against a real OpenSSL client (tests/tls_pair.c)
+TEST_BINS += $(BUILD)/tests/test_tls_record
+$(BUILD)/tests/test_tls_record: LDLIBS = -lcmocka -lssl -lcrypto -lpthread
+$(BUILD)/tests/test_tls_record: $(OBJ)/tests/test_tls_record.o $(OBJ)/tests/tls_pair.o $(LIB_A)
+	$(link)
+
 # command-line options from a table (lib/opts.c)
 $(BUILD)/tests/test_opts: LDLIBS = -lcmocka
 $(BUILD)/tests/test_opts: $(OBJ)/tests/test_opts.o $(LIB_A)
@@ -93,7 +99,7 @@ $(BUILD)/tests/tag_probe: LDLIBS = $(LIBBPF_LIBS) $(LIB_LIBS)
 $(BUILD)/tests/tag_probe: $(OBJ)/tests/tag_probe.o $(LIB_A)
 	$(link)
 
-$(BUILD)/tests/handoff_sink: LDLIBS = -lpthread
+$(BUILD)/tests/handoff_sink: LDLIBS = -lcrypto -lpthread
 $(BUILD)/tests/handoff_sink: $(OBJ)/tests/handoff_sink.o $(LIB_A)
 	$(link)
 

@@ -15,156 +15,23 @@
 #include <linux/tls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/kdf.h>
+
+#include "secrets.h"
+#include "tls13_kdf.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
 #endif
 
-/* Largest TLS 1.3 traffic secret: SHA-384 output. */
-#define SECRET_MAX 48
-/* TLS 1.3 per-record nonce length (RFC 8446 section 5.3). */
-#define TLS13_IV_LEN 12
-/* "tls13 " label prefix and the HkdfLabel limits (RFC 8446 section 7.1). */
-#define TLS13_LABEL_PREFIX "tls13 "
-#define HKDF_LABEL_MAX 255
-/* Keylog: "<label> <64 hex client_random> <hex secret>". */
-#define KEYLOG_RANDOM_HEX 64
-
-struct secrets {
-	uint8_t client[SECRET_MAX]; /* client_application_traffic_secret_0 */
-	uint8_t server[SECRET_MAX]; /* server_application_traffic_secret_0 */
-	size_t client_len;
-	size_t server_len;
-};
-
-struct ctx_hook {
-	SSL_CTX_keylog_cb_func chained;
-};
-
-static int ssl_idx = -1;
-static int ctx_idx = -1;
-static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
-
-static void free_secrets(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	if (ptr)
-		OPENSSL_clear_free(ptr, sizeof(struct secrets));
-}
-
-static void free_hook(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	OPENSSL_free(ptr);
-}
-
-static void init_indexes(void)
-{
-	ssl_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_secrets);
-	ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_hook);
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes the hex secret at the end of a keylog line; its length or -1. */
-static int parse_secret(const char *hex, uint8_t *out)
-{
-	size_t n = strlen(hex);
-
-	if (n % 2 || n / 2 > SECRET_MAX || n == 0)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return (int)(n / 2);
-}
-
-static struct secrets *secrets_of(const SSL *ssl, bool create)
-{
-	struct secrets *s = SSL_get_ex_data(ssl, ssl_idx);
-
-	if (!s && create) {
-		s = OPENSSL_zalloc(sizeof(*s));
-		/* ex_data is ours to set even on a const SSL: OpenSSL hands
-		 * the keylog callback a const pointer only by convention. */
-		if (s && !SSL_set_ex_data((SSL *)ssl, ssl_idx, s)) {
-			OPENSSL_free(s);
-			s = NULL;
-		}
-	}
-	return s;
-}
-
-static void keep_secret(const SSL *ssl, const char *line)
-{
-	static const char client[] = "CLIENT_TRAFFIC_SECRET_0 ";
-	static const char server[] = "SERVER_TRAFFIC_SECRET_0 ";
-	bool is_client = !strncmp(line, client, sizeof(client) - 1);
-	bool is_server = !strncmp(line, server, sizeof(server) - 1);
-	const char *hex;
-	struct secrets *s;
-	int n;
-
-	if (!is_client && !is_server)
-		return;
-	hex = line + sizeof(client) - 1 + KEYLOG_RANDOM_HEX + 1;
-	if (strlen(line) <= (size_t)(hex - line) || !(s = secrets_of(ssl, true)))
-		return;
-	n = parse_secret(hex, is_client ? s->client : s->server);
-	if (n > 0)
-		*(is_client ? &s->client_len : &s->server_len) = (size_t)n;
-}
-
-static void keylog_cb(const SSL *ssl, const char *line)
-{
-	struct ctx_hook *hook = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
-
-	keep_secret(ssl, line);
-	if (hook && hook->chained)
-		hook->chained(ssl, line);
-}
-
 int ts_ktls_ctx_init(SSL_CTX *ctx)
 {
-	struct ctx_hook *hook;
-
-	pthread_once(&idx_once, init_indexes);
-	if (ssl_idx < 0 || ctx_idx < 0)
-		return -ENOMEM;
 	SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
-	if (SSL_CTX_get_keylog_callback(ctx) == keylog_cb)
-		return 0;
-	hook = OPENSSL_zalloc(sizeof(*hook));
-	if (!hook)
-		return -ENOMEM;
-	hook->chained = SSL_CTX_get_keylog_callback(ctx);
-	if (!SSL_CTX_set_ex_data(ctx, ctx_idx, hook)) {
-		OPENSSL_free(hook);
-		return -ENOMEM;
-	}
-	SSL_CTX_set_keylog_callback(ctx, keylog_cb);
-	return 0;
+	return ts_secrets_ctx_init(ctx);
 }
 
 const char *ts_ktls_by_name(enum ts_ktls_by by)
@@ -229,43 +96,6 @@ static int off_reason(const struct ts_ktls_status *st, int fd)
 	return err ? err : -EOPNOTSUPP;
 }
 
-/* HKDF-Expand-Label(secret, label, "", out_len) of RFC 8446 section 7.1. */
-static int expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len, const char *label,
-			uint8_t *out, size_t out_len)
-{
-	uint8_t info[2 + 1 + HKDF_LABEL_MAX + 1];
-	size_t full = strlen(TLS13_LABEL_PREFIX) + strlen(label), n = 0;
-	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY, ok;
-	OSSL_PARAM params[5];
-	EVP_KDF_CTX *kctx;
-	EVP_KDF *kdf;
-
-	if (full > HKDF_LABEL_MAX)
-		return -EINVAL;
-	info[n++] = (uint8_t)(out_len >> 8);
-	info[n++] = (uint8_t)out_len;
-	info[n++] = (uint8_t)full;
-	memcpy(info + n, TLS13_LABEL_PREFIX, strlen(TLS13_LABEL_PREFIX));
-	n += strlen(TLS13_LABEL_PREFIX);
-	memcpy(info + n, label, strlen(label));
-	n += strlen(label);
-	info[n++] = 0; /* empty context */
-
-	kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
-	kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	EVP_KDF_free(kdf);
-	if (!kctx)
-		return -ENOMEM;
-	params[0] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len);
-	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
-	params[4] = OSSL_PARAM_construct_end();
-	ok = EVP_KDF_derive(kctx, out, out_len, params);
-	EVP_KDF_CTX_free(kctx);
-	return ok == 1 ? 0 : -EINVAL;
-}
-
 /* The kernel's crypto_info for one TLS 1.3 direction, all layouts in one. */
 union crypto_info {
 	struct tls_crypto_info info;
@@ -313,13 +143,13 @@ static int fill_info(union crypto_info *ci, uint16_t cipher_type, const uint8_t 
 static int tls13_install_rx(SSL *ssl, int fd, uint16_t cipher_type)
 {
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-	const struct secrets *s = secrets_of(ssl, false);
+	const struct ts_secrets *s = ts_secrets_of(ssl);
 	const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest(c) : NULL;
 	const EVP_CIPHER *cipher = c ? EVP_get_cipherbynid(SSL_CIPHER_get_cipher_nid(c)) : NULL;
 	/* The receive key is the peer's: the client's secret on a server. */
 	const uint8_t *secret = s ? (SSL_is_server(ssl) ? s->client : s->server) : NULL;
 	size_t secret_len = s ? (SSL_is_server(ssl) ? s->client_len : s->server_len) : 0;
-	uint8_t key[EVP_MAX_KEY_LENGTH], iv[TLS13_IV_LEN];
+	uint8_t key[EVP_MAX_KEY_LENGTH], iv[TS_TLS13_IV_LEN];
 	union crypto_info ci;
 	int err, len;
 
@@ -327,9 +157,10 @@ static int tls13_install_rx(SSL *ssl, int fd, uint16_t cipher_type)
 		return -ENOKEY;
 	if (SSL_has_pending(ssl))
 		return -EBUSY;
-	err = expand_label(md, secret, secret_len, "key", key, (size_t)EVP_CIPHER_get_key_length(cipher));
+	err = ts_tls13_expand_label(EVP_MD_get0_name(md), secret, secret_len, "key", key,
+				    (size_t)EVP_CIPHER_get_key_length(cipher));
 	if (!err)
-		err = expand_label(md, secret, secret_len, "iv", iv, sizeof(iv));
+		err = ts_tls13_expand_label(EVP_MD_get0_name(md), secret, secret_len, "iv", iv, sizeof(iv));
 	len = err ? err : fill_info(&ci, cipher_type, key, iv);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(iv, sizeof(iv));
@@ -344,8 +175,6 @@ static int tls13_install_rx(SSL *ssl, int fd, uint16_t cipher_type)
 
 int ts_ktls_install(SSL *ssl, int fd, struct ts_ktls_status *st)
 {
-	struct secrets *s;
-
 	memset(st, 0, sizeof(*st));
 	st->version = kernel_version(ssl);
 	st->cipher_type = kernel_cipher(ssl);
@@ -367,10 +196,11 @@ int ts_ktls_install(SSL *ssl, int fd, struct ts_ktls_status *st)
 		st->rx.err = off_reason(st, fd);
 	}
 
-	/* The secrets served their one use: do not keep them around. */
-	s = secrets_of(ssl, false);
-	if (s)
-		OPENSSL_cleanse(s, sizeof(*s));
+	/* Both directions in the kernel: the secrets served their one use.
+	 * Otherwise a records hand-off may still need them (the caller
+	 * forgets them then). */
+	if (!st->tx.err && !st->rx.err)
+		ts_secrets_forget(ssl);
 	if (st->tx.err)
 		return st->tx.err;
 	return st->rx.err;
