@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client_io.h"
 #include "clock.h"
 #include "config.h"
 #include "ev.h"
@@ -48,6 +49,7 @@ struct px_conn {
 	struct ev_entry timer; /* on the worker's connecting or idle list */
 	struct px_worker *w;
 	struct ev_io client, upstream;
+	struct px_client_io cio; /* the client's bytes: client_io.h (fd: client.fd) */
 	enum px_conn_state state;
 	struct px_gen *gen; /* the generation the handshaker decided with: held to the end */
 	const struct ts_cfg_route *route;

@@ -142,6 +142,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	c->policy = pol;
 	c->log = px_connlog_new(&h->meta, route, c->start_us);
 	c->client = (struct ev_io){ .kind = PX_EP_CLIENT, .fd = h->fd, .obj = c };
+	px_cio_init_plain(&c->cio, h->fd);
 	h->fd = -1;
 	int fl = fcntl(c->client.fd, F_GETFL);
 	if (fl >= 0 && !(fl & O_NONBLOCK)) /* tagshaked's sockets already are */
@@ -170,12 +171,10 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	/* no pipe and no buffer until bytes arrive: an idle connection holds
 	 * its two sockets and nothing else */
 	w->pipes.stats = &w->stats;
-	rc = px_dir_init(&c->up, c->client.fd, c->upstream.fd, &w->pipes,
-			 w->set->splice && route->mode != TS_META_HTTP);
-	if (!rc)
-		rc = px_dir_init(&c->down, c->upstream.fd, c->client.fd, &w->pipes, w->set->splice);
-	if (!rc)
-		rc = px_mode_setup(c, h);
+	px_dir_init_up(&c->up, &c->cio, c->upstream.fd, &w->pipes,
+		       w->set->splice && route->mode != TS_META_HTTP);
+	px_dir_init_down(&c->down, c->upstream.fd, &c->cio, &w->pipes, w->set->splice);
+	rc = px_mode_setup(c, h);
 	ts_handoff_release(h);
 	if (rc) {
 		px_conn_close(c, rc == -ENOMEM ? PX_CLOSE_NOMEM : PX_CLOSE_BAD_META);
@@ -207,8 +206,7 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	drop_upstream(c); /* before leaving the timer lists: it may touch() */
 	px_list_remove(c);
 	px_ep_update(w, &c->client, 0);
-	if (c->client.fd >= 0)
-		close(c->client.fd);
+	px_cio_close(&c->cio);
 	c->client.fd = -1;
 	px_dir_free(&c->up);
 	px_dir_free(&c->down);
@@ -229,7 +227,7 @@ static int discard_client(struct px_conn *c)
 	char junk[PX_DISCARD_BUF];
 
 	while (!c->client_eof) {
-		ssize_t n = recv(c->client.fd, junk, sizeof(junk), MSG_DONTWAIT);
+		ssize_t n = px_cio_recv(&c->cio, junk, sizeof(junk));
 		if (n == 0)
 			c->client_eof = true;
 		else if (n < 0)
@@ -244,7 +242,9 @@ static void update_interest(struct px_conn *c)
 
 	if (c->local_status ? !c->client_eof : px_dir_wants_read(&c->up))
 		ce |= EPOLLIN;
-	if (px_dir_pending(&c->down))
+	/* toward the client only once connected: before, only the client's
+	 * transport can hold output (a TLS KeyUpdate answer), and it waits */
+	if (c->state == PX_RELAYING && px_dir_pending(&c->down))
 		ce |= EPOLLOUT;
 	if (c->state == PX_CONNECTING) {
 		ue = EPOLLOUT;
@@ -275,9 +275,16 @@ static bool half_close(struct px_conn *c)
 		c->local_queued = true;
 		return px_dir_queue(&c->down, resp, n) == 0;
 	}
-	shutdown(c->client.fd, SHUT_WR);
+	px_cio_shutdown_write(&c->cio);
 	c->down.shut = true;
 	return false;
+}
+
+/* Everything for the client was written and its write side is shut (the
+ * transport may still hold the end of the stream, e.g. TLS close_notify). */
+static bool client_written(const struct px_conn *c)
+{
+	return c->down.shut && !px_dir_pending(&c->down);
 }
 
 static void step(struct px_conn *c)
@@ -311,7 +318,7 @@ static void step(struct px_conn *c)
 		if (up > 0 || down > 0)
 			touch(c);
 	} while (half_close(c));
-	if (c->local_status ? (c->down.shut && c->client_eof) : (c->up.shut && c->down.shut)) {
+	if (client_written(c) && (c->local_status ? c->client_eof : c->up.shut)) {
 		px_conn_close(c, c->local_status ? px_close_for_status(c->local_status) : PX_CLOSE_DONE);
 		return;
 	}
