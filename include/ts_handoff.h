@@ -8,12 +8,18 @@
  *
  *   - ancillary data: SCM_RIGHTS carrying exactly one fd, the connection. In
  *     kTLS mode it is the TCP socket itself (kTLS TX+RX installed: plain
- *     read/write/sendfile give plaintext). In relay mode (no kTLS in the
- *     kernel) it is one end of an AF_UNIX SOCK_STREAM socketpair whose other
- *     end the handshaker relays through userspace TLS: plaintext both ways,
- *     EOF when the client closes. getpeername() on a relay fd does not give
- *     the client address: use the TS_PP2_TYPE_PEER TLV. In both modes the
- *     fd arrives non-blocking (O_NONBLOCK set).
+ *     read/write/sendfile give plaintext). In records mode (no kTLS, TLS
+ *     1.3) it is the TCP socket too, with no kernel TLS: the receiver runs
+ *     the TLS 1.3 record layer itself (lib/tls_record.h) from the traffic
+ *     secrets and sequence numbers of the TS_PP2_SUBTYPE_RECORDS sub-TLV;
+ *     the handshaker has closed its copy and forgotten the connection, and
+ *     sends no close_notify. In relay mode (no kTLS in the kernel, records
+ *     mode off or not possible) it is one end of an AF_UNIX SOCK_STREAM
+ *     socketpair whose other end the handshaker relays through userspace
+ *     TLS: plaintext both ways, EOF when the client closes. getpeername()
+ *     on a relay fd does not give the client address: use the
+ *     TS_PP2_TYPE_PEER TLV. In every mode the fd arrives non-blocking
+ *     (O_NONBLOCK set).
  *   - an early-connect message instead (TS_MODE_EARLY, TS_MODE_EARLY_CANCEL)
  *     carries no fd: sent only when the handshaker is configured with
  *     `handoff.early_connect: true`, and only for `none` policies, it tells
@@ -64,6 +70,20 @@
  *                                 made with (ts_config.generation), 8 bytes
  *                                 big endian; the proxy refuses a hand-off
  *                                 whose generation it does not hold
+ *     TS_PP2_SUBTYPE_RECORDS 0x02  TS_MODE_RECORDS only, and there always,
+ *                                 exactly once: the record layer's state
+ *                                 (include/ts_records.h), big endian:
+ *                                 suite (2 bytes, TS_REC_*), rx seq (8),
+ *                                 tx seq (8), secret length (1: 32 or 48),
+ *                                 rx secret (the client's application
+ *                                 traffic secret), tx secret (the
+ *                                 server's). Secret: never forwarded.
+ *                                 ts_handoff_recv() removes it from `tlv`
+ *                                 (patching the MODE TLV's length, wiping
+ *                                 the bytes) and hands it over in
+ *                                 ts_handoff.records; ts_handoff_release()
+ *                                 wipes that too. The sender wipes its
+ *                                 copies once sent (docs/security.md).
  *   TS_PP2_TYPE_CERT        0xE4  client leaf certificate, DER
  *   TS_PP2_TYPE_FINGERPRINT 0xE5  SHA-256 of that DER, 32 bytes
  *   TS_PP2_TYPE_SUBJECT     0xE6  subject DN, RFC 2253 string
@@ -97,6 +117,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "ts_records.h"
 
 #define PP2_TYPE_ALPN 0x01
 #define PP2_TYPE_AUTHORITY 0x02
@@ -134,6 +156,8 @@
  * forwarded: ts_handoff_recv() removes it from the block (`tlv` stays
  * forwardable unchanged) and hands it over in ts_handoff.records. */
 #define TS_PP2_SUBTYPE_RECORDS 0x02
+/* Its value before the two secrets: suite, rx seq, tx seq, secret length. */
+#define TS_RECORDS_FIXED_LEN (2 + 8 + 8 + 1)
 
 /* Largest metadata block: a client certificate DER up to 16 KiB plus the
  * rest; a SOCK_SEQPACKET message this size fits the default socket buffer. */
@@ -207,6 +231,10 @@ struct ts_handoff {
 	uint8_t *tlv; /* the raw TLV block, forwardable unchanged */
 	size_t tlv_len;
 	struct ts_handoff_meta meta;
+	/* TS_MODE_RECORDS (has_records 1, and only then): the record layer's
+	 * state, taken out of `tlv`, for ts_rec_new(); release wipes it. */
+	int has_records;
+	struct ts_rec_params records;
 };
 
 /* TLV builder over caller memory. Errors are sticky: check ts_tlv_error()
@@ -230,6 +258,11 @@ size_t ts_tlv_open(struct ts_tlv_buf *b, uint8_t type);
  * ts_tlv_close(). */
 size_t ts_tlv_open_mode(struct ts_tlv_buf *b, uint8_t mode);
 void ts_tlv_add_u64(struct ts_tlv_buf *b, uint8_t type, uint64_t v);
+/* Inside the MODE TLV of a TS_MODE_RECORDS hand-off: the
+ * TS_PP2_SUBTYPE_RECORDS sub-TLV (-EINVAL sticky when the secret lengths
+ * differ or exceed TS_REC_SECRET_MAX). The builder's memory then holds the
+ * secrets: wipe it after sending. */
+void ts_tlv_add_records(struct ts_tlv_buf *b, const struct ts_rec_params *p);
 /* Opens PP2_TYPE_SSL and writes its client flags and verify result. */
 size_t ts_tlv_open_ssl(struct ts_tlv_buf *b, uint8_t client, uint32_t verify);
 void ts_tlv_close(struct ts_tlv_buf *b, size_t mark);
@@ -254,8 +287,10 @@ int ts_handoff_send(int unix_fd, int conn_fd, const uint8_t *tlv, size_t len);
 /* Receives one hand-off. Returns 0 with *out filled; -EPIPE when the sender
  * closed; -EAGAIN on a non-blocking socket with nothing queued; -EBADMSG for
  * a message without exactly one fd (an early-connect mode: with any fd), or
- * with invalid TLVs (any received fd is closed). An early-connect message
- * returns 0 with out->fd -1 and meta.mode saying which. */
+ * with invalid TLVs, or a RECORDS sub-TLV missing from a TS_MODE_RECORDS
+ * message, repeated or present in another mode (any received fd is
+ * closed). An early-connect message returns 0 with out->fd -1 and
+ * meta.mode saying which. */
 int ts_handoff_recv(int unix_fd, struct ts_handoff *out);
 void ts_handoff_release(struct ts_handoff *h);
 

@@ -96,12 +96,13 @@ size_t ts_tlv_open(struct ts_tlv_buf *b, uint8_t type)
 	return mark;
 }
 
+static void put64(uint8_t *p, uint64_t v);
+
 void ts_tlv_add_u64(struct ts_tlv_buf *b, uint8_t type, uint64_t v)
 {
 	uint8_t be[8];
 
-	for (int i = 0; i < 8; i++)
-		be[i] = (uint8_t)(v >> (56 - 8 * i));
+	put64(be, v);
 	ts_tlv_add(b, type, be, sizeof(be));
 }
 
@@ -114,6 +115,33 @@ size_t ts_tlv_open_mode(struct ts_tlv_buf *b, uint8_t mode)
 	else if (!b->err)
 		b->err = -EMSGSIZE;
 	return mark;
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+void ts_tlv_add_records(struct ts_tlv_buf *b, const struct ts_rec_params *p)
+{
+	uint8_t v[TS_RECORDS_FIXED_LEN + 2 * TS_REC_SECRET_MAX];
+	size_t slen = p->rx.secret_len;
+
+	if (slen == 0 || slen > TS_REC_SECRET_MAX || p->tx.secret_len != slen) {
+		if (!b->err)
+			b->err = -EINVAL;
+		return;
+	}
+	v[0] = (uint8_t)(p->suite >> 8);
+	v[1] = (uint8_t)p->suite;
+	put64(v + 2, p->rx.seq);
+	put64(v + 10, p->tx.seq);
+	v[18] = (uint8_t)slen;
+	memcpy(v + TS_RECORDS_FIXED_LEN, p->rx.secret, slen);
+	memcpy(v + TS_RECORDS_FIXED_LEN + slen, p->tx.secret, slen);
+	ts_tlv_add(b, TS_PP2_SUBTYPE_RECORDS, v, TS_RECORDS_FIXED_LEN + 2 * slen);
+	explicit_bzero(v, sizeof(v));
 }
 
 size_t ts_tlv_open_ssl(struct ts_tlv_buf *b, uint8_t client, uint32_t verify)
@@ -333,6 +361,88 @@ int ts_handoff_parse(const uint8_t *tlv, size_t len, struct ts_handoff_meta *m)
 	return tlv_walk(tlv, len, top_tlv, m);
 }
 
+static uint64_t get64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static int parse_records(const uint8_t *v, uint16_t l, struct ts_rec_params *p)
+{
+	size_t slen;
+
+	if (l < TS_RECORDS_FIXED_LEN)
+		return -EBADMSG;
+	slen = v[18];
+	if (slen == 0 || slen > TS_REC_SECRET_MAX || l != TS_RECORDS_FIXED_LEN + 2 * slen)
+		return -EBADMSG;
+	p->suite = get16(v);
+	p->rx.seq = get64(v + 2);
+	p->tx.seq = get64(v + 10);
+	p->rx.secret_len = p->tx.secret_len = (uint8_t)slen;
+	memcpy(p->rx.secret, v + TS_RECORDS_FIXED_LEN, slen);
+	memcpy(p->tx.secret, v + TS_RECORDS_FIXED_LEN + slen, slen);
+	return 0;
+}
+
+/* Removes n bytes at off from a block of *len bytes, wiping the tail the
+ * move leaves behind. */
+static void cut(uint8_t *p, size_t *len, size_t off, size_t n)
+{
+	memmove(p + off, p + off + n, *len - off - n);
+	*len -= n;
+	explicit_bzero(p + *len, n);
+}
+
+/* Moves the RECORDS sub-TLVs of the MODE TLV at mode_off into h->records,
+ * patching that TLV's length. */
+static int take_mode_records(uint8_t *p, size_t *len, size_t mode_off, struct ts_handoff *h)
+{
+	size_t mode_len = get16(p + mode_off + 1), off = mode_off + TS_TLV_HDR + 1;
+
+	if (mode_len < 1)
+		return -EBADMSG;
+	while (off < mode_off + TS_TLV_HDR + mode_len) {
+		size_t end = mode_off + TS_TLV_HDR + mode_len;
+		uint16_t l;
+
+		if (end - off < TS_TLV_HDR || end - off - TS_TLV_HDR < (l = get16(p + off + 1)))
+			return -EBADMSG;
+		if (p[off] != TS_PP2_SUBTYPE_RECORDS) {
+			off += TS_TLV_HDR + l;
+			continue;
+		}
+		if (h->has_records || parse_records(p + off + TS_TLV_HDR, l, &h->records))
+			return -EBADMSG;
+		h->has_records = 1;
+		cut(p, len, off, TS_TLV_HDR + l);
+		mode_len -= TS_TLV_HDR + l;
+		put_hdr(p + mode_off, TS_PP2_TYPE_MODE, mode_len);
+	}
+	return 0;
+}
+
+/* The secrets never stay in the forwardable block: every RECORDS sub-TLV
+ * moves to h->records (at most one is valid). */
+static int take_records(uint8_t *p, size_t *len, struct ts_handoff *h)
+{
+	size_t off = 0;
+
+	while (off < *len) {
+		int err;
+
+		if (*len - off < TS_TLV_HDR || *len - off - TS_TLV_HDR < get16(p + off + 1))
+			return -EBADMSG;
+		if (p[off] == TS_PP2_TYPE_MODE && (err = take_mode_records(p, len, off, h)))
+			return err;
+		off += TS_TLV_HDR + get16(p + off + 1);
+	}
+	return 0;
+}
+
 int ts_handoff_send(int unix_fd, int conn_fd, const uint8_t *tlv, size_t len)
 {
 	union {
@@ -416,11 +526,11 @@ int ts_handoff_recv(int unix_fd, struct ts_handoff *out)
 		.msg_controllen = sizeof(u.buf),
 	};
 	ssize_t n;
+	size_t len;
 	int fd, err;
 
+	memset(out, 0, sizeof(*out));
 	out->fd = -1;
-	out->tlv = NULL;
-	out->tlv_len = 0;
 	if (!buf)
 		return -ENOMEM;
 	do
@@ -441,22 +551,30 @@ int ts_handoff_recv(int unix_fd, struct ts_handoff *out)
 		return err;
 	}
 	fd = take_fd(&msg);
+	len = (size_t)n;
 	err = msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC) ? -EBADMSG : 0;
 	if (!err)
-		err = ts_handoff_parse(buf, (size_t)n, &out->meta);
+		err = take_records(buf, &len, out);
+	if (!err)
+		err = ts_handoff_parse(buf, len, &out->meta);
 	/* a connection comes with exactly one fd, an early-connect message
-	 * with none */
+	 * with none; the secrets come with records mode, and only there */
 	if (!err && (ts_handoff_mode_early(out->meta.mode) ? fd >= 0 || msg.msg_controllen > 0 : fd < 0))
+		err = -EBADMSG;
+	if (!err && out->has_records != (out->meta.mode == TS_MODE_RECORDS))
 		err = -EBADMSG;
 	if (err) {
 		if (fd >= 0)
 			close(fd);
+		explicit_bzero(buf, TS_HANDOFF_MAX);
 		free(buf);
+		explicit_bzero(out, sizeof(*out));
+		out->fd = -1;
 		return err;
 	}
 	out->fd = fd;
 	out->tlv = buf;
-	out->tlv_len = (size_t)n;
+	out->tlv_len = len;
 	return 0;
 }
 
@@ -468,6 +586,8 @@ void ts_handoff_release(struct ts_handoff *h)
 	free(h->tlv);
 	h->tlv = NULL;
 	h->tlv_len = 0;
+	explicit_bzero(&h->records, sizeof(h->records));
+	h->has_records = 0;
 }
 
 static int unix_addr(const char *path, struct sockaddr_un *sa)

@@ -46,26 +46,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* RFC 8446 B.4 cipher suite values. */
-#define TS_REC_AES_128_GCM_SHA256 0x1301
-#define TS_REC_AES_256_GCM_SHA384 0x1302
-#define TS_REC_CHACHA20_POLY1305_SHA256 0x1303
-
-/* Longest traffic secret: the hash length of SHA-384. */
-#define TS_REC_SECRET_MAX 48
-
-/* One direction's state at the hand-off. */
-struct ts_rec_dir_params {
-	uint8_t secret[TS_REC_SECRET_MAX]; /* [client|server]_application_traffic_secret_N */
-	uint8_t secret_len;                /* 32 (SHA-256 suites) or 48 */
-	uint64_t seq;                      /* records already protected with it */
-};
-
-struct ts_rec_params {
-	uint16_t suite;               /* TS_REC_* */
-	struct ts_rec_dir_params rx;  /* the client's: what the server reads */
-	struct ts_rec_dir_params tx;  /* the server's: what it writes */
-};
+/* The suites, the secrets and sequence numbers: include/ts_records.h. */
+#include "ts_records.h"
 
 struct ts_rec;
 
@@ -85,5 +67,7 @@ int ts_rec_close_notify(struct ts_rec *r, int fd);
 bool ts_rec_has_input(const struct ts_rec *r);
 /* Protected bytes are waiting for the socket: poll for EPOLLOUT. */
 bool ts_rec_want_write(const struct ts_rec *r);
+/* Bytes of buffer memory the connection holds now (0 when idle). */
+size_t ts_rec_buffer_bytes(const struct ts_rec *r);
 
 #endif /* TS_TLS_RECORD_H */

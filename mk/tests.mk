@@ -50,6 +50,12 @@ $(BUILD)/tests/test_decision: LDLIBS = -lcmocka -lssl -lcrypto $(LIB_LIBS)
 $(BUILD)/tests/test_decision: $(OBJ)/tests/test_decision.o $(OBJ)/tagshaked/decision.o $(LIB_A)
 	$(link)
 
+# lib/tls_record.c against a real OpenSSL client (tests/tls_pair.c)
+TEST_BINS += $(BUILD)/tests/test_tls_record
+$(BUILD)/tests/test_tls_record: LDLIBS = -lcmocka -lssl -lcrypto -lpthread
+$(BUILD)/tests/test_tls_record: $(OBJ)/tests/test_tls_record.o $(OBJ)/tests/tls_pair.o $(LIB_A)
+	$(link)
+
 # command-line options from a table (lib/opts.c)
 $(BUILD)/tests/test_opts: LDLIBS = -lcmocka
 $(BUILD)/tests/test_opts: $(OBJ)/tests/test_opts.o $(LIB_A)

@@ -6,9 +6,11 @@
 TEST_BINS += $(BUILD)/tests/ktls_conformance $(BUILD)/tests/test_ktls
 
 $(BUILD)/tests/ktls_conformance: LDLIBS = -lssl -lcrypto -lpthread
-$(BUILD)/tests/ktls_conformance: $(OBJ)/tests/ktls_conformance.o $(OBJ)/tests/tls_pair.o $(OBJ)/tagshaked/ktls.o
+$(BUILD)/tests/ktls_conformance: $(OBJ)/tests/ktls_conformance.o $(OBJ)/tests/tls_pair.o $(OBJ)/tagshaked/ktls.o \
+				   $(LIB_A)
 	$(link)
 
 $(BUILD)/tests/test_ktls: LDLIBS = -lcmocka -lssl -lcrypto -lpthread
-$(BUILD)/tests/test_ktls: $(OBJ)/tests/test_ktls.o $(OBJ)/tests/tls_pair.o $(OBJ)/tagshaked/ktls.o
+$(BUILD)/tests/test_ktls: $(OBJ)/tests/test_ktls.o $(OBJ)/tests/tls_pair.o $(OBJ)/tagshaked/ktls.o \
+				   $(LIB_A)
 	$(link)

@@ -20,9 +20,10 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/kdf.h>
+
+#include "keylog.h"
+#include "tls13_kdf.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
@@ -30,13 +31,6 @@
 
 /* Largest TLS 1.3 traffic secret: SHA-384 output. */
 #define SECRET_MAX 48
-/* TLS 1.3 per-record nonce length (RFC 8446 section 5.3). */
-#define TLS13_IV_LEN 12
-/* "tls13 " label prefix and the HkdfLabel limits (RFC 8446 section 7.1). */
-#define TLS13_LABEL_PREFIX "tls13 "
-#define HKDF_LABEL_MAX 255
-/* Keylog: "<label> <64 hex client_random> <hex secret>". */
-#define KEYLOG_RANDOM_HEX 64
 
 struct secrets {
 	uint8_t client[SECRET_MAX]; /* client_application_traffic_secret_0 */
@@ -72,34 +66,6 @@ static void init_indexes(void)
 	ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_hook);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes the hex secret at the end of a keylog line; its length or -1. */
-static int parse_secret(const char *hex, uint8_t *out)
-{
-	size_t n = strlen(hex);
-
-	if (n % 2 || n / 2 > SECRET_MAX || n == 0)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return (int)(n / 2);
-}
-
 static struct secrets *secrets_of(const SSL *ssl, bool create)
 {
 	struct secrets *s = SSL_get_ex_data(ssl, ssl_idx);
@@ -118,22 +84,21 @@ static struct secrets *secrets_of(const SSL *ssl, bool create)
 
 static void keep_secret(const SSL *ssl, const char *line)
 {
-	static const char client[] = "CLIENT_TRAFFIC_SECRET_0 ";
-	static const char server[] = "SERVER_TRAFFIC_SECRET_0 ";
-	bool is_client = !strncmp(line, client, sizeof(client) - 1);
-	bool is_server = !strncmp(line, server, sizeof(server) - 1);
-	const char *hex;
 	struct secrets *s;
 	int n;
 
-	if (!is_client && !is_server)
+	if (strncmp(line, TS_KEYLOG_CLIENT_TRAFFIC_0, sizeof(TS_KEYLOG_CLIENT_TRAFFIC_0) - 1) &&
+	    strncmp(line, TS_KEYLOG_SERVER_TRAFFIC_0, sizeof(TS_KEYLOG_SERVER_TRAFFIC_0) - 1))
 		return;
-	hex = line + sizeof(client) - 1 + KEYLOG_RANDOM_HEX + 1;
-	if (strlen(line) <= (size_t)(hex - line) || !(s = secrets_of(ssl, true)))
+	s = secrets_of(ssl, true);
+	if (!s)
 		return;
-	n = parse_secret(hex, is_client ? s->client : s->server);
+	n = ts_keylog_secret(line, TS_KEYLOG_CLIENT_TRAFFIC_0, s->client, sizeof(s->client));
 	if (n > 0)
-		*(is_client ? &s->client_len : &s->server_len) = (size_t)n;
+		s->client_len = (size_t)n;
+	n = ts_keylog_secret(line, TS_KEYLOG_SERVER_TRAFFIC_0, s->server, sizeof(s->server));
+	if (n > 0)
+		s->server_len = (size_t)n;
 }
 
 static void keylog_cb(const SSL *ssl, const char *line)
@@ -229,43 +194,6 @@ static int off_reason(const struct ts_ktls_status *st, int fd)
 	return err ? err : -EOPNOTSUPP;
 }
 
-/* HKDF-Expand-Label(secret, label, "", out_len) of RFC 8446 section 7.1. */
-static int expand_label(const EVP_MD *md, const uint8_t *secret, size_t secret_len, const char *label,
-			uint8_t *out, size_t out_len)
-{
-	uint8_t info[2 + 1 + HKDF_LABEL_MAX + 1];
-	size_t full = strlen(TLS13_LABEL_PREFIX) + strlen(label), n = 0;
-	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY, ok;
-	OSSL_PARAM params[5];
-	EVP_KDF_CTX *kctx;
-	EVP_KDF *kdf;
-
-	if (full > HKDF_LABEL_MAX)
-		return -EINVAL;
-	info[n++] = (uint8_t)(out_len >> 8);
-	info[n++] = (uint8_t)out_len;
-	info[n++] = (uint8_t)full;
-	memcpy(info + n, TLS13_LABEL_PREFIX, strlen(TLS13_LABEL_PREFIX));
-	n += strlen(TLS13_LABEL_PREFIX);
-	memcpy(info + n, label, strlen(label));
-	n += strlen(label);
-	info[n++] = 0; /* empty context */
-
-	kdf = EVP_KDF_fetch(NULL, OSSL_KDF_NAME_HKDF, NULL);
-	kctx = kdf ? EVP_KDF_CTX_new(kdf) : NULL;
-	EVP_KDF_free(kdf);
-	if (!kctx)
-		return -ENOMEM;
-	params[0] = OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode);
-	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)EVP_MD_get0_name(md), 0);
-	params[2] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)secret, secret_len);
-	params[3] = OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n);
-	params[4] = OSSL_PARAM_construct_end();
-	ok = EVP_KDF_derive(kctx, out, out_len, params);
-	EVP_KDF_CTX_free(kctx);
-	return ok == 1 ? 0 : -EINVAL;
-}
-
 /* The kernel's crypto_info for one TLS 1.3 direction, all layouts in one. */
 union crypto_info {
 	struct tls_crypto_info info;
@@ -319,7 +247,7 @@ static int tls13_install_rx(SSL *ssl, int fd, uint16_t cipher_type)
 	/* The receive key is the peer's: the client's secret on a server. */
 	const uint8_t *secret = s ? (SSL_is_server(ssl) ? s->client : s->server) : NULL;
 	size_t secret_len = s ? (SSL_is_server(ssl) ? s->client_len : s->server_len) : 0;
-	uint8_t key[EVP_MAX_KEY_LENGTH], iv[TLS13_IV_LEN];
+	uint8_t key[EVP_MAX_KEY_LENGTH], iv[TS_TLS13_IV_LEN];
 	union crypto_info ci;
 	int err, len;
 
@@ -327,9 +255,10 @@ static int tls13_install_rx(SSL *ssl, int fd, uint16_t cipher_type)
 		return -ENOKEY;
 	if (SSL_has_pending(ssl))
 		return -EBUSY;
-	err = expand_label(md, secret, secret_len, "key", key, (size_t)EVP_CIPHER_get_key_length(cipher));
+	err = ts_tls13_expand_label(EVP_MD_get0_name(md), secret, secret_len, "key", key,
+				    (size_t)EVP_CIPHER_get_key_length(cipher));
 	if (!err)
-		err = expand_label(md, secret, secret_len, "iv", iv, sizeof(iv));
+		err = ts_tls13_expand_label(EVP_MD_get0_name(md), secret, secret_len, "iv", iv, sizeof(iv));
 	len = err ? err : fill_info(&ci, cipher_type, key, iv);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(iv, sizeof(iv));

@@ -345,6 +345,123 @@ static void test_mode_generation(void **state)
 	assert_int_equal(ts_handoff_parse(mem, (size_t)n, &m), -EBADMSG);
 }
 
+/* A records hand-off: MODE holds the generation and the secrets, then the
+ * other TLVs. Its length. */
+static long build_records(uint8_t *mem, size_t cap, uint8_t mode, const struct ts_rec_params *p)
+{
+	struct ts_tlv_buf b;
+	size_t mark;
+
+	ts_tlv_init(&b, mem, cap);
+	ts_tlv_add_str(&b, PP2_TYPE_AUTHORITY, "api.example.com");
+	mark = ts_tlv_open_mode(&b, mode);
+	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION, 7);
+	if (p)
+		ts_tlv_add_records(&b, p);
+	ts_tlv_close(&b, mark);
+	ts_tlv_add_str(&b, TS_PP2_TYPE_POLICY, "*.example.com");
+	return ts_tlv_finish(&b);
+}
+
+static void sample_params(struct ts_rec_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->suite = TS_REC_AES_256_GCM_SHA384;
+	p->rx.secret_len = p->tx.secret_len = 48;
+	memset(p->rx.secret, 0xa5, 48);
+	memset(p->tx.secret, 0x5a, 48);
+	p->rx.seq = 0;
+	p->tx.seq = 0x0102030405060708ULL;
+}
+
+/* The secrets leave the block on receipt: `tlv` is what a records-less
+ * sender would have built, byte for byte, and release wipes the copy. */
+static void test_records_stripped(void **state)
+{
+	uint8_t mem[512], plain[512];
+	struct ts_rec_params p;
+	struct ts_handoff h;
+	int sp[2], pair[2];
+	long n, plain_n;
+
+	(void)state;
+	sample_params(&p);
+	n = build_records(mem, sizeof(mem), TS_MODE_RECORDS, &p);
+	plain_n = build_records(plain, sizeof(plain), TS_MODE_RECORDS, NULL);
+	assert_int_equal(n, plain_n + TS_TLV_HDR + TS_RECORDS_FIXED_LEN + 2 * 48);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+	assert_int_equal(ts_handoff_send(sp[0], pair[0], mem, (size_t)n), 0);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), 0);
+	assert_int_equal(h.tlv_len, (size_t)plain_n);
+	assert_memory_equal(h.tlv, plain, (size_t)plain_n);
+	assert_null(memmem(h.tlv, TS_HANDOFF_MAX, p.rx.secret, 8));
+	assert_null(memmem(h.tlv, TS_HANDOFF_MAX, p.tx.secret, 8));
+	assert_int_equal(h.meta.mode, TS_MODE_RECORDS);
+	assert_true(h.meta.generation == 7);
+	assert_int_equal(h.meta.policy.len, strlen("*.example.com"));
+	assert_int_equal(h.has_records, 1);
+	assert_memory_equal(&h.records, &p, sizeof(p));
+	ts_handoff_release(&h);
+	assert_int_equal(h.has_records, 0);
+	assert_int_equal(h.records.rx.secret[0], 0);
+	assert_int_equal(h.records.tx.secret[47], 0);
+	close(pair[0]);
+	close(pair[1]);
+	close(sp[0]);
+	close(sp[1]);
+}
+
+/* Secrets come with records mode and only with it, once, well formed. */
+static void test_records_refused(void **state)
+{
+	uint8_t mem[512];
+	struct ts_rec_params p;
+	struct ts_handoff h;
+	struct ts_tlv_buf b;
+	int sp[2], pair[2];
+	size_t mark;
+	long n;
+
+	(void)state;
+	sample_params(&p);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sp), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, pair), 0);
+	/* records mode without secrets */
+	n = build_records(mem, sizeof(mem), TS_MODE_RECORDS, NULL);
+	assert_int_equal(ts_handoff_send(sp[0], pair[0], mem, (size_t)n), 0);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), -EBADMSG);
+	/* secrets in relay mode */
+	n = build_records(mem, sizeof(mem), TS_MODE_RELAY, &p);
+	assert_int_equal(ts_handoff_send(sp[0], pair[0], mem, (size_t)n), 0);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), -EBADMSG);
+	assert_int_equal(h.has_records, 0);
+	/* twice */
+	ts_tlv_init(&b, mem, sizeof(mem));
+	mark = ts_tlv_open_mode(&b, TS_MODE_RECORDS);
+	ts_tlv_add_records(&b, &p);
+	ts_tlv_add_records(&b, &p);
+	ts_tlv_close(&b, mark);
+	n = ts_tlv_finish(&b);
+	assert_int_equal(ts_handoff_send(sp[0], pair[0], mem, (size_t)n), 0);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), -EBADMSG);
+	/* a secret length that does not match the value's */
+	n = build_records(mem, sizeof(mem), TS_MODE_RECORDS, &p);
+	/* AUTHORITY, MODE header and byte, GENERATION, RECORDS header, fixed */
+	mem[TS_TLV_HDR + 15 + TS_TLV_HDR + 1 + TS_TLV_HDR + 8 + TS_TLV_HDR + TS_RECORDS_FIXED_LEN - 1] = 47;
+	assert_int_equal(ts_handoff_send(sp[0], pair[0], mem, (size_t)n), 0);
+	assert_int_equal(ts_handoff_recv(sp[1], &h), -EBADMSG);
+	/* the builder refuses secrets of two lengths */
+	p.tx.secret_len = 32;
+	ts_tlv_init(&b, mem, sizeof(mem));
+	ts_tlv_add_records(&b, &p);
+	assert_int_equal(ts_tlv_finish(&b), -EINVAL);
+	close(pair[0]);
+	close(pair[1]);
+	close(sp[0]);
+	close(sp[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +475,8 @@ int main(void)
 		cmocka_unit_test(test_listen_connect),
 		cmocka_unit_test(test_listen_mode),
 		cmocka_unit_test(test_mode_generation),
+		cmocka_unit_test(test_records_stripped),
+		cmocka_unit_test(test_records_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
