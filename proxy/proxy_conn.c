@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "h2_conn.h"
 #include "http_inject.h"
@@ -107,11 +108,60 @@ static struct px_gen *handoff_generation(struct px_worker *w, const struct ts_ha
 	return g;
 }
 
+static enum px_counter mode_counter(uint8_t mode)
+{
+	switch (mode) {
+	case TS_MODE_KTLS:
+		return PX_MODE_KTLS;
+	case TS_MODE_RECORDS:
+		return PX_MODE_RECORDS;
+	default:
+		return PX_MODE_RELAY;
+	}
+}
+
+/* Refuses a records hand-off whose record layer cannot be built: counted,
+ * logged with why. */
+static void records_refused(struct px_worker *w, const struct ts_handoff *h, const char *why)
+{
+	px_count(&w->stats, PX_CLOSE_RECORDS_REFUSED, 1);
+	px_connlog_refused(&h->meta, "records_refused");
+	ts_log(TS_LOG_WARN, "hand-off refused: records mode with %s (suite 0x%04x)", why,
+	       h->records.suite);
+}
+
+/* The client's transport for the hand-off's mode, on its fd (taken on
+ * success): the record layer built from the hand-off's secrets in records
+ * mode (the secrets are cleansed here either way), else the plain fd.
+ * Returns 0, or a negative errno once refused and counted. */
+static int client_transport(struct px_worker *w, struct ts_handoff *h, struct px_client_io *io)
+{
+	int rc = 0;
+
+	if (h->meta.mode != TS_MODE_RECORDS) {
+		px_cio_init_plain(io, h->fd);
+	} else if (!ts_rec_suite_supported(h->records.suite)) {
+		records_refused(w, h, "a cipher suite the record layer does not take");
+		rc = -EPROTONOSUPPORT;
+	} else {
+		rc = px_cio_init_records(io, h->fd, &h->records);
+		if (rc == -EINVAL)
+			records_refused(w, h, "secrets that do not fit the suite");
+		else if (rc)
+			px_count(&w->stats, PX_CLOSE_NOMEM, 1);
+	}
+	OPENSSL_cleanse(&h->records, sizeof(h->records));
+	if (!rc)
+		h->fd = -1;
+	return rc;
+}
+
 void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 {
 	struct px_gen *g;
 	const struct ts_cfg_policy *pol;
 	const struct ts_cfg_route *route;
+	struct px_client_io cio;
 	struct px_conn *c;
 	unsigned rid;
 	int ufd, rc, one = 1;
@@ -120,6 +170,11 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	g = handoff_generation(w, h);
 	if (!g) {
 		ts_handoff_release(h);
+		return;
+	}
+	if (client_transport(w, h, &cio)) {
+		ts_handoff_release(h);
+		px_gen_put(g);
 		return;
 	}
 	/* the entry that decided, by name, in the generation that decided:
@@ -131,6 +186,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	if (!c) {
 		px_count(&w->stats, route ? PX_CLOSE_NOMEM : PX_CLOSE_NO_ROUTE, 1);
 		px_connlog_refused(&h->meta, route ? "nomem" : "no_route");
+		px_cio_close(&cio);
 		ts_handoff_release(h);
 		px_gen_put(g);
 		return;
@@ -141,14 +197,15 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	c->route = route;
 	c->policy = pol;
 	c->log = px_connlog_new(&h->meta, route, c->start_us);
-	c->client = (struct ev_io){ .kind = PX_EP_CLIENT, .fd = h->fd, .obj = c };
-	px_cio_init_plain(&c->cio, h->fd);
-	h->fd = -1;
+	c->cio = cio;
+	c->client = (struct ev_io){ .kind = PX_EP_CLIENT, .fd = cio.fd, .obj = c };
+	px_count(&w->stats, mode_counter(h->meta.mode), 1);
 	int fl = fcntl(c->client.fd, F_GETFL);
 	if (fl >= 0 && !(fl & O_NONBLOCK)) /* tagshaked's sockets already are */
 		fcntl(c->client.fd, F_SETFL, fl | O_NONBLOCK);
-	/* kTLS mode hands over the TCP socket: small answers must not wait for
-	 * the client's delayed ACK (a relay socketpair has no Nagle) */
+	/* kTLS and records modes hand over the TCP socket: small answers must
+	 * not wait for the client's delayed ACK (a relay socketpair has no
+	 * Nagle) */
 	if (h->meta.mode != TS_MODE_RELAY)
 		setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	w->conns++;
