@@ -349,9 +349,10 @@ static void render_hs(FILE *f, const struct ts_mx_status *st)
 	if (!st->present)
 		return;
 	header(f, "tagshake_handshaker_mode", "gauge",
-	       "1 for the data path tagshaked uses: ktls or relay (userspace TLS)");
-	for (int k = 0; k < 2; k++) {
-		const char *m = k ? "relay" : "ktls";
+	       "1 for the data path tagshaked uses: ktls, records (the proxy runs TLS) or relay "
+	       "(userspace TLS in tagshaked)");
+	for (int k = 0; k < 3; k++) {
+		const char *m = k == 0 ? "ktls" : k == 1 ? "records" : "relay";
 
 		fprintf(f, "tagshake_handshaker_mode{mode=\"%s\",reason=\"", m);
 		label_value(f, ts_mx_text(st, "mode_reason"));

@@ -56,7 +56,7 @@
 	F(EARLY, "tagshake_early_connects_total", "counter",                                       \
 	  "Early-connect messages to the proxy (handoff.early_connect), by event")                 \
 	F(HANDOFF_MODES, "tagshake_handoff_modes_total", "counter",                                \
-	  "Hand-offs by data path (kTLS or userspace relay)")                                      \
+	  "Hand-offs by data path (kTLS, records or userspace relay)")                             \
 	F(RELAY_CLOSES, "tagshake_relay_closes_total", "counter",                                  \
 	  "Relayed connections closed, by reason")                                                 \
 	F(INFLIGHT, "tagshake_handshakes_in_flight", "gauge", "Handshakes in progress")            \
@@ -136,6 +136,8 @@
 	X(KTLS, "ktls", HANDOFF_MODES, "mode=\"ktls\"", NULL)                                      \
 	/* handed off through the userspace relay */                                               \
 	X(RELAY, "relay", HANDOFF_MODES, "mode=\"relay\"", NULL)                                   \
+	/* handed off with the record layer's state (handoff.records) */                           \
+	X(RECORDS, "records", HANDOFF_MODES, "mode=\"records\"", NULL)                             \
 	X(RELAY_CLOSED, "relay_closed", RELAY_CLOSES, "reason=\"done\"", NULL)                     \
 	/* relay closed for idleness */                                                            \
 	X(RELAY_IDLE, "relay_idle", RELAY_CLOSES, "reason=\"idle\"", NULL)                         \

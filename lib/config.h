@@ -153,6 +153,10 @@ struct ts_config {
 	 * once its ClientHello is decided, so that it connects upstream while
 	 * the handshake finishes (include/ts_handoff.h); default off */
 	bool handoff_early_connect;
+	/* handoff.records: without kTLS, hand a TLS 1.3 connection's socket
+	 * and record layer state to the proxy (TS_MODE_RECORDS) instead of
+	 * relaying it; default DEFAULT_HANDOFF_RECORDS (lib/config_schema.c) */
+	bool handoff_records;
 	char pin_dir[128];      /* bpffs directory of the pinned maps */
 	unsigned handshake_timeout_ms; /* default 10000 */
 	unsigned hello_timeout_ms;     /* accept → whole ClientHello; default 3000 */

@@ -18,6 +18,8 @@
 #define DEFAULT_HANDOFF_PATH "/run/tagshake/handoff.sock"
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 #define DEFAULT_HANDOFF_TIMEOUT_MS 2000
+/* Off until the proxy takes TS_MODE_RECORDS. */
+#define DEFAULT_HANDOFF_RECORDS false
 #define DEFAULT_IDLE_TIMEOUT_MS 300000
 #define DEFAULT_MAX_INFLIGHT 1024
 /* A client that has not finished its ClientHello after this long is idle
@@ -658,6 +660,7 @@ static const struct field handoff_fields[] = {
 	{ FIELD("handshaker_user", F_USER, struct ts_config, handoff_handshaker_uid) },
 	{ FIELD("proxy_user", F_USER, struct ts_config, handoff_proxy_uid) },
 	{ FIELD("early_connect", F_BOOL, struct ts_config, handoff_early_connect) },
+	{ FIELD("records", F_BOOL, struct ts_config, handoff_records) },
 	{ .name = NULL },
 };
 static const struct field bpf_fields[] = {
@@ -779,6 +782,7 @@ void ts_cfg_set_defaults(struct ts_config *cfg)
 	cfg->max_per_source = DEFAULT_MAX_PER_SOURCE;
 	cfg->handoff_handshaker_uid = -1;
 	cfg->handoff_proxy_uid = -1;
+	cfg->handoff_records = DEFAULT_HANDOFF_RECORDS;
 	cfg->session_tickets = DEFAULT_SESSION_TICKETS;
 	cfg->session_timeout_s = DEFAULT_SESSION_TIMEOUT_S;
 	cfg->log_level = TS_LOG_LEVEL_DEFAULT;

@@ -93,6 +93,7 @@ struct ts_rec {
 	uint8_t *out;                  /* TX_CAP bytes or NULL */
 	size_t out_start, out_end;     /* protected, not yet sent */
 	int rx_err, tx_err;            /* sticky errno */
+	int peer_alert;                /* its description, -1 before one */
 	bool rx_closed;                /* close_notify or EOF */
 	bool rx_end_unseen;            /* closed or failed after data the caller got */
 	bool update_owed;              /* the peer asked for our KeyUpdate */
@@ -397,6 +398,7 @@ static int on_alert(struct ts_rec *r, const uint8_t *p, size_t len)
 {
 	if (len != TLS_ALERT_LEN)
 		return -EBADMSG;
+	r->peer_alert = p[1];
 	if (p[1] != TLS_ALERT_CLOSE_NOTIFY)
 		return -ECONNRESET;
 	r->rx_closed = true;
@@ -592,6 +594,7 @@ int ts_rec_new(struct ts_rec **out, const struct ts_rec_params *p)
 	if (!r)
 		return -ENOMEM;
 	r->suite = s;
+	r->peer_alert = -1;
 	err = dir_init(s, &r->rx, &p->rx, 0);
 	if (!err)
 		err = dir_init(s, &r->tx, &p->tx, 1);
@@ -613,6 +616,11 @@ void ts_rec_free(struct ts_rec *r)
 	if (r->out)
 		OPENSSL_clear_free(r->out, TX_CAP);
 	OPENSSL_clear_free(r, sizeof(*r));
+}
+
+int ts_rec_peer_alert(const struct ts_rec *r)
+{
+	return r->peer_alert;
 }
 
 size_t ts_rec_buffer_bytes(const struct ts_rec *r)

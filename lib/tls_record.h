@@ -67,6 +67,9 @@ int ts_rec_close_notify(struct ts_rec *r, int fd);
 bool ts_rec_has_input(const struct ts_rec *r);
 /* Protected bytes are waiting for the socket: poll for EPOLLOUT. */
 bool ts_rec_want_write(const struct ts_rec *r);
+/* The alert that ended the peer's side: its description (0 close_notify),
+ * or -1 when none came (yet, or the connection ended with a bare EOF). */
+int ts_rec_peer_alert(const struct ts_rec *r);
 /* Bytes of buffer memory the connection holds now (0 when idle). */
 size_t ts_rec_buffer_bytes(const struct ts_rec *r);
 

@@ -99,7 +99,7 @@ $(BUILD)/tests/tag_probe: LDLIBS = $(LIBBPF_LIBS) $(LIB_LIBS)
 $(BUILD)/tests/tag_probe: $(OBJ)/tests/tag_probe.o $(LIB_A)
 	$(link)
 
-$(BUILD)/tests/handoff_sink: LDLIBS = -lpthread
+$(BUILD)/tests/handoff_sink: LDLIBS = -lcrypto -lpthread
 $(BUILD)/tests/handoff_sink: $(OBJ)/tests/handoff_sink.o $(LIB_A)
 	$(link)
 

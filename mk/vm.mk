@@ -7,10 +7,12 @@ TEST_BINS += $(BUILD)/tests/ktls_conformance $(BUILD)/tests/test_ktls
 
 $(BUILD)/tests/ktls_conformance: LDLIBS = -lssl -lcrypto -lpthread
 $(BUILD)/tests/ktls_conformance: $(OBJ)/tests/ktls_conformance.o $(OBJ)/tests/tls_pair.o $(OBJ)/tagshaked/ktls.o \
+				   $(OBJ)/tagshaked/secrets.o \
 				   $(LIB_A)
 	$(link)
 
 $(BUILD)/tests/test_ktls: LDLIBS = -lcmocka -lssl -lcrypto -lpthread
 $(BUILD)/tests/test_ktls: $(OBJ)/tests/test_ktls.o $(OBJ)/tests/tls_pair.o $(OBJ)/tagshaked/ktls.o \
+				   $(OBJ)/tagshaked/secrets.o \
 				   $(LIB_A)
 	$(link)

@@ -2,7 +2,7 @@
 /*
  * One connection from accept to hand-off:
  *
- *   WAIT_HELLO --readable, tag read--> HANDSHAKE --Finished--> HANDOFF --sent--> (kTLS: gone)
+ *   WAIT_HELLO --readable, tag read--> HANDSHAKE --Finished--> HANDOFF --sent--> (kTLS, records: gone)
  *       |  final reject tag: close            |  reject: close, no byte sent     (relay: RELAY)
  *
  * No OpenSSL object exists before the socket is readable and its tag has
@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 
 #include "clock.h"
@@ -28,7 +29,9 @@
 #include "ktls.h"
 #include "metadata.h"
 #include "relay.h"
+#include "records.h"
 #include "resume.h"
+#include "secrets.h"
 #include "source.h"
 #include "stats.h"
 #include "tls_server.h"
@@ -108,19 +111,31 @@ void ts_conn_accepted(struct ts_worker *w, int fd, uint32_t source,
 }
 
 /* kTLS when the kernel takes both directions (checked on the socket by
- * ts_ktls_install); otherwise the userspace relay behind a socketpair. */
-static enum ts_handoff_mode choose_mode(struct ts_conn *c)
+ * ts_ktls_install); else, with handoff.records, the socket and the record
+ * layer's state (*rec) when the connection allows it (TLS 1.3, a suite
+ * lib/tls_record.c has, nothing read ahead, no kTLS direction half on);
+ * otherwise the userspace relay behind a socketpair. */
+static enum ts_handoff_mode choose_mode(struct ts_conn *c, struct ts_rec_params *rec)
 {
-	struct ts_ktls_status st;
+	struct ts_ktls_status st = { 0 };
 
 	if (c->w->ktls && ts_ktls_install(c->ssl, c->ep.fd, &st) == 0)
 		return TS_MODE_KTLS;
-	return TS_MODE_RELAY;
+	if (!c->gen->cfg->handoff_records)
+		return TS_MODE_RELAY;
+	if (st.tx.by != TS_KTLS_OFF || st.rx.by != TS_KTLS_OFF) {
+		c->mode_why = "kTLS on in one direction";
+		return TS_MODE_RELAY;
+	}
+	if (ts_records_state(c->ssl, &c->records_tx, rec, &c->mode_why))
+		return TS_MODE_RELAY;
+	return TS_MODE_RECORDS;
 }
 
 static int start_handoff(struct ts_conn *c)
 {
-	enum ts_handoff_mode mode = choose_mode(c);
+	struct ts_rec_params rec;
+	enum ts_handoff_mode mode = choose_mode(c, &rec);
 	int sp[2];
 
 	if (!c->local.family) /* only these need them, and early connects */
@@ -131,9 +146,13 @@ static int start_handoff(struct ts_conn *c)
 		c->pair.fd = sp[0];
 		c->proxy_fd = sp[1];
 	}
+	c->mode = mode;
 	c->tlv_len = ts_metadata_build(c->ssl, &c->d,
 				       ts_config_route(c->gen->cfg, c->d.value.route_id), &c->peer,
-				       &c->local, mode, &c->tlv);
+				       &c->local, mode, mode == TS_MODE_RECORDS ? &rec : NULL, &c->tlv);
+	/* the block has the only copy tagshaked still needs */
+	OPENSSL_cleanse(&rec, sizeof(rec));
+	ts_secrets_forget(c->ssl);
 	if (c->tlv_len < 0)
 		return (int)c->tlv_len;
 	ev_list_add(&c->w->handoffs, &c->link, ts_now_ms() + c->gen->cfg->handoff_timeout_ms);
@@ -169,13 +188,14 @@ static void handed_off(struct ts_conn *c)
 	ts_connlog(c, "ok", NULL);
 	ts_count(st, TS_HC_HANDOFF_OK);
 	c->early = false; /* the proxy has it */
-	if (c->proxy_fd < 0) {
-		/* kTLS: the proxy owns the socket now; nothing stays here.
-		 * SSL_free of a session that never shut down takes it out of
-		 * the session cache as "bad": mark it shut down (no byte is
-		 * sent) so that the client can resume it. */
+	if (c->mode != TS_MODE_RELAY) {
+		/* kTLS, records: the proxy owns the socket now; nothing stays
+		 * here, and no close_notify goes out. SSL_free of a session
+		 * that never shut down takes it out of the session cache as
+		 * "bad": mark it shut down (no byte is sent) so that the
+		 * client can resume it. */
 		SSL_set_shutdown(c->ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
-		ts_count(st, TS_HC_KTLS);
+		ts_count(st, c->mode == TS_MODE_KTLS ? TS_HC_KTLS : TS_HC_RECORDS);
 		ts_conn_close(c);
 		return;
 	}

@@ -15,6 +15,7 @@
 #include "decision.h"
 #include "ep.h"
 #include "ev.h"
+#include "records.h"
 #include "ts_handoff.h"
 
 enum ts_conn_state {
@@ -49,7 +50,10 @@ struct ts_conn {
 	bool decided;
 	struct ts_decision d;
 	struct ts_addr peer, local;
-	uint8_t *tlv;
+	enum ts_handoff_mode mode; /* chosen at the hand-off */
+	const char *mode_why;      /* why not records, when it was enabled */
+	struct ts_records_tx records_tx;
+	uint8_t *tlv; /* records mode: holds the secrets, wiped when freed */
 	long tlv_len;
 	struct ts_relay *relay;
 	bool early; /* the proxy was told this connection will follow */

@@ -4,6 +4,7 @@
  * the hand-off link and the relay: any of them may close. */
 #include <stdlib.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "config.h"
 #include "conn.h"
@@ -80,7 +81,8 @@ void ts_conn_reap(struct ts_worker *w)
 
 	while ((c = ts_conn_first(&w->dead))) {
 		ev_list_del(&c->link);
-		free(c->tlv);
+		if (c->tlv) /* records mode: the secrets */
+			OPENSSL_clear_free(c->tlv, (size_t)c->tlv_len);
 		ts_relay_free(w, c->relay);
 		ts_gen_put(c->gen);
 		free(c);

@@ -33,6 +33,18 @@ static void subject(const SSL *ssl, char *out, size_t len)
 	BIO_free(b);
 }
 
+static const char *mode_name(enum ts_handoff_mode m)
+{
+	switch (m) {
+	case TS_MODE_KTLS:
+		return "ktls";
+	case TS_MODE_RECORDS:
+		return "records";
+	default:
+		return "relay";
+	}
+}
+
 void ts_connlog(const struct ts_conn *c, const char *result, const char *reason)
 {
 	struct ts_logfmt l;
@@ -50,7 +62,9 @@ void ts_connlog(const struct ts_conn *c, const char *result, const char *reason)
 		ts_logfmt_field(&l, "policy", c->d.policy);
 	ts_logfmt_field(&l, "action", ts_action_name(decided ? c->d.value.action : c->tag.action));
 	if (!strcmp(result, "ok")) {
-		ts_logfmt_field(&l, "mode", c->proxy_fd < 0 ? "ktls" : "relay");
+		ts_logfmt_field(&l, "mode", mode_name(c->mode));
+		if (c->mode_why)
+			ts_logfmt_field(&l, "mode_why", c->mode_why);
 		ts_logfmt_field(&l, "resumed", c->ssl && SSL_session_reused(c->ssl) ? "1" : "0");
 	}
 	subject(c->ssl, dn, sizeof(dn));

@@ -15,121 +15,23 @@
 #include <linux/tls.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include <openssl/crypto.h>
 
-#include "keylog.h"
+#include "secrets.h"
 #include "tls13_kdf.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
 #endif
 
-/* Largest TLS 1.3 traffic secret: SHA-384 output. */
-#define SECRET_MAX 48
-
-struct secrets {
-	uint8_t client[SECRET_MAX]; /* client_application_traffic_secret_0 */
-	uint8_t server[SECRET_MAX]; /* server_application_traffic_secret_0 */
-	size_t client_len;
-	size_t server_len;
-};
-
-struct ctx_hook {
-	SSL_CTX_keylog_cb_func chained;
-};
-
-static int ssl_idx = -1;
-static int ctx_idx = -1;
-static pthread_once_t idx_once = PTHREAD_ONCE_INIT;
-
-static void free_secrets(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	if (ptr)
-		OPENSSL_clear_free(ptr, sizeof(struct secrets));
-}
-
-static void free_hook(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
-{
-	(void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
-	OPENSSL_free(ptr);
-}
-
-static void init_indexes(void)
-{
-	ssl_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, free_secrets);
-	ctx_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_hook);
-}
-
-static struct secrets *secrets_of(const SSL *ssl, bool create)
-{
-	struct secrets *s = SSL_get_ex_data(ssl, ssl_idx);
-
-	if (!s && create) {
-		s = OPENSSL_zalloc(sizeof(*s));
-		/* ex_data is ours to set even on a const SSL: OpenSSL hands
-		 * the keylog callback a const pointer only by convention. */
-		if (s && !SSL_set_ex_data((SSL *)ssl, ssl_idx, s)) {
-			OPENSSL_free(s);
-			s = NULL;
-		}
-	}
-	return s;
-}
-
-static void keep_secret(const SSL *ssl, const char *line)
-{
-	struct secrets *s;
-	int n;
-
-	if (strncmp(line, TS_KEYLOG_CLIENT_TRAFFIC_0, sizeof(TS_KEYLOG_CLIENT_TRAFFIC_0) - 1) &&
-	    strncmp(line, TS_KEYLOG_SERVER_TRAFFIC_0, sizeof(TS_KEYLOG_SERVER_TRAFFIC_0) - 1))
-		return;
-	s = secrets_of(ssl, true);
-	if (!s)
-		return;
-	n = ts_keylog_secret(line, TS_KEYLOG_CLIENT_TRAFFIC_0, s->client, sizeof(s->client));
-	if (n > 0)
-		s->client_len = (size_t)n;
-	n = ts_keylog_secret(line, TS_KEYLOG_SERVER_TRAFFIC_0, s->server, sizeof(s->server));
-	if (n > 0)
-		s->server_len = (size_t)n;
-}
-
-static void keylog_cb(const SSL *ssl, const char *line)
-{
-	struct ctx_hook *hook = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ctx_idx);
-
-	keep_secret(ssl, line);
-	if (hook && hook->chained)
-		hook->chained(ssl, line);
-}
-
 int ts_ktls_ctx_init(SSL_CTX *ctx)
 {
-	struct ctx_hook *hook;
-
-	pthread_once(&idx_once, init_indexes);
-	if (ssl_idx < 0 || ctx_idx < 0)
-		return -ENOMEM;
 	SSL_CTX_set_options(ctx, SSL_OP_ENABLE_KTLS);
-	if (SSL_CTX_get_keylog_callback(ctx) == keylog_cb)
-		return 0;
-	hook = OPENSSL_zalloc(sizeof(*hook));
-	if (!hook)
-		return -ENOMEM;
-	hook->chained = SSL_CTX_get_keylog_callback(ctx);
-	if (!SSL_CTX_set_ex_data(ctx, ctx_idx, hook)) {
-		OPENSSL_free(hook);
-		return -ENOMEM;
-	}
-	SSL_CTX_set_keylog_callback(ctx, keylog_cb);
-	return 0;
+	return ts_secrets_ctx_init(ctx);
 }
 
 const char *ts_ktls_by_name(enum ts_ktls_by by)
@@ -241,7 +143,7 @@ static int fill_info(union crypto_info *ci, uint16_t cipher_type, const uint8_t 
 static int tls13_install_rx(SSL *ssl, int fd, uint16_t cipher_type)
 {
 	const SSL_CIPHER *c = SSL_get_current_cipher(ssl);
-	const struct secrets *s = secrets_of(ssl, false);
+	const struct ts_secrets *s = ts_secrets_of(ssl);
 	const EVP_MD *md = c ? SSL_CIPHER_get_handshake_digest(c) : NULL;
 	const EVP_CIPHER *cipher = c ? EVP_get_cipherbynid(SSL_CIPHER_get_cipher_nid(c)) : NULL;
 	/* The receive key is the peer's: the client's secret on a server. */
@@ -273,8 +175,6 @@ static int tls13_install_rx(SSL *ssl, int fd, uint16_t cipher_type)
 
 int ts_ktls_install(SSL *ssl, int fd, struct ts_ktls_status *st)
 {
-	struct secrets *s;
-
 	memset(st, 0, sizeof(*st));
 	st->version = kernel_version(ssl);
 	st->cipher_type = kernel_cipher(ssl);
@@ -296,10 +196,11 @@ int ts_ktls_install(SSL *ssl, int fd, struct ts_ktls_status *st)
 		st->rx.err = off_reason(st, fd);
 	}
 
-	/* The secrets served their one use: do not keep them around. */
-	s = secrets_of(ssl, false);
-	if (s)
-		OPENSSL_cleanse(s, sizeof(*s));
+	/* Both directions in the kernel: the secrets served their one use.
+	 * Otherwise a records hand-off may still need them (the caller
+	 * forgets them then). */
+	if (!st->tx.err && !st->rx.err)
+		ts_secrets_forget(ssl);
 	if (st->tx.err)
 		return st->tx.err;
 	return st->rx.err;

@@ -5,7 +5,7 @@
  * Debian 12's OpenSSL 3.0 offloads TLS 1.2 in both directions and TLS 1.3
  * only for sending. ts_ktls_install() keeps what OpenSSL did and installs
  * the TLS 1.3 receive key itself (HKDF-Expand-Label from the traffic secret
- * captured by ts_ktls_ctx_init()'s keylog hook), then reports, per
+ * kept by the keylog hook, secrets.h), then reports, per
  * direction, whether the kernel really holds the keys.
  *
  * Usage:
@@ -61,7 +61,9 @@ int ts_ktls_ctx_init(SSL_CTX *ctx);
  * received bytes). The connection stays usable through SSL_* in every case:
  * the TLS 1.3 receive key is installed only when OpenSSL sends with kTLS
  * (OpenSSL 3.0 does not for TLS 1.3 AES-128-CCM), so a failure never leaves
- * plaintext on the socket for SSL_read.
+ * plaintext on the socket for SSL_read. The traffic secrets are wiped when
+ * both directions are on; otherwise they stay for a records hand-off, and
+ * the caller forgets them (ts_secrets_forget()).
  */
 int ts_ktls_install(SSL *ssl, int fd, struct ts_ktls_status *st);
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 
 #include "config.h"
@@ -175,7 +176,8 @@ void ts_metadata_addrs(int fd, struct ts_addr *peer, struct ts_addr *local)
 
 long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cfg_route *route,
 		       const struct ts_addr *peer_addr, const struct ts_addr *local_addr,
-		       enum ts_handoff_mode mode, uint8_t **out)
+		       enum ts_handoff_mode mode, const struct ts_rec_params *records,
+		       uint8_t **out)
 {
 	uint8_t *mem = malloc(TS_HANDOFF_MAX);
 	X509 *presented = SSL_get0_peer_certificate(ssl), *peer = presented;
@@ -195,6 +197,8 @@ long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cf
 	ts_tlv_init(&b, mem, TS_HANDOFF_MAX);
 	size_t mark = ts_tlv_open_mode(&b, (uint8_t)mode);
 	ts_tlv_add_u64(&b, TS_PP2_SUBTYPE_GENERATION, d->value.generation);
+	if (records)
+		ts_tlv_add_records(&b, records);
 	ts_tlv_close(&b, mark);
 	if (d->sni_len)
 		ts_tlv_add(&b, PP2_TYPE_AUTHORITY, d->sni, d->sni_len);
@@ -218,14 +222,15 @@ long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cf
 		add_chain(&b, ssl, peer);
 	}
 	len = ts_tlv_finish(&b);
-	if (len < 0) {
-		free(mem);
-		return len;
-	}
-	/* the block waits for the proxy: keep only what it uses */
-	*out = realloc(mem, (size_t)len);
-	if (!*out)
-		*out = mem;
+	/* the block waits for the proxy: keep only what it uses, in a copy
+	 * (realloc could leave the secrets behind in freed memory) */
+	*out = len > 0 ? malloc((size_t)len) : NULL;
+	if (*out)
+		memcpy(*out, mem, (size_t)len);
+	else if (len > 0)
+		len = -ENOMEM;
+	OPENSSL_cleanse(mem, b.len);
+	free(mem);
 	return len;
 }
 

@@ -15,10 +15,14 @@ struct ts_decision;
 
 /* Builds the hand-off TLVs into a malloc'd block (*out). route is the
  * decision's route (NULL: none), peer and local the connection's addresses
- * (family 0: unknown, left out). Returns the length or a negative errno. */
+ * (family 0: unknown, left out), records the record layer's state of a
+ * TS_MODE_RECORDS hand-off (NULL otherwise: then the block holds no
+ * secret; with it, the caller wipes the block before freeing it). Returns
+ * the length or a negative errno. */
 long ts_metadata_build(SSL *ssl, const struct ts_decision *d, const struct ts_cfg_route *route,
 		       const struct ts_addr *peer, const struct ts_addr *local,
-		       enum ts_handoff_mode mode, uint8_t **out);
+		       enum ts_handoff_mode mode, const struct ts_rec_params *records,
+		       uint8_t **out);
 
 /* The client's (peer) and our (local) address of a TCP socket; family 0
  * when unknown. */

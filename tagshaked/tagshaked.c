@@ -69,6 +69,16 @@ static void detect_mode(struct daemon *d)
 		 d->ktls ? "tls ULP available" : "kernel has no kTLS (no tls ULP)");
 }
 
+/* The data path of new connections: kTLS; else records with
+ * handoff.records (a connection that cannot, such as TLS 1.2, is still
+ * relayed: the conn log and the per-mode counters say which); else relay. */
+static const char *data_path(const struct daemon *d)
+{
+	if (d->ktls)
+		return "ktls";
+	return d->gen->cfg->handoff_records ? "records" : "relay";
+}
+
 static int worker_count(const struct ts_config *cfg)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -127,7 +137,7 @@ static void write_status(struct daemon *d)
 	snprintf(header, sizeof(header),
 		 "mode %s\nmode_reason %s\ngeneration %u\npolicy_generation %016llx\n"
 		 "workers %d\npid %d\n",
-		 d->ktls ? "ktls" : "relay", d->mode_why, d->gen->number,
+		 data_path(d), d->mode_why, d->gen->number,
 		 (unsigned long long)d->gen->cfg->generation, d->nworkers, (int)getpid());
 	ts_hs_stats_write(d->status_path, header, st, d->nworkers);
 }
@@ -264,7 +274,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: tagshaked --config FILE [--status FILE]\n"
 		   "  --config FILE  the YAML configuration (docs/tagshake.example.yaml)\n"
-		   "  --status FILE  write counters and the active mode (ktls|relay) there\n"
+		   "  --status FILE  write counters and the active mode (ktls|records|relay) there\n"
 		   "                 every second\n"
 		   "  --log-connections  one logfmt line per connection outcome on stderr\n"
 		   "                 (result, sni, policy, action, mode, client subject, ms);\n"
@@ -344,7 +354,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ts_log(TS_LOG_INFO, "%d workers, mode %s (%s), hand-off %s", d.nworkers,
-	       d.ktls ? "ktls" : "relay", d.mode_why, d.gen->cfg->handoff_path);
+	       data_path(&d), d.mode_why, d.gen->cfg->handoff_path);
 	/* the listeners are bound and the workers run: a service manager may
 	 * start what depends on us */
 	ts_notify("READY=1");

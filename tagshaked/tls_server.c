@@ -26,6 +26,8 @@
 #include "decision.h"
 #include "generation.h"
 #include "ktls.h"
+#include "records.h"
+#include "secrets.h"
 #include "log.h"
 #include "name.h"
 #include "resume.h"
@@ -50,6 +52,8 @@ struct ts_tls {
 	 * OpenSSL 3's method store (a lock and a property query) on every
 	 * connection's resumption binding */
 	EVP_MD *sha256;
+	bool ktls;    /* the kernel has kTLS: OpenSSL may offload */
+	bool records; /* handoff.records: keep the secrets, no read-ahead */
 };
 
 static int ex_conn = -1;
@@ -197,6 +201,8 @@ int ts_tls_apply(struct ts_tls *t, SSL *ssl, struct ts_decision *d)
 }
 
 /* Counts CertificateRequest messages actually sent. */
+/* What the server writes: CertificateRequests are counted, and the
+ * records after its Finished (a records hand-off's sequence number). */
 static void msg_cb(int write_p, int version, int content_type, const void *buf, size_t len,
 		   SSL *ssl, void *arg)
 {
@@ -204,14 +210,14 @@ static void msg_cb(int write_p, int version, int content_type, const void *buf, 
 
 	(void)version;
 	(void)arg;
-	if (!write_p || content_type != SSL3_RT_HANDSHAKE || len < 1 ||
+	if (!write_p || !(c = ts_tls_conn(ssl)))
+		return;
+	ts_records_written(&c->records_tx, content_type, buf, len);
+	if (content_type != SSL3_RT_HANDSHAKE || len < 1 ||
 	    ((const uint8_t *)buf)[0] != SSL3_MT_CERTIFICATE_REQUEST)
 		return;
-	c = ts_tls_conn(ssl);
-	if (c) {
-		ts_count(&c->w->stats, TS_HC_CERT_REQUESTS);
-		ts_hs_count_action(&c->w->stats, c->decided ? &c->d : NULL, TS_HC_CERTREQ_NONE);
-	}
+	ts_count(&c->w->stats, TS_HC_CERT_REQUESTS);
+	ts_hs_count_action(&c->w->stats, c->decided ? &c->d : NULL, TS_HC_CERTREQ_NONE);
 }
 
 /* Selects from the route's ALPN list (`alpn:`; http routes default to h2
@@ -287,8 +293,9 @@ static int keypair_load(const struct ts_cfg_keypair *p, struct keypair *k)
 }
 
 /* Options every context shares: versions, no renegotiation, callbacks. */
-static SSL_CTX *ctx_new(bool ktls)
+static SSL_CTX *ctx_new(const struct ts_tls *t)
 {
+	bool ktls = t->ktls;
 	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
 
 	if (!ctx)
@@ -305,7 +312,7 @@ static SSL_CTX *ctx_new(bool ktls)
 	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
 	/* every context: the keylog hook must see the secrets whichever
 	 * context the SSL has switched to */
-	if (ktls && ts_ktls_ctx_init(ctx)) {
+	if (ktls ? ts_ktls_ctx_init(ctx) : t->records && ts_secrets_ctx_init(ctx)) {
 		SSL_CTX_free(ctx);
 		return NULL;
 	}
@@ -372,10 +379,10 @@ static void ca_set_free(struct ca_set *s)
 	sk_X509_NAME_pop_free(s->names, X509_NAME_free);
 }
 
-static SSL_CTX *combo_new(const struct keypair *kp, int npairs, const struct ca_set *ca,
-			  bool ktls)
+static SSL_CTX *combo_new(const struct ts_tls *t, const struct keypair *kp, int npairs,
+			  const struct ca_set *ca)
 {
-	SSL_CTX *ctx = ctx_new(ktls);
+	SSL_CTX *ctx = ctx_new(t);
 	int i;
 
 	for (i = 0; ctx && i < npairs; i++)
@@ -392,8 +399,7 @@ static SSL_CTX *combo_new(const struct keypair *kp, int npairs, const struct ca_
 	return ctx;
 }
 
-static int build_combos(struct ts_tls *t, const struct ts_config *cfg, struct ca_set *cas,
-			bool ktls)
+static int build_combos(struct ts_tls *t, const struct ts_config *cfg, struct ca_set *cas)
 {
 	struct keypair kp[TS_CFG_PAIRS_MAX];
 	int i, j, err = 0;
@@ -410,7 +416,7 @@ static int build_combos(struct ts_tls *t, const struct ts_config *cfg, struct ca
 		for (j = 0; !err && j <= t->nca; j++) {
 			SSL_CTX **slot = &t->combo[i * (t->nca + 1) + j];
 
-			*slot = combo_new(kp, cc->npairs, j ? &cas[j - 1] : NULL, ktls);
+			*slot = combo_new(t, kp, cc->npairs, j ? &cas[j - 1] : NULL);
 			if (!*slot)
 				err = -EINVAL;
 		}
@@ -420,13 +426,12 @@ static int build_combos(struct ts_tls *t, const struct ts_config *cfg, struct ca
 	return err;
 }
 
-static int base_new(struct ts_tls *t, const struct ts_config *cfg, const struct ts_tls *prev,
-		    bool ktls)
+static int base_new(struct ts_tls *t, const struct ts_config *cfg, const struct ts_tls *prev)
 {
 	unsigned char keys[80];
 	static const unsigned char sid[] = "tagshake";
 
-	t->base = combo_new(NULL, 0, NULL, ktls);
+	t->base = combo_new(t, NULL, 0, NULL);
 	if (!t->base)
 		return -ENOMEM;
 	SSL_CTX_set_session_cache_mode(t->base, SSL_SESS_CACHE_SERVER);
@@ -443,9 +448,10 @@ static int base_new(struct ts_tls *t, const struct ts_config *cfg, const struct 
 	 * read-ahead OpenSSL reads every record's 5-byte header and its body
 	 * separately (14 reads per full handshake and request, strace). The
 	 * relay drains SSL_read() until WANT_READ, so nothing stays buffered
-	 * unseen. kTLS must find no record inside OpenSSL when it takes the
-	 * socket (ts_ktls_install refuses then), so there it stays off. */
-	if (!ktls)
+	 * unseen. kTLS and a records hand-off must find no record inside
+	 * OpenSSL when they take the socket (ts_ktls_install and
+	 * ts_records_state refuse then), so with them it stays off. */
+	if (!t->ktls && !t->records)
 		SSL_CTX_set_read_ahead(t->base, 1);
 	/* keep tickets valid across a reload */
 	if (prev && SSL_CTX_get_tlsext_ticket_keys(prev->base, keys, sizeof(keys)) == 1)
@@ -475,6 +481,8 @@ struct ts_tls *ts_tls_build(const struct ts_config *cfg, const struct ts_tls *pr
 		ex_conn = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 	if (!t)
 		return NULL;
+	t->ktls = ktls;
+	t->records = cfg->handoff_records;
 	if (cfg->ncerts == 0) {
 		ts_log(TS_LOG_ERROR, "%s: no certificates configured", cfg->path);
 		free(t);
@@ -502,9 +510,9 @@ struct ts_tls *ts_tls_build(const struct ts_config *cfg, const struct ts_tls *pr
 			       cfg->ca_sets[i].line, i, cfg->ca_sets[i].name);
 	}
 	if (!err)
-		err = build_combos(t, cfg, cas, ktls);
+		err = build_combos(t, cfg, cas);
 	if (!err)
-		err = base_new(t, cfg, prev, ktls);
+		err = base_new(t, cfg, prev);
 	for (i = 0; cas && i < t->nca; i++)
 		ca_set_free(&cas[i]);
 	free(cas);

@@ -149,7 +149,7 @@ static void serve(SSL_CTX *ctx, int tcp, const char *handoff)
 	}
 	ts_metadata_addrs(tcp, &peer, &local);
 	n = ts_metadata_build(ssl, &d.d, ts_config_route(cfg, d.d.value.route_id), &peer, &local,
-			      TS_MODE_RELAY, &tlv);
+			      TS_MODE_RELAY, NULL, &tlv);
 	ufd = ts_handoff_connect(handoff);
 	if (n < 0 || ufd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		fprintf(stderr, "proxy_feeder: hand-off failed: %s\n", strerror(ufd < 0 ? -ufd : EINVAL));

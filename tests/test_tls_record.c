@@ -33,7 +33,7 @@
  * under the application key, so the hand-off's tx sequence number. */
 #define TICKETS 2
 #define MIB (1024 * 1024)
-/* Socket buffers small enough that a 1 MiB send cannot go out at once. */
+/* A send buffer small enough that sends are partial. */
 #define SMALL_SOCKBUF 4096
 
 struct suite_case {
@@ -389,8 +389,10 @@ static void test_close_notify_from_client(void **state)
 	exchange(&k, 100);
 	assert_true(SSL_shutdown(k.c) >= 0);
 	wait_fd(k.sfd, POLLIN);
+	assert_int_equal(ts_rec_peer_alert(k.r), -1);
 	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), 0);
 	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), 0);
+	assert_int_equal(ts_rec_peer_alert(k.r), 0);
 	assert_idle(&k);
 	close_pair(&k);
 }
@@ -495,11 +497,29 @@ static void test_fatal_alert(void **state)
 	wait_fd(k.sfd, POLLIN);
 	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), -1);
 	assert_int_equal(errno, ECONNRESET);
+	assert_int_equal(ts_rec_peer_alert(k.r), SSL_AD_BAD_RECORD_MAC);
 	close_pair(&k);
 }
 
-/* Tiny socket buffers: sends are partial, the rest waits in the bounded
- * queue (want_write), send refuses more with EAGAIN, flush finishes. */
+/* The client's EOF without close_notify: 0, and no alert to show for it. */
+static void test_bare_eof(void **state)
+{
+	uint8_t buf[16];
+	struct pair k;
+
+	open_pair(&k, *state);
+	exchange(&k, 100);
+	assert_int_equal(shutdown(k.cfd, SHUT_WR), 0);
+	wait_fd(k.sfd, POLLIN);
+	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), 0);
+	assert_int_equal(ts_rec_peer_alert(k.r), -1);
+	assert_idle(&k);
+	close_pair(&k);
+}
+
+/* A tiny send buffer and a client not reading: sends are partial, the rest
+ * waits in the bounded queue (want_write), send refuses more with EAGAIN,
+ * flush finishes once the client reads. */
 static void test_partial_sends(void **state)
 {
 	int small = SMALL_SOCKBUF;
@@ -513,8 +533,9 @@ static void test_partial_sends(void **state)
 	assert_non_null(got);
 	open_pair(&k, *state);
 	exchange(&k, 1);
+	/* the client reads nothing yet: its receive window fills, then the
+	 * small send buffer */
 	assert_int_equal(setsockopt(k.sfd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
-	assert_int_equal(setsockopt(k.cfd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
 	fill_pattern(want, MIB, 77);
 	while ((n = ts_rec_send(k.r, k.sfd, want + sent, MIB - sent)) > 0)
 		sent += (size_t)n;
@@ -570,6 +591,7 @@ int main(void)
 		ALL_SUITES(test_change_cipher_spec),
 		ALL_SUITES(test_oversized_record),
 		ALL_SUITES(test_fatal_alert),
+		ALL_SUITES(test_bare_eof),
 		ALL_SUITES(test_partial_sends),
 		cmocka_unit_test(test_params_checked),
 	};
