@@ -53,9 +53,11 @@ static ssize_t records_recv(struct px_client_io *io, char *buf, size_t len)
 
 ssize_t px_cio_recv(struct px_client_io *io, void *buf, size_t len)
 {
-	if (io->rec)
-		return records_recv(io, buf, len);
-	return recv(io->fd, buf, len, MSG_DONTWAIT);
+	ssize_t n = io->rec ? records_recv(io, buf, len) : recv(io->fd, buf, len, MSG_DONTWAIT);
+
+	if (n == 0)
+		io->ended = true;
+	return n;
 }
 
 ssize_t px_cio_send(struct px_client_io *io, const void *buf, size_t len)
@@ -87,6 +89,11 @@ void px_cio_shutdown_write(struct px_client_io *io)
 	if (io->rec && note(io, ts_rec_close_notify(io->rec, io->fd)) < 0)
 		return;
 	px_cio_flush(io);
+}
+
+bool px_cio_input_ended(const struct px_client_io *io)
+{
+	return io->ended;
 }
 
 bool px_cio_has_input(const struct px_client_io *io)

@@ -34,6 +34,7 @@ struct px_client_io {
 	enum px_cio_shut shut;
 	bool failed;         /* records: a read or write failed (no close_notify then) */
 	bool end_waits;      /* records: the stream's end was read behind bytes delivered */
+	bool ended;          /* the client ended its input (a recv said 0) */
 };
 
 /* The hand-off's fd, carrying plaintext. */
@@ -56,6 +57,8 @@ int px_cio_flush(struct px_client_io *io);
 /* No more output: shutdown(SHUT_WR) now, or once what waits is flushed
  * (records: after the close_notify). */
 void px_cio_shutdown_write(struct px_client_io *io);
+/* The client ended its input: EOF, or the TLS close_notify. */
+bool px_cio_input_ended(const struct px_client_io *io);
 /* Input waits inside, which epoll does not report. */
 bool px_cio_has_input(const struct px_client_io *io);
 /* Output waits inside for the socket. */

@@ -1108,7 +1108,11 @@ static void settle(struct px_conn *c)
 {
 	struct px_h2 *h = c->h2;
 
-	if (client_flush(h) || (reading(h) && px_cio_has_input(&c->cio) && client_read(h))) {
+	if (client_flush(h)) {
+		px_conn_close(c, px_client_write_failed(c));
+		return;
+	}
+	if (reading(h) && px_cio_has_input(&c->cio) && client_read(h)) {
 		px_conn_close(c, PX_CLOSE_CLIENT_ERROR);
 		return;
 	}

@@ -113,6 +113,14 @@ static inline void px_ep_update(struct px_worker *w, struct ev_io *ep, uint32_t 
 	ev_set(&w->loop, ep, events);
 }
 
+/* The close reason of a failed write to the client: once the client ended
+ * its input, its reset is how it closes (tagshaked's relay counts it so
+ * too), else an error. */
+static inline enum px_counter px_client_write_failed(const struct px_conn *c)
+{
+	return px_cio_input_ended(&c->cio) ? PX_CLOSE_DONE : PX_CLOSE_CLIENT_ERROR;
+}
+
 /* Takes over a received hand-off (its fd; the struct is released). */
 void px_conn_start(struct px_worker *w, struct ts_handoff *h);
 void px_conn_event(struct px_conn *c, const struct ev_io *ep, uint32_t events);

@@ -147,8 +147,10 @@ static int client_transport(struct px_worker *w, struct ts_handoff *h, struct px
 		rc = px_cio_init_records(io, h->fd, &h->records);
 		if (rc == -EINVAL)
 			records_refused(w, h, "secrets that do not fit the suite");
-		else if (rc)
+		else if (rc) {
 			px_count(&w->stats, PX_CLOSE_NOMEM, 1);
+			px_connlog_refused(&h->meta, "nomem");
+		}
 	}
 	OPENSSL_cleanse(&h->records, sizeof(h->records));
 	if (!rc)
@@ -365,7 +367,7 @@ static void step(struct px_conn *c)
 		/* the upstream socket is readable only once connected */
 		ssize_t down = c->state == PX_RELAYING ? px_dir_pump(&c->down, true) : 0;
 		if (down < 0) {
-			px_conn_close(c, c->down.err_to ? PX_CLOSE_CLIENT_ERROR : PX_CLOSE_UPSTREAM_ERROR);
+			px_conn_close(c, c->down.err_to ? px_client_write_failed(c) : PX_CLOSE_UPSTREAM_ERROR);
 			return;
 		}
 		px_count(st, PX_BYTES_UP, (uint64_t)up);
