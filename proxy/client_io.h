@@ -40,8 +40,8 @@ struct px_client_io {
 /* The hand-off's fd, carrying plaintext. */
 void px_cio_init_plain(struct px_client_io *io, int fd);
 /* The hand-off's TCP socket with the record layer built from p (which the
- * caller cleanses). Returns 0, -EINVAL (suite or secret length) or -ENOMEM;
- * on failure io is plain on fd, so that closing it closes the fd. */
+ * caller cleanses). Returns 0, -EINVAL (suite or secret length) or -ENOMEM
+ * (then the fd is still the caller's). */
 int px_cio_init_records(struct px_client_io *io, int fd, const struct ts_rec_params *p);
 
 /* Plaintext from the client, like recv(MSG_DONTWAIT): 0 at its end (EOF,

@@ -145,9 +145,9 @@ static int client_transport(struct px_worker *w, struct ts_handoff *h, struct px
 		rc = -EPROTONOSUPPORT;
 	} else {
 		rc = px_cio_init_records(io, h->fd, &h->records);
-		if (rc == -EINVAL)
+		if (rc == -EINVAL) {
 			records_refused(w, h, "secrets that do not fit the suite");
-		else if (rc) {
+		} else if (rc) {
 			px_count(&w->stats, PX_CLOSE_NOMEM, 1);
 			px_connlog_refused(&h->meta, "nomem");
 		}
