@@ -16,8 +16,10 @@
 
 /*
  * HKDF-Expand-Label(secret, label, "", out_len) with the digest named
- * `digest` ("SHA256", "SHA384"); label without the "tls13 " prefix. The HKDF
- * implementation is fetched once per process. 0, -EINVAL or -ENOMEM.
+ * `digest` ("SHA256", "SHA384"), out_len at most its hash length (as every
+ * TLS 1.3 label); label without the "tls13 " prefix. HMAC
+ * and those two digests are fetched once per process. 0, -EINVAL or
+ * -ENOMEM.
  */
 int ts_tls13_expand_label(const char *digest, const uint8_t *secret, size_t secret_len,
 			  const char *label, uint8_t *out, size_t out_len);

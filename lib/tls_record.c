@@ -450,6 +450,8 @@ static size_t take_plain(struct ts_rec *r, uint8_t *buf, size_t len)
 {
 	size_t n = r->plain_end - r->plain_start;
 
+	if (!n)
+		return 0;
 	if (n > len)
 		n = len;
 	memcpy(buf, r->in + r->plain_start, n);
@@ -529,10 +531,10 @@ ssize_t ts_rec_recv(struct ts_rec *r, int fd, void *buf, size_t len)
 	size_t got;
 	int wait;
 
-	if (r->rx_err)
-		return fail(r->rx_err);
-	if (r->rx_closed && !r->in)
-		return 0;
+	if (r->rx_err || (r->rx_closed && !r->in)) {
+		r->rx_end_unseen = false; /* said now */
+		return r->rx_err ? fail(r->rx_err) : 0;
+	}
 	got = read_records(r, fd, buf, len, &wait);
 	if (r->rx_err)
 		in_release(r, true);

@@ -1,7 +1,13 @@
 #!/bin/bash
-# Server CPU per connection of tagshaked (relay mode, one worker pinned to
-# CPU 0, load generator and hand-off sink on CPU 1), TLS 1.3, X25519, with
-# Debian's nginx and HAProxy on the same core for the same rows.
+# Server CPU per connection of tagshaked (one worker pinned to CPU 0, load
+# generator and hand-off sink on CPU 1), TLS 1.3, X25519, with Debian's
+# nginx and HAProxy on the same core for the same rows. tagshake's server
+# CPU is tagshaked's plus the hand-off sink's (the stand-in for
+# tagshake-proxy, which carries the connection's bytes after the
+# hand-off): in relay mode it reads the relayed plaintext, in records mode
+# it runs the TLS record layer itself. The full handshakes run in relay
+# mode (the default) and in records mode (handoff.records, a second
+# tagshaked on its own port and core 0), interleaved with nginx.
 # Not part of `make test`: run by hand, prints a markdown table.
 #   [BASE=older/tagshaked] [ROUNDS=3] [FULL_ONLY=1] [BREAKDOWN=0] \
 #     tests/handshaker_bench.sh [SECONDS]
@@ -13,7 +19,7 @@ T=$(mktemp -d)
 cleanup() {
 	local p
 	stop_all
-	for p in ${NGINX_PID:-} ${BASE_PID:-}; do kill "$p" 2>/dev/null; done
+	for p in ${NGINX_PID:-} ${BASE_PID:-} ${RECORDS_PID:-}; do kill "$p" 2>/dev/null; done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -32,7 +38,14 @@ DAEMON=$!
 taskset -a -p -c 0 "$DAEMON" >/dev/null
 sleep 0.5
 
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON/stat"; }
+# CPU ticks (user + system, all threads, live and exited) of the PIDs
+ticks_of() {
+	local p t=0
+	for p in "$@"; do t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat"))); done
+	echo "$t"
+}
+# the server's: DAEMON's, plus ALSO's (tagshake's hand-off sink)
+cpu_ticks() { ticks_of "$DAEMON" ${ALSO:-}; }
 
 # PAR clients at once (default 1: one connection at a time, so that every
 # connection pays the server's sleep and wake-up; more amortise them)
@@ -45,19 +58,22 @@ load() {
 }
 
 row() { # row LABEL load-args...
-	local label=$1 t0 t1 c0 c1 out n f
+	local label=$1 t0 t1 c0 c1 a0 a1 out n f
 	shift
 	t0=$(cpu_ticks)
+	a0=$(ticks_of ${ALSO:-})
 	c0=$(ctxsw "$DAEMON")
 	out=$(load "$@")
 	t1=$(cpu_ticks)
+	a1=$(ticks_of ${ALSO:-})
 	c1=$(ctxsw "$DAEMON")
 	n=$(sed 's/.*handshakes=\([0-9]*\).*/\1/' <<<"$out")
 	f=$(sed 's/.*failed=\([0-9]*\).*/\1/' <<<"$out")
 	[ "$n" -eq 0 ] && n=$f # rejected connections count as "failed" on the client
 	awk -v l="$label" -v o="$out" -v t=$((t1 - t0)) -v hz="$HZ" -v n="$n" -v s="$SECS" \
-		-v c=$((c1 - c0)) \
-		'BEGIN { printf "| %s | %s | %.0f | %.3f | %.1f |\n", l, o, n / s, (t / hz) * 1000 / n, c / n }'
+		-v c=$((c1 - c0)) -v a=$((a1 - a0)) -v also="${ALSO:-}" \
+		'BEGIN { printf "| %s | %s | %.0f | %.3f | %s | %.1f |\n", l, o, n / s,
+			 (t / hz) * 1000 / n, also == "" ? "" : sprintf("%.3f", (a / hz) * 1000 / n), c / n }'
 }
 
 # median_row ROWS...: the row whose CPU per connection is the median
@@ -99,7 +115,7 @@ flood_row() { # flood_row LABEL PROCS
 	n=$(awk '{ print $2 + $4 }' <<<"$out")
 	out="$out, reject_tag +$(($(stat_now reject_tag) - before))"
 	awk -v l="$1" -v o="$out" -v t=$((t1 - t0)) -v hz="$HZ" -v n="$n" -v s="$SECS" \
-		'BEGIN { printf "| %s | %s | %.0f | %.3f | |\n", l, o, n / s, (t / hz) * 1000 / n }'
+		'BEGIN { printf "| %s | %s | %.0f | %.3f | | |\n", l, o, n / s, (t / hz) * 1000 / n }'
 }
 
 # Debian's nginx on the same core with the same certificates and OpenSSL:
@@ -123,6 +139,16 @@ SERVERS
 	sleep 0.5
 fi
 TS_LOAD=$LOAD
+# tagshaked in records mode (handoff.records), same sink, own port
+RPORT=$(free_port)
+sed -e "s/port: $PORT\$/port: $RPORT/" -e 's|^handoff:$|handoff:\n  records: true|' \
+	"$T/tagshake.yaml" >"$T/tagshake-records.yaml"
+"$ROOT/build/tagshaked" --config "$T/tagshake-records.yaml" --status "$T/status-records" \
+	2>"$T/records.err" &
+RECORDS_PID=$!
+taskset -a -p -c 0 "$RECORDS_PID" >/dev/null
+sleep 0.5
+REC_LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $RPORT"
 NG_LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 ${NPORT:-0}"
 
 # BASE=path/to/an/older/tagshaked: it runs beside this build, on its own
@@ -139,41 +165,51 @@ if [ -n "${BASE:-}" ]; then
 fi
 BASE_LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 ${BPORT:-0}"
 
-# on SERVER ROW-ARGS...: one row against tagshaked (ts) or nginx (ng)
+# on SERVER ROW-ARGS...: one row against tagshaked (ts, relay mode; rec,
+# records mode; base) or nginx (ng)
 on() {
 	local who=$1 saved=$DAEMON
 	shift
 	if [ "$who" = ng ]; then
-		LOAD=$NG_LOAD DAEMON=$NGINX_PID row "$@"
+		LOAD=$NG_LOAD DAEMON=$NGINX_PID ALSO= row "$@"
 	elif [ "$who" = base ]; then
 		LOAD=$BASE_LOAD DAEMON=$BASE_PID row "$@"
+	elif [ "$who" = rec ]; then
+		LOAD=$REC_LOAD DAEMON=$RECORDS_PID row "$@"
 	else
 		LOAD=$TS_LOAD row "$@"
 	fi
 	DAEMON=$saved
 }
+# tagshake's rows count the sink too; nginx and HAProxy answer themselves
+ALSO=$SINK
 
-echo "| row | client result | conn/s | server CPU ms per connection | context switches per connection |"
-echo "|---|---|---:|---:|---:|"
+echo "| row | client result | conn/s | server CPU ms per connection (tagshake: tagshaked + hand-off sink) | of which the sink | server's context switches per connection (tagshake: tagshaked's) |"
+echo "|---|---|---:|---:|---:|---:|"
 # The full handshakes, tagshaked's and nginx's runs interleaved ROUNDS
 # times (3 by default); each row is the run with the median CPU: the machine
 # is shared, and interleaving spreads its load over both servers alike
 ROUNDS=${ROUNDS:-3}
 declare -A runs
+CERT=(-c "$T/client1.crt" -k "$T/client1.key")
 for _ in $(seq "$ROUNDS"); do
-	for who in ts ${NGINX_PID:+ng} ${BASE_PID:+base}; do
+	for who in ts rec ${NGINX_PID:+ng} ${BASE_PID:+base}; do
 		runs[$who-ec]+="$(on "$who" "$who" open.test "$SECS")"$'\n'
 		runs[$who-rsa]+="$(on "$who" "$who" open.test "$SECS" -R)"$'\n'
+		runs[$who-req]+="$(on "$who" "$who" api.test "$SECS" "${CERT[@]}")"$'\n'
 	done
 done
-for who in ts ${NGINX_PID:+ng} ${BASE_PID:+base}; do
-	prefix=
+for who in ts rec ${NGINX_PID:+ng} ${BASE_PID:+base}; do
+	prefix="relay mode: "
+	[ "$who" = rec ] && prefix="records mode: "
 	[ "$who" = ng ] && prefix="nginx: "
 	[ "$who" = base ] && prefix="base build: "
 	mapfile -t r <<<"${runs[$who-ec]%$'\n'}"
 	median_row "${r[@]}" | sed "s/^| $who |/| ${prefix}none, ECDSA P-256 (median of $ROUNDS) |/"
 	mapfile -t r <<<"${runs[$who-rsa]%$'\n'}"
 	median_row "${r[@]}" | sed "s/^| $who |/| ${prefix}none, RSA-2048 (median of $ROUNDS) |/"
+	mapfile -t r <<<"${runs[$who-req]%$'\n'}"
+	median_row "${r[@]}" | sed "s/^| $who |/| ${prefix}require + client cert, ECDSA (median of $ROUNDS) |/"
 done
 # Where the time goes in those rows (tests/handshaker_breakdown.sh), kept
 # for after the table; BREAKDOWN=0 skips it
@@ -221,10 +257,8 @@ if [ -n "${FULL_ONLY:-}" ]; then
 	[ -s "$T/breakdown.md" ] && cat "$T/breakdown.md"
 	exit 0
 fi
-row "require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
 row "require, resumed (session cache, the default)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
 if [ -n "$NGINX_PID" ]; then
-	on ng "nginx: require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
 	on ng "nginx: require, resumed (session cache)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
 fi
 printf 'tls:\n  resumption: tickets\n' >> "$T/tagshake.yaml"
@@ -266,11 +300,13 @@ HAPROXY
 	LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $HPORT"
 	SAVED=$DAEMON
 	DAEMON=$HAPROXY_PID
+	ALSO=
 	row "haproxy: none, ECDSA P-256" open.test "$SECS"
 	row "haproxy: none, RSA-2048" open.test "$SECS" -R
 	row "haproxy: require + client cert, ECDSA" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key"
 	row "haproxy: require, resumed (session cache)" api.test "$SECS" -c "$T/client1.crt" -k "$T/client1.key" -r
 	DAEMON=$SAVED
+	ALSO=$SINK
 	kill "$HAPROXY_PID"
 	wait "$HAPROXY_PID" 2>/dev/null
 	LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"

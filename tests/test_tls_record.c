@@ -397,6 +397,30 @@ static void test_close_notify_from_client(void **state)
 	close_pair(&k);
 }
 
+/* Data and close_notify in one read: the data first, then has_input says
+ * the end is still to be read, then 0, then has_input is quiet. */
+static void test_data_then_close_notify(void **state)
+{
+	uint8_t rec[256], buf[64];
+	struct pair k;
+	size_t n;
+
+	open_pair(&k, *state);
+	exchange(&k, 1);
+	n = client_record(&k, "last", 4, rec, sizeof(rec));
+	raw_send(k.cfd, rec, n);
+	assert_true(SSL_shutdown(k.c) >= 0);
+	wait_fd(k.sfd, POLLIN);
+	usleep(100000); /* both records queued: one recv takes them */
+	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), 4);
+	assert_memory_equal(buf, "last", 4);
+	assert_true(ts_rec_has_input(k.r));
+	assert_int_equal(ts_rec_recv(k.r, k.sfd, buf, sizeof(buf)), 0);
+	assert_false(ts_rec_has_input(k.r));
+	assert_idle(&k);
+	close_pair(&k);
+}
+
 static void test_close_notify_to_client(void **state)
 {
 	uint8_t buf[16];
@@ -592,6 +616,7 @@ int main(void)
 		ALL_SUITES(test_oversized_record),
 		ALL_SUITES(test_fatal_alert),
 		ALL_SUITES(test_bare_eof),
+		ALL_SUITES(test_data_then_close_notify),
 		ALL_SUITES(test_partial_sends),
 		cmocka_unit_test(test_params_checked),
 	};
