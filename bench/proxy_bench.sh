@@ -3,7 +3,11 @@
 # latency (TLS handshake done → first upstream byte at the client) through
 # tagshaked → tagshake-proxy (raw route) versus nginx's own TLS termination
 # (stream, ssl, proxy_pass) with the same certificate, the same OpenSSL and
-# the same upstream (bench/proxy_load.c). Servers are pinned to CPU 1, the
+# the same upstream (bench/proxy_load.c). Without kTLS tagshake runs two
+# ways, each its own tagshaked + proxy pair in the same rounds: records
+# mode (handoff.records: true: the proxy runs the TLS record layer, one
+# process carries the bytes) and relay mode (tagshaked relays plaintext to
+# the proxy through a socketpair). Servers are pinned to CPU 1, the
 # client and the upstream to CPU 0; server CPU time is read from /proc.
 # Prints a markdown table. Then the http row: an http route (llhttp
 # parsing, header rewriting, keep-alive) versus nginx terminating TLS and
@@ -48,12 +52,15 @@ if [ -n "$OLD_DIR" ] && { ! [ -x "$OLD_DIR/tagshaked" ] || ! [ -x "$OLD_DIR/tags
 	echo "proxy_bench: OLD_DIR=$OLD_DIR holds no tagshaked and tagshake-proxy" >&2
 	exit 2
 fi
-PATHS="tagshake nginx${OLD_DIR:+ old}"
+REC_PORT=$((BASE + 8))    # the records-mode pair's tagshaked
+# the tagshake paths (rows in this order), then nginx
+TS_PATHS="records relay${OLD_DIR:+ old}"
+PATHS="$TS_PATHS nginx"
 FD_LIMIT=20000
 ulimit -n $FD_LIMIT
 
 make_certs
-write_config "$FEED_PORT" 1 <<YAML
+TS_HANDOFF_RECORDS=0 write_config "$FEED_PORT" 1 <<YAML
 certificates:
   - { name: edge, chain: pki/server.crt, key: pki/server.key }
 routes:
@@ -69,13 +76,17 @@ defaults:
   default: { action: none, route: http }
   no-sni: { action: none, route: http }
 YAML
+# an OLD_DIR build may not know handoff.records (it runs in relay mode)
 if [ -n "$OLD_DIR" ]; then
 	sed -e "s/port: $FEED_PORT\$/port: $OLD_PORT/" -e "s|$T/handoff.sock|$T/handoff-old.sock|" \
-		"$T/tagshake.yaml" >"$T/old.yaml"
+		-e '/^  records: /d' "$T/tagshake.yaml" >"$T/old.yaml"
 fi
 # the hand-off section is last: early connect for the build under test
 # (EARLY=0 measures without it; an OLD_DIR build may not know the key)
 [ "${EARLY:-1}" = 0 ] || echo "  early_connect: true" >>"$T/tagshake.yaml"
+# the records-mode pair: the same configuration on its own port and socket
+sed -e "s/port: $FEED_PORT\$/port: $REC_PORT/" -e "s|$T/handoff.sock|$T/handoff-rec.sock|" \
+	-e 's/^  records: false$/  records: true/' "$T/tagshake.yaml" >"$T/records.yaml"
 mkdir -p "$T/ngx"
 cat >"$T/ngx/nginx.conf" <<NGX
 daemon off;
@@ -125,6 +136,14 @@ fi
 HS_PID=$!
 PIDS+=("$HS_PID")
 wait_for "$FEED_PORT"
+taskset -c "${PROXY_CPU:-1}" "$PROXY_BIN" --config "$T/records.yaml" --workers 1 ${PROXY_ARGS:-} 2>"$T/proxy-rec.log" &
+REC_PROXY_PID=$!
+PIDS+=("$REC_PROXY_PID")
+wait_for "$T/handoff-rec.sock"
+taskset -c 1 "$HS_BIN" --config "$T/records.yaml" --status "$T/hs-rec.status" 2>"$T/hs-rec.log" &
+REC_HS_PID=$!
+PIDS+=("$REC_HS_PID")
+wait_for "$REC_PORT"
 if [ -n "$OLD_DIR" ]; then
 	taskset -c "${PROXY_CPU:-1}" "$OLD_DIR/tagshake-proxy" --config "$T/old.yaml" --workers 1 ${PROXY_ARGS:-} 2>"$T/proxy-old.log" &
 	OLD_PROXY_PID=$!
@@ -185,7 +204,8 @@ split_med() {
 # path_of PATH: sets port and pids of a path
 path_of() {
 	case $1 in
-	tagshake) port=$FEED_PORT pids="$HS_PID $PROXY_PID" ;;
+	records) port=$REC_PORT pids="$REC_HS_PID $REC_PROXY_PID" ;;
+	relay) port=$FEED_PORT pids="$HS_PID $PROXY_PID" ;;
 	old) port=$OLD_PORT pids="$OLD_HS_PID $OLD_PROXY_PID" ;;
 	*) port=$NGX_TLS_PORT pids=$NGX_WORKER ;;
 	esac
@@ -241,30 +261,32 @@ if [ "$TRACE" = 1 ] && command -v strace >/dev/null; then
 	done
 fi
 
-echo "Medians of $ROUNDS interleaved rounds ($PATHS, ...). Server CPU s: tagshake as handshaker + proxy."
+echo "Medians of $ROUNDS interleaved rounds ($PATHS, ...). Server CPU s: tagshake as handshaker + proxy. Records mode: the proxy runs the TLS record layer; relay mode: tagshaked relays plaintext to the proxy."
 echo "Wake-ups: context switches of the server processes per MB (per connection for latency); syscalls: \`strace -c -f\` on one extra run of $TRACE_MB MiB ($TRACE_CONNS connections), per MB (per connection), with the three most frequent."
 echo
 echo "| row | tagshake | nginx | ratio | server CPU s tagshake | nginx | CPU ratio | wake-ups tagshake / nginx | syscalls tagshake | syscalls nginx |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
+path_name() {
+	case $1 in
+	records) echo "records mode" ;;
+	relay) echo "relay mode" ;;
+	old) echo "OLD_DIR build" ;;
+	esac
+}
 for row in up down lat; do
 	case $row in
 	up) name="relay upload ${MB} MiB, MB/s" units=$MB ;;
 	down) name="relay download ${MB} MiB, MB/s" units=$MB ;;
 	lat) name="handshake done → first upstream byte, median µs ($CONNS connections)" units=$CONNS ;;
 	esac
-	tf=$(med "$T/res/tagshake.$row" 1) nf=$(med "$T/res/nginx.$row" 1)
-	tc=$(med "$T/res/tagshake.$row" 2) nc=$(med "$T/res/nginx.$row" 2)
-	tw=$(med "$T/res/tagshake.$row" 3) nw=$(med "$T/res/nginx.$row" 3)
-	ratio=$(awk -v a="$tf" -v b="$nf" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-	cratio=$(awk -v a="$tc" -v b="$nc" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-	wake=$(awk -v a="$tw" -v b="$nw" -v u="$units" 'BEGIN { printf "%.1f / %.1f", a / u, b / u }')
-	echo "| $name | $tf | $nf | $ratio | $(cpu_s "$tc")$(split_med "$T/res/tagshake.$row") | $(cpu_s "$nc") | $cratio | $wake | ${SYS[tagshake.$row]:--} | ${SYS[nginx.$row]:--} |"
-	[ -n "$OLD_DIR" ] || continue
-	of=$(med "$T/res/old.$row" 1) oc=$(med "$T/res/old.$row" 2) ow=$(med "$T/res/old.$row" 3)
-	ratio=$(awk -v a="$of" -v b="$nf" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-	cratio=$(awk -v a="$oc" -v b="$nc" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-	wake=$(awk -v a="$ow" -v b="$nw" -v u="$units" 'BEGIN { printf "%.1f / %.1f", a / u, b / u }')
-	echo "| $name, OLD_DIR build | $of | $nf | $ratio | $(cpu_s "$oc")$(split_med "$T/res/old.$row") | $(cpu_s "$nc") | $cratio | $wake | ${SYS[old.$row]:--} | ${SYS[nginx.$row]:--} |"
+	nf=$(med "$T/res/nginx.$row" 1) nc=$(med "$T/res/nginx.$row" 2) nw=$(med "$T/res/nginx.$row" 3)
+	for path in $TS_PATHS; do
+		tf=$(med "$T/res/$path.$row" 1) tc=$(med "$T/res/$path.$row" 2) tw=$(med "$T/res/$path.$row" 3)
+		ratio=$(awk -v a="$tf" -v b="$nf" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+		cratio=$(awk -v a="$tc" -v b="$nc" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+		wake=$(awk -v a="$tw" -v b="$nw" -v u="$units" 'BEGIN { printf "%.1f / %.1f", a / u, b / u }')
+		echo "| $name, $(path_name "$path") | $tf | $nf | $ratio | $(cpu_s "$tc")$(split_med "$T/res/$path.$row") | $(cpu_s "$nc") | $cratio | $wake | ${SYS[$path.$row]:--} | ${SYS[nginx.$row]:--} |"
+	done
 done
 echo
 echo "Every round (figure, server CPU ticks, context switches, ticks per process):"
@@ -293,26 +315,32 @@ echo
 echo "| held connections ($HOLD, TLS, idle) | fds per connection | RSS per connection, bytes | connections per process at the $FD_LIMIT fd limit |"
 echo "|---|---|---|---|"
 IFS=';' read -r ngx_line ths _ <<<"$(hold "$NGX_HOLD_PORT" "$NGX_WORKER")"
-IFS=';' read -r held_t hs px _ <<<"$(hold "$FEED_PORT" "$HS_PID $PROXY_PID")"
 per_limit() { awk -v f="${1%% *}" -v l="$FD_LIMIT" 'BEGIN { if (f > 0) printf "%d", l / f; else print "-" }'; }
-echo "| tagshake-proxy ($held_t) | ${px%% *} | ${px#* } | $(per_limit "$px") |"
-echo "| tagshaked, relay mode ($held_t) | ${hs%% *} | ${hs#* } | $(per_limit "$hs") |"
-if [ -n "$OLD_DIR" ]; then
-	IFS=';' read -r held_o ohs opx _ <<<"$(hold "$OLD_PORT" "$OLD_HS_PID $OLD_PROXY_PID")"
-	echo "| tagshake-proxy, OLD_DIR build ($held_o) | ${opx%% *} | ${opx#* } | $(per_limit "$opx") |"
-	echo "| tagshaked, relay mode, OLD_DIR build ($held_o) | ${ohs%% *} | ${ohs#* } | $(per_limit "$ohs") |"
-fi
+for path in $TS_PATHS; do
+	path_of "$path"
+	IFS=';' read -r held hs px _ <<<"$(hold "$port" "$pids")"
+	echo "| tagshake-proxy ($(path_name "$path"), $held) | ${px%% *} | ${px#* } | $(per_limit "$px") |"
+	echo "| tagshaked ($(path_name "$path"), $held) | ${hs%% *} | ${hs#* } | $(per_limit "$hs") |"
+done
 echo "| nginx stream worker ($ngx_line) | ${ths%% *} | ${ths#* } | $(per_limit "$ths") |"
 echo
-kill -USR1 "$PROXY_PID"
-sleep 0.2
-ready=$(grep stats: "$T/proxy.log" | tail -1 | tr ' ' '\n')
-us=$(echo "$ready" | sed -n 's/^upstream_ready_us=//p')
-n=$(echo "$ready" | sed -n 's/^upstream_ready_n=//p')
+# ready_line LOG PID STATUS: the proxy's hand-off → upstream connected time
+ready_line() {
+	local ready us n hist
+	kill -USR1 "$2"
+	sleep 0.2
+	ready=$(grep stats: "$1" | tail -1 | tr ' ' '\n')
+	us=$(echo "$ready" | sed -n 's/^upstream_ready_us=//p')
+	n=$(echo "$ready" | sed -n 's/^upstream_ready_n=//p')
+	hist=$(echo "$ready" | sed -n 's/^ready_\(.*\)us=\(.*\)/\1 \2/p' | tr '\n' ' ')
+	echo "proxy: hand-off received → upstream connected, mean $((us / n)) µs over $n connections" \
+		"(histogram, µs: $hist); tagshaked mode: $(sed -n 's/^mode //p' "$3" 2>/dev/null | head -1)," \
+		"proxy hand-offs: $(echo "$ready" | grep '^mode_' | tr '\n' ' ')"
+}
 echo
-hist=$(echo "$ready" | sed -n 's/^ready_\(.*\)us=\(.*\)/\1 \2/p' | tr '\n' ' ')
-echo "proxy: hand-off received → upstream connected, mean $((us / n)) µs over $n connections" \
-	"(histogram, µs: $hist); tagshaked mode: $(sed -n 's/^mode //p' "$T/hs.status" 2>/dev/null | head -1)"
+ready_line "$T/proxy-rec.log" "$REC_PROXY_PID" "$T/hs-rec.status"
+echo
+ready_line "$T/proxy.log" "$PROXY_PID" "$T/hs.status"
 
 # --- the http row: keep-alive requests through an http route vs nginx -------
 [ "${HTTP:-1}" = 1 ] || exit 0
@@ -328,6 +356,7 @@ wrk_run() {
 	echo "${rps:-0}|$CPU_S|${bad:-none}"
 }
 NGX_HTTP_WORKER=$NGX_WORKER
+rec=$(wrk_run "$REC_PORT" "$REC_HS_PID $REC_PROXY_PID")
 ts=$(wrk_run "$FEED_PORT" "$HS_PID $PROXY_PID")
 ng=$(wrk_run "$NGX_HTTPS_PORT" "$NGX_HTTP_WORKER")
 echo
@@ -336,11 +365,16 @@ echo "|---|---|---|---|---|---|---|"
 # per CPU second: on a shared machine two processes (tagshaked + proxy) get
 # more CPU time than nginx's one worker, so requests/s alone flatters them
 per_cpu() { awk -v r="${1%%|*}" -v c="$(cut -d'|' -f2 <<<"$1" | cut -d' ' -f1)" -v s="$HTTP_SECONDS" 'BEGIN { if (c > 0) printf "%.0f", r * s / c; else print 0 }'; }
-ts_eff=$(per_cpu "$ts")
 ng_eff=$(per_cpu "$ng")
-ratio=$(awk -v a="${ts%%|*}" -v b="${ng%%|*}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-eff_ratio=$(awk -v a="$ts_eff" -v b="$ng_eff" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
-IFS='|' read -r r c e <<<"$ts"
-echo "| tagshake (tagshaked → tagshake-proxy http route) | $r | $c | $ts_eff | $e | $ratio | $eff_ratio |"
+http_row() { # NAME RESULT
+	local eff ratio eff_ratio r c e
+	eff=$(per_cpu "$2")
+	ratio=$(awk -v a="${2%%|*}" -v b="${ng%%|*}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	eff_ratio=$(awk -v a="$eff" -v b="$ng_eff" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }')
+	IFS='|' read -r r c e <<<"$2"
+	echo "| $1 | $r | $c | $eff | $e | $ratio | $eff_ratio |"
+}
+http_row "tagshake, records mode (tagshaked → tagshake-proxy http route)" "$rec"
+http_row "tagshake, relay mode (tagshaked → tagshake-proxy http route)" "$ts"
 IFS='|' read -r r c e <<<"$ng"
 echo "| nginx (TLS + proxy_pass, keepalive upstream) | $r | $c | $ng_eff | $e | 1.00 | 1.00 |"

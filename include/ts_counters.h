@@ -172,6 +172,8 @@
 	  "Connections received from handshakers")                                                 \
 	F(HANDOFFS_REJECTED, "tagshake_proxy_handoffs_rejected_total", "counter",                  \
 	  "Hand-off messages rejected (no descriptor, bad TLVs)")                                  \
+	F(MODES, "tagshake_proxy_handoff_modes_total", "counter",                                  \
+	  "Connections served, by hand-off mode (who runs the TLS record layer)")                  \
 	F(LINKS, "tagshake_proxy_handshaker_links_total", "counter", "Handshaker links accepted")  \
 	F(EARLY, "tagshake_proxy_early_connects_total", "counter",                                 \
 	  "Upstream connections opened before the hand-off, by outcome")                           \
@@ -212,6 +214,9 @@
 	C(X, HTTP_502, "http_502")         /* connect failed in http mode */                       \
 	/* metadata the mode cannot carry (e.g. a CTL in a DN) */                                  \
 	C(X, BAD_META, "bad_meta")                                                                 \
+	/* a records hand-off without usable secrets (none, or a suite the                         \
+	 * record layer does not take) */                                                          \
+	C(X, RECORDS_REFUSED, "records_refused")                                                   \
 	C(X, NOMEM, "nomem")                                                                       \
 	C(X, SHUTDOWN, "shutdown")         /* open when the proxy stopped */
 
@@ -223,6 +228,11 @@
 	X(HANDOFFS, "handoffs", HANDOFFS, "", "hand-offs received")                                \
 	/* hand-off messages rejected (no fd, bad TLVs) */                                         \
 	X(HANDOFF_BAD, "handoff_bad", HANDOFFS_REJECTED, "", NULL)                                 \
+	/* connections served, by hand-off mode: kTLS (the kernel), relay                          \
+	 * (tagshaked), records (this proxy runs the record layer) */                              \
+	X(MODE_KTLS, "mode_ktls", MODES, "mode=\"ktls\"", NULL)                                     \
+	X(MODE_RELAY, "mode_relay", MODES, "mode=\"relay\"", NULL)                                  \
+	X(MODE_RECORDS, "mode_records", MODES, "mode=\"records\"", NULL)                            \
 	/* early connect: opened; taken by the hand-off; closed unused on the                     \
 	 * handshaker's cancel, after the timeout, or with the link; not opened                    \
 	 * (not a `none` raw/proxy-v2 route, stale generation, at the bound) */                    \

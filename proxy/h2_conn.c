@@ -1014,14 +1014,20 @@ static void stream_event(struct h2_stream *s)
 
 /* ---- the client connection ---- */
 
+/* The client is read while nothing failed or ended and its answers are
+ * taken: a peer that does not read cannot make us queue. */
+static bool reading(struct px_h2 *h)
+{
+	return !h->failed && !h->client_eof && h->out_len - h->out_off < H2_OUT_MAX;
+}
+
 static void client_interest(struct px_h2 *h)
 {
 	uint32_t ev = 0;
 
-	if (!h->failed && !h->client_eof && h->out_len - h->out_off < H2_OUT_MAX &&
-	    nghttp2_session_want_read(h->s))
+	if (reading(h) && nghttp2_session_want_read(h->s))
 		ev |= EPOLLIN;
-	if (h->out_len > h->out_off)
+	if (h->out_len > h->out_off || px_cio_want_write(&h->c->cio))
 		ev |= EPOLLOUT;
 	px_ep_update(h->c->w, &h->c->client, ev);
 }
@@ -1030,6 +1036,8 @@ static void client_interest(struct px_h2 *h)
  * client cannot be written to. */
 static int client_flush(struct px_h2 *h)
 {
+	if (px_cio_flush(&h->c->cio) < 0)
+		return errno == EAGAIN ? 0 : -1;
 	for (;;) {
 		if (h->out_off == h->out_len)
 			h->out_off = h->out_len = 0;
@@ -1051,8 +1059,7 @@ static int client_flush(struct px_h2 *h)
 		}
 		if (h->out_off == h->out_len)
 			return 0;
-		ssize_t w = send(h->c->client.fd, h->out + h->out_off, h->out_len - h->out_off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		ssize_t w = px_cio_send(&h->c->cio, h->out + h->out_off, h->out_len - h->out_off);
 		if (w < 0)
 			return errno == EAGAIN ? 0 : -1;
 		px_count(&h->c->w->stats, PX_BYTES_DOWN, (uint64_t)w);
@@ -1066,8 +1073,8 @@ static int client_read(struct px_h2 *h)
 {
 	char buf[H2_READ_BUF];
 
-	while (!h->failed && !h->client_eof && h->out_len - h->out_off < H2_OUT_MAX) {
-		ssize_t n = recv(h->c->client.fd, buf, sizeof(buf), MSG_DONTWAIT);
+	while (reading(h)) {
+		ssize_t n = px_cio_recv(&h->c->cio, buf, sizeof(buf));
 		if (n < 0)
 			return errno == EAGAIN ? 0 : -1;
 		if (n == 0) {
@@ -1088,18 +1095,24 @@ static int client_read(struct px_h2 *h)
 
 static bool finished(struct px_h2 *h)
 {
-	if (h->out_len > h->out_off)
+	if (h->out_len > h->out_off || px_cio_want_write(&h->c->cio))
 		return h->client_eof && h->failed; /* nobody will read it */
 	return h->failed || h->client_eof || (h->draining && !h->streams) ||
 	       (!nghttp2_session_want_read(h->s) && !nghttp2_session_want_write(h->s));
 }
 
-/* After the client's or a stream's event: frames out, end or wait. */
+/* After the client's or a stream's event: frames out, end or wait. Input
+ * the client's transport holds is read now (epoll does not report it):
+ * client_read() left it when h->out was full, which this flush emptied. */
 static void settle(struct px_conn *c)
 {
 	struct px_h2 *h = c->h2;
 
 	if (client_flush(h)) {
+		px_conn_close(c, px_client_write_failed(c));
+		return;
+	}
+	if (reading(h) && px_cio_has_input(&c->cio) && client_read(h)) {
 		px_conn_close(c, PX_CLOSE_CLIENT_ERROR);
 		return;
 	}

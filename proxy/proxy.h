@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "client_io.h"
 #include "clock.h"
 #include "config.h"
 #include "ev.h"
@@ -48,6 +49,7 @@ struct px_conn {
 	struct ev_entry timer; /* on the worker's connecting or idle list */
 	struct px_worker *w;
 	struct ev_io client, upstream;
+	struct px_client_io cio; /* the client's bytes: client_io.h (fd: client.fd) */
 	enum px_conn_state state;
 	struct px_gen *gen; /* the generation the handshaker decided with: held to the end */
 	const struct ts_cfg_route *route;
@@ -109,6 +111,14 @@ static inline uint64_t px_now_us(void)
 static inline void px_ep_update(struct px_worker *w, struct ev_io *ep, uint32_t events)
 {
 	ev_set(&w->loop, ep, events);
+}
+
+/* The close reason of a failed write to the client: once the client ended
+ * its input, its reset is how it closes (tagshaked's relay counts it so
+ * too), else an error. */
+static inline enum px_counter px_client_write_failed(const struct px_conn *c)
+{
+	return px_cio_input_ended(&c->cio) ? PX_CLOSE_DONE : PX_CLOSE_CLIENT_ERROR;
 }
 
 /* Takes over a received hand-off (its fd; the struct is released). */

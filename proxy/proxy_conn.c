@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/crypto.h>
 
 #include "h2_conn.h"
 #include "http_inject.h"
@@ -107,11 +108,62 @@ static struct px_gen *handoff_generation(struct px_worker *w, const struct ts_ha
 	return g;
 }
 
+static enum px_counter mode_counter(uint8_t mode)
+{
+	switch (mode) {
+	case TS_MODE_KTLS:
+		return PX_MODE_KTLS;
+	case TS_MODE_RECORDS:
+		return PX_MODE_RECORDS;
+	default:
+		return PX_MODE_RELAY;
+	}
+}
+
+/* Refuses a records hand-off whose record layer cannot be built: counted,
+ * logged with why. */
+static void records_refused(struct px_worker *w, const struct ts_handoff *h, const char *why)
+{
+	px_count(&w->stats, PX_CLOSE_RECORDS_REFUSED, 1);
+	px_connlog_refused(&h->meta, "records_refused");
+	ts_log(TS_LOG_WARN, "hand-off refused: records mode with %s (suite 0x%04x)", why,
+	       h->records.suite);
+}
+
+/* The client's transport for the hand-off's mode, on its fd (taken on
+ * success): the record layer built from the hand-off's secrets in records
+ * mode (the secrets are cleansed here either way), else the plain fd.
+ * Returns 0, or a negative errno once refused and counted. */
+static int client_transport(struct px_worker *w, struct ts_handoff *h, struct px_client_io *io)
+{
+	int rc = 0;
+
+	if (h->meta.mode != TS_MODE_RECORDS) {
+		px_cio_init_plain(io, h->fd);
+	} else if (!ts_rec_suite_supported(h->records.suite)) {
+		records_refused(w, h, "a cipher suite the record layer does not take");
+		rc = -EPROTONOSUPPORT;
+	} else {
+		rc = px_cio_init_records(io, h->fd, &h->records);
+		if (rc == -EINVAL) {
+			records_refused(w, h, "secrets that do not fit the suite");
+		} else if (rc) {
+			px_count(&w->stats, PX_CLOSE_NOMEM, 1);
+			px_connlog_refused(&h->meta, "nomem");
+		}
+	}
+	OPENSSL_cleanse(&h->records, sizeof(h->records));
+	if (!rc)
+		h->fd = -1;
+	return rc;
+}
+
 void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 {
 	struct px_gen *g;
 	const struct ts_cfg_policy *pol;
 	const struct ts_cfg_route *route;
+	struct px_client_io cio;
 	struct px_conn *c;
 	unsigned rid;
 	int ufd, rc, one = 1;
@@ -120,6 +172,11 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	g = handoff_generation(w, h);
 	if (!g) {
 		ts_handoff_release(h);
+		return;
+	}
+	if (client_transport(w, h, &cio)) {
+		ts_handoff_release(h);
+		px_gen_put(g);
 		return;
 	}
 	/* the entry that decided, by name, in the generation that decided:
@@ -131,6 +188,7 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	if (!c) {
 		px_count(&w->stats, route ? PX_CLOSE_NOMEM : PX_CLOSE_NO_ROUTE, 1);
 		px_connlog_refused(&h->meta, route ? "nomem" : "no_route");
+		px_cio_close(&cio);
 		ts_handoff_release(h);
 		px_gen_put(g);
 		return;
@@ -141,13 +199,15 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	c->route = route;
 	c->policy = pol;
 	c->log = px_connlog_new(&h->meta, route, c->start_us);
-	c->client = (struct ev_io){ .kind = PX_EP_CLIENT, .fd = h->fd, .obj = c };
-	h->fd = -1;
+	c->cio = cio;
+	c->client = (struct ev_io){ .kind = PX_EP_CLIENT, .fd = cio.fd, .obj = c };
+	px_count(&w->stats, mode_counter(h->meta.mode), 1);
 	int fl = fcntl(c->client.fd, F_GETFL);
 	if (fl >= 0 && !(fl & O_NONBLOCK)) /* tagshaked's sockets already are */
 		fcntl(c->client.fd, F_SETFL, fl | O_NONBLOCK);
-	/* kTLS mode hands over the TCP socket: small answers must not wait for
-	 * the client's delayed ACK (a relay socketpair has no Nagle) */
+	/* kTLS and records modes hand over the TCP socket: small answers must
+	 * not wait for the client's delayed ACK (a relay socketpair has no
+	 * Nagle) */
 	if (h->meta.mode != TS_MODE_RELAY)
 		setsockopt(c->client.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	w->conns++;
@@ -170,12 +230,10 @@ void px_conn_start(struct px_worker *w, struct ts_handoff *h)
 	/* no pipe and no buffer until bytes arrive: an idle connection holds
 	 * its two sockets and nothing else */
 	w->pipes.stats = &w->stats;
-	rc = px_dir_init(&c->up, c->client.fd, c->upstream.fd, &w->pipes,
-			 w->set->splice && route->mode != TS_META_HTTP);
-	if (!rc)
-		rc = px_dir_init(&c->down, c->upstream.fd, c->client.fd, &w->pipes, w->set->splice);
-	if (!rc)
-		rc = px_mode_setup(c, h);
+	px_dir_init_up(&c->up, &c->cio, c->upstream.fd, &w->pipes,
+		       w->set->splice && route->mode != TS_META_HTTP);
+	px_dir_init_down(&c->down, c->upstream.fd, &c->cio, &w->pipes, w->set->splice);
+	rc = px_mode_setup(c, h);
 	ts_handoff_release(h);
 	if (rc) {
 		px_conn_close(c, rc == -ENOMEM ? PX_CLOSE_NOMEM : PX_CLOSE_BAD_META);
@@ -207,8 +265,7 @@ void px_conn_close(struct px_conn *c, enum px_counter reason)
 	drop_upstream(c); /* before leaving the timer lists: it may touch() */
 	px_list_remove(c);
 	px_ep_update(w, &c->client, 0);
-	if (c->client.fd >= 0)
-		close(c->client.fd);
+	px_cio_close(&c->cio);
 	c->client.fd = -1;
 	px_dir_free(&c->up);
 	px_dir_free(&c->down);
@@ -229,7 +286,7 @@ static int discard_client(struct px_conn *c)
 	char junk[PX_DISCARD_BUF];
 
 	while (!c->client_eof) {
-		ssize_t n = recv(c->client.fd, junk, sizeof(junk), MSG_DONTWAIT);
+		ssize_t n = px_cio_recv(&c->cio, junk, sizeof(junk));
 		if (n == 0)
 			c->client_eof = true;
 		else if (n < 0)
@@ -244,7 +301,9 @@ static void update_interest(struct px_conn *c)
 
 	if (c->local_status ? !c->client_eof : px_dir_wants_read(&c->up))
 		ce |= EPOLLIN;
-	if (px_dir_pending(&c->down))
+	/* toward the client only once connected: before, only the client's
+	 * transport can hold output (a TLS KeyUpdate answer), and it waits */
+	if (c->state == PX_RELAYING && px_dir_pending(&c->down))
 		ce |= EPOLLOUT;
 	if (c->state == PX_CONNECTING) {
 		ue = EPOLLOUT;
@@ -275,9 +334,16 @@ static bool half_close(struct px_conn *c)
 		c->local_queued = true;
 		return px_dir_queue(&c->down, resp, n) == 0;
 	}
-	shutdown(c->client.fd, SHUT_WR);
+	px_cio_shutdown_write(&c->cio);
 	c->down.shut = true;
 	return false;
+}
+
+/* Everything for the client was written and its write side is shut (the
+ * transport may still hold the end of the stream, e.g. TLS close_notify). */
+static bool client_written(const struct px_conn *c)
+{
+	return c->down.shut && !px_dir_pending(&c->down);
 }
 
 static void step(struct px_conn *c)
@@ -301,7 +367,7 @@ static void step(struct px_conn *c)
 		/* the upstream socket is readable only once connected */
 		ssize_t down = c->state == PX_RELAYING ? px_dir_pump(&c->down, true) : 0;
 		if (down < 0) {
-			px_conn_close(c, c->down.err_to ? PX_CLOSE_CLIENT_ERROR : PX_CLOSE_UPSTREAM_ERROR);
+			px_conn_close(c, c->down.err_to ? px_client_write_failed(c) : PX_CLOSE_UPSTREAM_ERROR);
 			return;
 		}
 		px_count(st, PX_BYTES_UP, (uint64_t)up);
@@ -311,7 +377,7 @@ static void step(struct px_conn *c)
 		if (up > 0 || down > 0)
 			touch(c);
 	} while (half_close(c));
-	if (c->local_status ? (c->down.shut && c->client_eof) : (c->up.shut && c->down.shut)) {
+	if (client_written(c) && (c->local_status ? c->client_eof : c->up.shut)) {
 		px_conn_close(c, c->local_status ? px_close_for_status(c->local_status) : PX_CLOSE_DONE);
 		return;
 	}

@@ -75,7 +75,7 @@ static void return_pipe(struct px_dir *d)
 	d->pipe_stalled = false;
 }
 
-int px_dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool, bool splice)
+static void dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool, bool splice)
 {
 	memset(d, 0, sizeof(*d));
 	d->from = from;
@@ -83,7 +83,42 @@ int px_dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool, b
 	d->pool = pool;
 	d->splice = splice;
 	d->pipe_rd = d->pipe_wr = -1;
-	return 0;
+}
+
+void px_dir_init_up(struct px_dir *d, struct px_client_io *client, int upstream,
+		    struct px_pipe_pool *pool, bool splice)
+{
+	dir_init(d, client->fd, upstream, pool, splice && px_cio_can_splice(client));
+	d->from_io = client;
+}
+
+void px_dir_init_down(struct px_dir *d, int upstream, struct px_client_io *client,
+		      struct px_pipe_pool *pool, bool splice)
+{
+	dir_init(d, upstream, client->fd, pool, splice && px_cio_can_splice(client));
+	d->to_io = client;
+}
+
+/* Reads the source: the client through its transport, else the upstream. */
+static ssize_t src_recv(struct px_dir *d, void *buf, size_t len)
+{
+	if (d->from_io)
+		return px_cio_recv(d->from_io, buf, len);
+	return recv(d->from, buf, len, MSG_DONTWAIT);
+}
+
+static ssize_t dst_send(struct px_dir *d, const void *buf, size_t len)
+{
+	if (d->to_io)
+		return px_cio_send(d->to_io, buf, len);
+	return send(d->to, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* A read of n bytes where room were asked emptied the source, unless the
+ * client's transport still holds input that epoll does not report. */
+static bool src_emptied(const struct px_dir *d, size_t n, size_t room)
+{
+	return n < room && !(d->from_io && px_cio_has_input(d->from_io));
 }
 
 void px_pipe_pool_drain(struct px_pipe_pool *pool)
@@ -153,13 +188,16 @@ static int fail(struct px_dir *d, int err, bool to)
 	return -1;
 }
 
-/* Writes buffered bytes, then pipe bytes. Returns bytes written, -1 on error. */
+/* Writes what waits inside the client's transport, then buffered bytes,
+ * then pipe bytes. Returns bytes written, -1 on error. */
 static ssize_t write_some(struct px_dir *d)
 {
 	ssize_t n;
 
+	if (d->to_io && px_cio_flush(d->to_io) < 0)
+		return errno == EAGAIN ? 0 : fail(d, errno, true);
 	if (d->len > d->off) {
-		n = send(d->to, d->buf + d->off, d->len - d->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		n = dst_send(d, d->buf + d->off, d->len - d->off);
 		if (n < 0)
 			return errno == EAGAIN ? 0 : fail(d, errno, true);
 		d->off += (size_t)n;
@@ -236,12 +274,12 @@ static ssize_t read_filter_input(struct px_dir *d)
 
 	if (room == 0)
 		return 0;
-	n = recv(d->from, d->raw + d->raw_len, room, MSG_DONTWAIT);
+	n = src_recv(d, d->raw + d->raw_len, room);
 	if (n < 0)
 		return errno == EAGAIN ? 0 : fail(d, errno, false);
 	if (n == 0)
 		d->read_eof = true;
-	d->src_dry = (size_t)n < room;
+	d->src_dry = src_emptied(d, (size_t)n, room);
 	d->raw_len += (size_t)n;
 	return n;
 }
@@ -275,7 +313,7 @@ static ssize_t read_copy(struct px_dir *d, bool can_write, ssize_t *written)
 		return 0;
 	if (!pool->scratch && !(pool->scratch = malloc(PX_RELAY_BUF)))
 		return fail(d, ENOMEM, false);
-	n = recv(d->from, pool->scratch, PX_RELAY_BUF, MSG_DONTWAIT);
+	n = src_recv(d, pool->scratch, PX_RELAY_BUF);
 	if (n < 0)
 		return errno == EAGAIN ? 0 : fail(d, errno, false);
 	if (n == 0) {
@@ -284,9 +322,9 @@ static ssize_t read_copy(struct px_dir *d, bool can_write, ssize_t *written)
 	}
 	if (n >= PX_SPLICE_MIN)
 		d->bulk = true;
-	d->src_dry = n < PX_RELAY_BUF;
+	d->src_dry = src_emptied(d, (size_t)n, PX_RELAY_BUF);
 	if (can_write) {
-		w = send(d->to, pool->scratch, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		w = dst_send(d, pool->scratch, (size_t)n);
 		if (w < 0 && errno != EAGAIN)
 			return fail(d, errno, true);
 		if (w < 0)
@@ -354,7 +392,7 @@ ssize_t px_dir_pump(struct px_dir *d, bool can_write)
 
 bool px_dir_pending(const struct px_dir *d)
 {
-	return d->len > d->off || d->pipe_len > 0;
+	return d->len > d->off || d->pipe_len > 0 || (d->to_io && px_cio_want_write(d->to_io));
 }
 
 bool px_dir_wants_read(const struct px_dir *d)

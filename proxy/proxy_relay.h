@@ -4,6 +4,8 @@
  * other, through a pipe with splice(2) where the kernel allows it, else
  * through a bounded buffer; optionally through a filter (http mode). Every
  * buffer is bounded: a full buffer or pipe stops reading (backpressure).
+ * The client's end is read and written through its transport (client_io.h):
+ * what waits inside it counts as pending output and as input to read.
  */
 #ifndef TS_PROXY_RELAY_H
 #define TS_PROXY_RELAY_H
@@ -12,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "client_io.h"
 
 /* Rewrites input into output, as ts_http_inject_feed(): returns 0 or a
  * status that stops the direction. */
@@ -51,6 +55,9 @@ void px_pipe_pool_drain(struct px_pipe_pool *pool);
 
 struct px_dir {
 	int from, to;
+	/* the client's end, through its transport: the one of from_io and
+	 * to_io that is set (the other end is the upstream's plain socket) */
+	struct px_client_io *from_io, *to_io;
 	struct px_pipe_pool *pool;
 	bool splice;   /* the kernel may splice this direction */
 	bool bulk;     /* the last read was large: splice the next ones */
@@ -79,8 +86,12 @@ struct px_dir {
 };
 
 /* No pipe and no buffer yet: both are taken when bytes arrive. splice:
- * use pipes from the pool for bulk transfers. Returns 0. */
-int px_dir_init(struct px_dir *d, int from, int to, struct px_pipe_pool *pool, bool splice);
+ * use pipes from the pool for bulk transfers (where the client's transport
+ * allows it). up: client → upstream; down: upstream → client. */
+void px_dir_init_up(struct px_dir *d, struct px_client_io *client, int upstream,
+		    struct px_pipe_pool *pool, bool splice);
+void px_dir_init_down(struct px_dir *d, int upstream, struct px_client_io *client,
+		      struct px_pipe_pool *pool, bool splice);
 /* Adds a filter; its output buffer gets out_cap bytes, its input in_cap. */
 int px_dir_set_filter(struct px_dir *d, px_filter_fn fn, void *ctx, size_t in_cap,
 		      size_t out_cap);
@@ -91,7 +102,8 @@ int px_dir_queue(struct px_dir *d, const void *p, size_t n);
 /* Moves what it can without blocking; writes only when can_write. Returns
  * the number of bytes written to `to`, or d->err once an error happened. */
 ssize_t px_dir_pump(struct px_dir *d, bool can_write);
-bool px_dir_pending(const struct px_dir *d); /* bytes wait for `to` */
+/* bytes wait for `to` (in the direction or inside the client's transport) */
+bool px_dir_pending(const struct px_dir *d);
 bool px_dir_wants_read(const struct px_dir *d);
 /* Input ended and everything was written: time for shutdown(to). */
 bool px_dir_drained(const struct px_dir *d);

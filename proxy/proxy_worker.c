@@ -51,6 +51,8 @@ static void handshaker_readable(struct px_worker *w, struct px_link *link)
 			return;
 		if (rc == -EBADMSG) {
 			px_count(&w->stats, PX_HANDOFF_BAD, 1);
+			ts_log(TS_LOG_WARN, "hand-off refused: malformed message (TLVs, not one fd, "
+					    "or records mode without its secrets)");
 			continue;
 		}
 		if (rc < 0) {

@@ -8,6 +8,7 @@ assert on them."""
 import hashlib
 import json
 import os
+import select
 import socket
 import ssl
 import struct
@@ -44,11 +45,17 @@ def tlvs(data):
     return out
 
 
-def read_pp2(s):
+def read_pp2_bytes(s):
+    """The PROXY v2 header's bytes: the fixed part and what it announces."""
     fixed = recv_exact(s, 16)
     if fixed[:12] != SIG:
         raise ValueError("no PROXY v2 signature")
-    body = recv_exact(s, struct.unpack(">H", fixed[14:16])[0])
+    return fixed + recv_exact(s, struct.unpack(">H", fixed[14:16])[0])
+
+
+def read_pp2(s):
+    header = read_pp2_bytes(s)
+    fixed, body = header[:16], header[16:]
     fam, addrs = fixed[13], {}
     if fam == 0x11:
         addrs = {"src": socket.inet_ntoa(body[0:4]), "dst": socket.inet_ntoa(body[4:8]),
@@ -152,17 +159,151 @@ def tls_client(port, sni, cafile, cert, key, payload_kind):
     sys.stdout.write(out.decode("latin-1"))
 
 
+class BioClient:
+    """A TLS client over memory BIOs: each step (close_notify sent, read
+    to the end) is taken separately, and the end of the server's stream says
+    how it came: "close_notify" or "eof" (TCP FIN without it)."""
+
+    def __init__(self, port, sni, cafile, keylog=""):
+        ctx = ssl.create_default_context(cafile=cafile)
+        if keylog:
+            ctx.keylog_filename = keylog
+        self.sock = socket.create_connection(("127.0.0.1", int(port)))
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_hostname=sni)
+        self._run(self.obj.do_handshake)
+
+    def _flush(self):
+        data = self.out.read()
+        if data:
+            self.sock.sendall(data)
+
+    def _run(self, fn, *args):
+        while True:
+            try:
+                r = fn(*args)
+                self._flush()
+                return r
+            except ssl.SSLWantReadError:
+                self._flush()
+                b = self.sock.recv(65536)
+                if b:
+                    self.inc.write(b)
+                else:
+                    self.inc.write_eof()
+
+    def send(self, data):
+        self._run(self.obj.write, data)
+
+    def close_notify(self):
+        try:
+            self.obj.unwrap()  # sends it, then would wait for the server's
+        except ssl.SSLWantReadError:
+            pass
+        self._flush()
+
+    def read_to_end(self):
+        got = b""
+        while True:
+            try:
+                b = self._run(self.obj.read, 65536)
+            except ssl.SSLEOFError:
+                return got, "eof"
+            except ssl.SSLZeroReturnError:  # close_notify after ours
+                b = b""
+            if not b:  # the read that met the peer's close_notify
+                return got, "close_notify"
+            got += b
+
+
+def tls_close(port, sni, cafile, first, payload):
+    """first=client: sends payload and its close_notify, then reads to the
+    end. first=server: reads to the end (the upstream closed), then sends
+    payload and its close_notify. Prints what it read and how it ended."""
+    c = BioClient(port, sni, cafile)
+    if first == "client":
+        c.send(payload.encode())
+        c.close_notify()
+        got, how = c.read_to_end()
+    else:
+        got, how = c.read_to_end()
+        c.send(payload.encode())
+        c.close_notify()
+        time.sleep(0.2)  # the proxy reads it before the socket closes
+    print(got.decode(), how)
+
+
+def tls_bulk(port, sni, cafile, mb):
+    """MB MiB of random bytes to an echo upstream over TLS, read back while
+    they are sent; then TCP EOF. Prints "match" when every byte came back
+    in order (and the echo's last word), and the MB/s each way."""
+    ctx = ssl.create_default_context(cafile=cafile)
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", int(port))), server_hostname=sni)
+    data = os.urandom(int(mb) << 20)
+    sent, got, t0 = 0, bytearray(), time.monotonic()
+    s.setblocking(False)
+    while True:
+        r, w, _ = select.select([s], [s] if sent < len(data) else [], [], 10)
+        if not r and not w:
+            break
+        if w:
+            try:
+                sent += s.send(data[sent:sent + 65536])
+            except (ssl.SSLWantWriteError, ssl.SSLWantReadError):
+                pass
+            if sent == len(data):
+                socket.socket.shutdown(s, socket.SHUT_WR)
+        try:
+            while True:
+                b = s.recv(65536)
+                if not b:
+                    break
+                got += b
+            if not b:
+                break
+        except (ssl.SSLWantReadError, ssl.SSLWantWriteError):
+            pass
+    dt = time.monotonic() - t0
+    print("match" if bytes(got) == data + b"bye" else "mismatch (%d of %d bytes)" % (len(got), len(data) + 3),
+          "%.0f" % (len(data) / dt / 1e6))
+
+
+def pp2_dump(path, log):
+    """A PROXY v2 upstream that records, per connection, the MODE TLV's
+    mode and the types of its sub-TLVs, and the whole header in hex; then
+    answers "dumped", ends its side and reads the client's to the end."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(16)
+    while True:
+        c, _ = srv.accept()
+        header = read_pp2_bytes(c)
+        addr_len = {0x11: 12, 0x21: 36}.get(header[13], 0)
+        mode = dict(tlvs(header[16 + addr_len:])).get(0xE3, b"")
+        subs = ",".join("%02x" % t for t, _ in tlvs(mode[1:])) if mode else "-"
+        with open(log, "a") as f:
+            f.write("mode=%s subtlvs=%s header=%s\n" % (mode[0] if mode else "-", subs, header.hex()))
+        c.sendall(b"dumped\n")
+        c.shutdown(socket.SHUT_WR)
+        read_all(c)
+        c.close()
+
+
 # --- hand-offs without TLS, for relay behaviour -------------------------
 
-def handoff(sock_path, policy, authority=b"raw.test", alpn=b""):
+def handoff(sock_path, policy, authority=b"raw.test", alpn=b"", records=None):
     """A hand-off as tagshaked sends one: the policy entry that decided and
     the policy generation (TS_GENERATION, hex, from `tagshake check
-    --generation`) in MODE's sub-TLV; the proxy takes the route from them."""
+    --generation`) in MODE's sub-TLV; the proxy takes the route from them.
+    Relay mode, or records mode (4) with records: the RECORDS sub-TLV's
+    value (b"": none)."""
     def tlv(t, v):
         return struct.pack(">BH", t, len(v)) + v
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     gen = int(os.environ.get("TS_GENERATION", "0"), 16)
-    mode = b"\x01" + tlv(0x01, struct.pack(">Q", gen))
+    mode = (b"\x01" if records is None else b"\x04") + tlv(0x01, struct.pack(">Q", gen))
+    if records:
+        mode += tlv(0x02, records)
     meta = tlv(0x02, authority) + tlv(0xE0, policy.encode()) + tlv(0xE3, mode)
     if alpn:
         meta += tlv(0x01, alpn)
@@ -313,6 +454,12 @@ def main():
         recorder(args[0], args[1])
     elif cmd == "abort-hello":  # PORT SNI SECONDS|hang
         abort_hello(*args)
+    elif cmd == "tls-close":  # PORT SNI CAFILE client|server PAYLOAD
+        tls_close(*args)
+    elif cmd == "tls-bulk":  # PORT SNI CAFILE MB
+        tls_bulk(*args)
+    elif cmd == "pp2-dump":  # PATH LOG
+        pp2_dump(*args)
     elif cmd == "half-close":  # SOCK ROUTE: client half-closes first
         s = handoff(args[0], args[1])
         s.sendall(b"ping")
@@ -403,6 +550,14 @@ def main():
         except (BrokenPipeError, ConnectionResetError):
             got = b""  # closed with our bytes unread: a reset, no answer either
         print("closed" if got == b"" else "answered")
+    elif cmd == "records-refused":  # SOCK ROUTE SUITE SECRET_LEN: a records hand-off
+        # the proxy cannot serve (SECRET_LEN 0: without the secrets); prints
+        # "closed" when it closed the connection without a byte
+        suite, slen = int(args[2], 16), int(args[3])
+        rec = struct.pack(">HQQB", suite, 0, 0, slen) + b"\xa5" * (2 * slen) if slen else b""
+        s = handoff(args[0], args[1], records=rec)
+        s.settimeout(5)
+        print("closed" if read_all(s) == b"" else "answered")
     elif cmd == "timed-eof":  # SOCK ROUTE: seconds until the proxy closes
         s = handoff(args[0], args[1])
         t0 = time.monotonic()

@@ -151,15 +151,22 @@ check_eq "pipelined 200 then 421, in order" "$out" "HTTP/1.1 200 OK
 HTTP/1.1 421 Misdirected Request"
 
 # --- a browser: chromium headless, ALPN h2+http/1.1 offered, http/1.1 used ---
+# Chromium may open a spare connection and close it at any moment; where
+# the proxy is the TLS endpoint (records mode) a write racing that close
+# meets its reset, which relay mode leaves to tagshaked: counted apart
+errors_before_browser=$(proxy_stat close_client_error)
 if command -v chromium >/dev/null; then
 	out=$(timeout 60 chromium --headless=new --no-sandbox --disable-gpu --user-data-dir="$T/chrome" \
 		--ignore-certificate-errors --host-resolver-rules="MAP *.test 127.0.0.1" \
 		--dump-dom "https://open.test:$FEED_PORT/all?chromium" 2>"$T/chrome.log" | sed 's/<[^>]*>//g' | grep .)
 	check_eq "chromium headless: page through tagshaked → proxy → nginx, no metadata for a none SNI" "$out" "||||"
 	check_eq "chromium headless: nginx saw the request with its Host" "$(grep -c 'host=open.test uri=/all?chromium$' "$T/nginx/access.log")" 1
+	sleep 0.2 # its connections close
 else
 	not_ok "chromium headless: chromium is not installed"
 fi
+browser_resets=$(($(proxy_stat close_client_error) - errors_before_browser))
+[ "$TS_NO_KTLS_MODE" = records ] || browser_resets=0
 
 # --- upstream down → 502, bad requests → 400 ---------------------------------
 before=$(proxy_stat close_http_502)
@@ -174,7 +181,13 @@ check_eq "Upgrade → 501 (a tunnel would bypass the header rewriting)" "$out" "
 check_eq "hand-off with ALPN h2 to an http route: answered by the HTTP/2 front end, not relayed unrewritten" \
 	"$(peers h2 "$T/handoff.sock" kong.test)" answered
 check_stat "no close_bad_meta (tests/test_proxy_h2.sh tests h2 itself)" close_bad_meta 0
-check_eq "http mode relays client→upstream by copy (parsing), upstream→client by splice" "$([ "$(proxy_stat splice_dirs)" -gt 0 ] && [ "$(proxy_stat copy_dirs)" -gt 0 ] && echo yes)" \
-	yes
-check_eq "no connection closed by an error" "$(proxy_stat close_client_error) $(proxy_stat close_upstream_error)" "0 0"
+if [ "$TS_NO_KTLS_MODE" = records ]; then
+	check_eq "records mode: every direction copied (the client's bytes go through the record layer), none spliced" \
+		"$(proxy_stat splice_dirs) $([ "$(proxy_stat copy_dirs)" -gt 0 ] && echo copied)" "0 copied"
+else
+	check_eq "http mode relays client→upstream by copy (parsing), upstream→client by splice" "$([ "$(proxy_stat splice_dirs)" -gt 0 ] && [ "$(proxy_stat copy_dirs)" -gt 0 ] && echo yes)" \
+		yes
+fi
+check_eq "no connection closed by an error (but for Chromium's resets in records mode)" \
+	"$(($(proxy_stat close_client_error) - browser_resets)) $(proxy_stat close_upstream_error)" "0 0"
 tap_end
