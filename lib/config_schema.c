@@ -19,7 +19,7 @@
 #define DEFAULT_HANDSHAKE_TIMEOUT_MS 10000
 #define DEFAULT_HANDOFF_TIMEOUT_MS 2000
 /* Off until the proxy takes TS_MODE_RECORDS. */
-#define DEFAULT_HANDOFF_RECORDS false
+#define DEFAULT_HANDOFF_RECORDS true
 #define DEFAULT_IDLE_TIMEOUT_MS 300000
 #define DEFAULT_MAX_INFLIGHT 1024
 /* A client that has not finished its ClientHello after this long is idle

@@ -19,11 +19,11 @@
 # relay mode (false; tagshaked relays plaintext through a socketpair).
 # TS_HANDOFF_RECORDS=1 or 0 in the environment writes that key; unset, the
 # key is left out (a suite may add it) and the daemon's default applies:
-# relay, DEFAULT_HANDOFF_RECORDS in lib/config_schema.c (when that flips,
-# flip the `:-0` of TS_NO_KTLS_MODE below with it).
+# records, DEFAULT_HANDOFF_RECORDS in lib/config_schema.c (when that flips,
+# flip the `:-1` of TS_NO_KTLS_MODE below with it).
 TS_HANDOFF_RECORDS=${TS_HANDOFF_RECORDS:-}
 # The mode's name in the proxy's connection log and counters (mode_*).
-TS_NO_KTLS_MODE=$([ "${TS_HANDOFF_RECORDS:-0}" = 1 ] && echo records || echo relay)
+TS_NO_KTLS_MODE=$([ "${TS_HANDOFF_RECORDS:-1}" = 1 ] && echo records || echo relay)
 
 write_config() {
 	{

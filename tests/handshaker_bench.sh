@@ -29,7 +29,8 @@ LOAD="taskset -c 1 $ROOT/build/tests/handshaker_load 127.0.0.1 $PORT"
 HZ=$(getconf CLK_TCK)
 
 make_pki
-hs_config "$PORT"
+# relay mode here; the records-mode tagshaked below says so itself
+TS_HANDOFF_RECORDS=0 hs_config "$PORT"
 sed -i 's/workers: 2/workers: 1/' "$T/tagshake.yaml"
 start_sink
 taskset -p -c 1 "$SINK" >/dev/null
@@ -141,7 +142,7 @@ fi
 TS_LOAD=$LOAD
 # tagshaked in records mode (handoff.records), same sink, own port
 RPORT=$(free_port)
-sed -e "s/port: $PORT\$/port: $RPORT/" -e 's|^handoff:$|handoff:\n  records: true|' \
+sed -e "s/port: $PORT\$/port: $RPORT/" -e 's/^  records: false$/  records: true/' \
 	"$T/tagshake.yaml" >"$T/tagshake-records.yaml"
 "$ROOT/build/tagshaked" --config "$T/tagshake-records.yaml" --status "$T/status-records" \
 	2>"$T/records.err" &

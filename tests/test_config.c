@@ -117,7 +117,7 @@ static const char full[] =
 	"  socket: /tmp/h.sock\n"
 	"  handshaker_user: 4242\n"
 	"  proxy_user: root\n"
-	"  records: true\n"
+	"  records: false\n"
 	"timeouts:\n"
 	"  handshake: 5s\n"
 	"  client_hello: 1500ms\n"
@@ -177,7 +177,7 @@ static void test_every_key(void **state)
 	assert_int_equal(c->hello_timeout_ms, 1500);
 	assert_int_equal(c->handoff_handshaker_uid, 4242);
 	assert_int_equal(c->handoff_proxy_uid, 0);
-	assert_true(c->handoff_records);
+	assert_false(c->handoff_records);
 	assert_int_equal(c->session_tickets, 0);
 	assert_int_equal(c->session_timeout_s, 3600);
 	assert_int_equal(c->resumption, TS_RESUME_TICKETS);
@@ -273,7 +273,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c->hello_timeout_ms, 3000);
 	assert_int_equal(c->handoff_handshaker_uid, -1);
 	assert_int_equal(c->handoff_proxy_uid, -1);
-	assert_false(c->handoff_records); /* until the proxy takes the mode */
+	assert_true(c->handoff_records); /* tagshake-proxy takes the mode */
 	assert_int_equal(c->session_tickets, 1);
 	assert_int_equal(c->resumption, TS_RESUME_CACHE);
 	ts_config_free(c);

@@ -3,8 +3,10 @@
 # decision path): every action, alerts, resumption across policies, the
 # hand-off end to end (tests/handoff_sink uses the public receive API),
 # proxy unreachable, handshake timeout, reload, bound on handshakes in flight,
-# clean shutdown.
+# clean shutdown. In relay mode (handoff.records: false): records mode, the
+# default, has its own suite (test_handshaker_records.sh).
 set -u
+TS_HANDOFF_RECORDS=0
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 T=$(mktemp -d)
 . "$ROOT/tests/handshaker_lib.sh"

@@ -3,6 +3,8 @@
 # (listen ... proxy_protocol), HAProxy (accept-proxy, fc_pp_authority), the
 # project's TLV decoder (every value checked against the client certificate);
 # half-close both ways, bulk data, upstream down, connect and idle timeouts.
+# TS_HANDOFF_RECORDS=0 or 1 picks tagshaked's hand-off mode (the default is
+# records; test_proxy_relay_mode.sh runs this suite in relay mode).
 . "$(dirname "$0")/proxy_lib.sh"
 
 make_certs
