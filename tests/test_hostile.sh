@@ -217,8 +217,14 @@ ku=$(grep -c '^KEYUPDATE' "$T/ku.out")
 check_eq "$ku KeyUpdates (update_requested) then data: 150+ sent, data echoed" "$([ "$ku" -ge 150 ] && echo yes) $(grep -c '^after-keyupdates' "$T/ku.out")" \
 	"yes 1"
 settle
-check_eq "and closed cleanly when the client left (relay_closed)" "$(hs_delta relay_closed) $(hs_delta relay_error)" \
-	"1 0"
+if [ "$TS_NO_KTLS_MODE" = records ]; then
+	# the proxy's record layer followed them; tagshaked handed it off once
+	check_eq "handed off in records mode, none relayed or in error" \
+		"$(hs_delta records) $(hs_delta relay) $(hs_delta relay_error)" "1 0 0"
+else
+	check_eq "and closed cleanly when the client left (relay_closed)" "$(hs_delta relay_closed) $(hs_delta relay_error)" \
+		"1 0"
+fi
 
 # --- client certificates --------------------------------------------------
 # A bad signature: the client certificate's signature with bits flipped.

@@ -39,7 +39,7 @@ hello
 wait_grep 'msg=conn' "$T/daemon.err"
 check_eq "connections: true after SIGHUP: one connection line" \
 	"$(grep 'msg=conn' "$T/daemon.err" | sed 's/^ts=[^ ]* //; s/ ms=[0-9.]*$//')" \
-	"level=info msg=conn result=ok sni=open.test policy=open.test action=none mode=relay resumed=0"
+	"level=info msg=conn result=ok sni=open.test policy=open.test action=none mode=$TS_NO_KTLS_MODE resumed=0"
 
 # 10 broken reloads within a fraction of a second: at most 5 identical lines a
 # second, the rest counted on a "suppressed" line once the second is over

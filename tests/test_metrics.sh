@@ -92,7 +92,8 @@ delta 'tagshake_policy_certificate_requests_total{action="none"}' 0
 delta 'tagshake_policy_certificate_requests_total{action="optional"}' 1
 delta 'tagshake_policy_certificate_requests_total{action="require"}' 3
 delta 'tagshake_handoffs_total{result="ok"}' 6
-delta 'tagshake_handoff_modes_total{mode="relay"}' 6
+# the demo runs the default configuration: records mode without kTLS
+delta "tagshake_handoff_modes_total{mode=\"records\"}" 6
 delta 'tagshake_handoff_modes_total{mode="ktls"}' 0
 delta 'tagshake_proxy_handoffs_total' 6
 delta 'tagshake_proxy_http_requests_total' 6
@@ -101,7 +102,7 @@ delta 'tagshake_handshake_duration_seconds_count' 6
 delta 'tagshake_handshake_duration_seconds_bucket{le="+Inf"}' 6
 delta 'tagshake_proxy_upstream_ready_seconds_count' 6
 delta 'tagshake_proxy_upstream_ready_seconds_bucket{le="+Inf"}' 6
-check_eq "mode: relay, with the reason" "$(value "$after" 'tagshake_handshaker_mode{mode="relay",reason="kernel has no kTLS (no tls ULP)"}')" \
+check_eq "mode: records, with the reason" "$(value "$after" "tagshake_handshaker_mode{mode=\"records\",reason=\"kernel has no kTLS (no tls ULP)\"}")" \
 	1
 check_eq "every source up" \
 	"$(value "$after" tagshake_tagger_up)/$(value "$after" tagshake_handshaker_up)/$(value "$after" tagshake_proxy_up)" "1/1/1"

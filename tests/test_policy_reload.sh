@@ -123,8 +123,11 @@ check_eq "tagshaked runs the loose generation" "$(hstat policy_generation)" "$LO
 check_eq "tagshaked alone: no certificate asked, and the proxy refuses the hand-off" \
 	"$(one)" "closed"
 sleep 1.1
+# (the first connection's end counts as done, or as a client error when the
+# client's close races the proxy's close_notify: in records mode the proxy
+# holds the client's TCP socket and sees its reset)
 check_eq "counted as close_stale, the admin upstream never reached" \
-	"$(pstat close_stale) $(pstat close_done)" "1 1"
+	"$(pstat close_stale) $(($(pstat close_done) + $(pstat close_client_error)))" "1 1"
 check "the proxy logged the unknown generation" \
 	grep -q "hand-off refused: policy generation $LOOSE is not loaded" "$T/proxy.err"
 check "the kernel's strict entry (other route ids) was stale to tagshaked: counted" \

@@ -230,7 +230,7 @@ check "tagshaked's line: the unverified subject with verify=FAILED:<reason>" gre
 	'subject="CN=untrusted,O=tagshake test" verify="FAILED:unable to verify the first certificate"' \
 	"$T/handshaker.log"
 check "the proxy's line (unverified: forward): the subject with verify=FAILED:<reason>" grep -qF \
-	'route=kong-fwd mode=relay subject="CN=untrusted,O=tagshake test" verify="FAILED:unable to verify the first certificate"' \
+	'route=kong-fwd mode='"$TS_NO_KTLS_MODE"' subject="CN=untrusted,O=tagshake test" verify="FAILED:unable to verify the first certificate"' \
 	"$T/proxy.log"
 verified=$(grep -h 'sni=req.t.test .*subject="CN=trusted,O=tagshake test"' "$T/handshaker.log" "$T/proxy.log")
 check_eq "a verified subject (req.t.test, trusted): both lines, neither with a verify field" \

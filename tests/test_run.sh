@@ -1,6 +1,6 @@
 #!/bin/bash
 # `make run` (scripts/run.sh) in a fresh state directory: it comes up in
-# relay mode, the commands it prints give exactly the promised results,
+# records mode, the commands it prints give exactly the promised results,
 # and SIGINT / SIGTERM leave nothing attached, pinned, listening or running.
 set -u
 cd "$(dirname "$0")/.."
@@ -56,8 +56,8 @@ leftovers() {
 check "run.sh starts in a fresh state directory" start
 PROG=$(prog_id)
 check_eq "the tagger (program $PROG) is attached to the root cgroup" "$(attached)" 1
-check "it says it runs in relay mode (no kTLS here)" \
-	grep -q "^tagshake-demo: running on 127.0.0.1:$port in relay mode (kernel has no kTLS" "$work/out"
+check "it says it runs in records mode (no kTLS here: the proxy runs the record layer)" \
+	grep -q "^tagshake-demo: running on 127.0.0.1:$port in records mode (kernel has no kTLS" "$work/out"
 check "it created the PKI" grep -q "PKI: created in $state/pki" "$work/out"
 check "tagshake check accepts the configuration it wrote" \
 	build/tagshake check --quiet "$state/tagshake.yaml"
@@ -120,11 +120,11 @@ check_eq "optional: one CertificateRequest" "$(sc optional.demo.test)" 1
 conns=$(grep ' msg=conn ' "$state/run/tagshaked.log" | sed -E 's/^ts=[^ ]+ //; s/ ms=[0-9.]+$//')
 check_eq "connection log: one line per connection (12)" "$(wc -l <<<"$conns")" 12
 for want in \
-	'level=info msg=conn result=ok sni=none.demo.test policy=none.demo.test action=none mode=relay resumed=0' \
+	'level=info msg=conn result=ok sni=none.demo.test policy=none.demo.test action=none mode=records resumed=0' \
 	'level=info msg=conn result=failed sni=require.demo.test policy=require.demo.test action=require reason="peer did not return a certificate"' \
-	'level=info msg=conn result=ok sni=require.demo.test policy=require.demo.test action=require mode=relay resumed=0 subject="CN=demo-client,O=tagshake demo"' \
+	'level=info msg=conn result=ok sni=require.demo.test policy=require.demo.test action=require mode=records resumed=0 subject="CN=demo-client,O=tagshake demo"' \
 	'level=info msg=conn result=reject sni=reject.demo.test action=reject reason=tag' \
-	'level=info msg=conn result=ok sni=a.wild.demo.test policy=*.wild.demo.test action=require mode=relay resumed=0 subject="CN=demo-partner,O=tagshake demo"' \
+	'level=info msg=conn result=ok sni=a.wild.demo.test policy=*.wild.demo.test action=require mode=records resumed=0 subject="CN=demo-partner,O=tagshake demo"' \
 	'level=info msg=conn result=failed sni=b.wild.demo.test policy=*.wild.demo.test action=require reason="certificate verify failed"'; do
 	check "connection log: $want" grep -qxF -- "$want" <<<"$conns"
 done
@@ -143,7 +143,7 @@ check_eq "bpftool dump: the seven policy entries with their actions" \
 	"$(json_get "$dump" '",".join(sorted(e["value"]["name"] + "=" + str(e["value"]["action"]) for e in d))')" \
 	"*.wild.demo.test=2,@default=0,@no-sni=3,none.demo.test=0,optional.demo.test=1,reject.demo.test=3,require.demo.test=2"
 st=$(bash -c "$(grep -- '^  cat .*tagshaked.status' "$work/out" | sed 's/^  //')")
-check_eq "status file: mode relay" "$(awk '$1 == "mode" { print $2 }' <<<"$st")" relay
+check_eq "status file: mode records" "$(awk '$1 == "mode" { print $2 }' <<<"$st")" records
 
 check "SIGINT: run.sh exits 0" stop INT
 check "... saying so" grep -q 'stopped: nothing attached, pinned or listening' "$work/out"
@@ -167,7 +167,7 @@ tsock=$work/tmux.sock
 tmux -S "$tsock" new-session -d -x 200 -y 50 -s run "make -s run RUN_ARGS='--no-deps --no-build \
 	--state $state --port $port --pin-dir $pins' > $work/make.out 2>&1"
 for _ in $(seq 300); do grep -q '^  cat ' "$work/make.out" 2>/dev/null && break; sleep 0.05; done
-check "make run: the stack runs" grep -q "running on 127.0.0.1:$port in relay mode" "$work/make.out"
+check "make run: the stack runs" grep -q "running on 127.0.0.1:$port in records mode" "$work/make.out"
 PROG=$(prog_id)
 out=$(curl -sS --cacert "$state/pki/server-ca.crt" --resolve "none.demo.test:$port:127.0.0.1" "https://none.demo.test:$port/")
 check_eq "make run: none answers" "$(head -1 <<<"$out")" "GET / HTTP/1.1"

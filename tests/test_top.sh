@@ -41,7 +41,7 @@ until_ok() {
 	return 1
 }
 
-check "renders: the title with the mode" until_ok 5 bash -c "tmux -S $sock capture-pane -p -t top | grep -q '^tagshake top .* mode relay '"
+check "renders: the title with the mode" until_ok 5 bash -c "tmux -S $sock capture-pane -p -t top | grep -q '^tagshake top .* mode records '"
 for s in "POLICY ACTION" "SNI (since top started)" HANDSHAKER TAGGER PROXY; do
 	check "renders: section $s" grep -q "^$s " <<<"$(screen)"
 done
