@@ -190,6 +190,27 @@ static inline int ts_handoff_mode_early(uint8_t mode)
 	return mode == TS_MODE_EARLY || mode == TS_MODE_EARLY_CANCEL;
 }
 
+/* The mode's name in logs and in the sink's lines: who runs the record
+ * layer of a handed-off connection (the kernel, tagshaked or the receiver),
+ * or which early-connect message it is. */
+static inline const char *ts_handoff_mode_name(uint8_t mode)
+{
+	switch (mode) {
+	case TS_MODE_KTLS:
+		return "ktls";
+	case TS_MODE_RELAY:
+		return "relay";
+	case TS_MODE_RECORDS:
+		return "records";
+	case TS_MODE_EARLY:
+		return "early";
+	case TS_MODE_EARLY_CANCEL:
+		return "early-cancel";
+	default:
+		return "unknown";
+	}
+}
+
 /* A byte string inside a received TLV block (not NUL terminated). */
 struct ts_bytes {
 	const uint8_t *p;

@@ -77,19 +77,6 @@ static void number(struct ts_logfmt *f, const char *key, unsigned long long v)
 	ts_logfmt_field(f, key, s);
 }
 
-/* Who ran the TLS record layer: the kernel, tagshaked or this proxy. */
-static const char *mode_name(uint8_t mode)
-{
-	switch (mode) {
-	case TS_MODE_KTLS:
-		return "ktls";
-	case TS_MODE_RECORDS:
-		return "records";
-	default:
-		return "relay";
-	}
-}
-
 void px_connlog_close(struct px_connlog *l, const char *result, long requests, uint64_t now_us)
 {
 	struct ts_logfmt f;
@@ -99,7 +86,7 @@ void px_connlog_close(struct px_connlog *l, const char *result, long requests, u
 		return;
 	hand_off_fields(&f, result, l->sni, l->policy, l->action);
 	ts_logfmt_field(&f, "route", l->route);
-	ts_logfmt_field(&f, "mode", mode_name(l->mode));
+	ts_logfmt_field(&f, "mode", ts_handoff_mode_name(l->mode));
 	if (*l->subject)
 		ts_logfmt_field(&f, "subject", l->subject);
 	/* a subject (unverified: forward) or not, the line says it was not verified */

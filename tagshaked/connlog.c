@@ -33,18 +33,6 @@ static void subject(const SSL *ssl, char *out, size_t len)
 	BIO_free(b);
 }
 
-static const char *mode_name(enum ts_handoff_mode m)
-{
-	switch (m) {
-	case TS_MODE_KTLS:
-		return "ktls";
-	case TS_MODE_RECORDS:
-		return "records";
-	default:
-		return "relay";
-	}
-}
-
 void ts_connlog(const struct ts_conn *c, const char *result, const char *reason)
 {
 	struct ts_logfmt l;
@@ -62,7 +50,7 @@ void ts_connlog(const struct ts_conn *c, const char *result, const char *reason)
 		ts_logfmt_field(&l, "policy", c->d.policy);
 	ts_logfmt_field(&l, "action", ts_action_name(decided ? c->d.value.action : c->tag.action));
 	if (!strcmp(result, "ok")) {
-		ts_logfmt_field(&l, "mode", mode_name(c->mode));
+		ts_logfmt_field(&l, "mode", ts_handoff_mode_name(c->mode));
 		if (c->mode_why)
 			ts_logfmt_field(&l, "mode_why", c->mode_why);
 		ts_logfmt_field(&l, "resumed", c->ssl && SSL_session_reused(c->ssl) ? "1" : "0");

@@ -75,18 +75,6 @@ static void put_bytes(char **p, const char *end, const char *key, struct ts_byte
 			       b.len ? (const char *)b.p : "-");
 }
 
-static const char *mode_name(uint8_t mode)
-{
-	switch (mode) {
-	case TS_MODE_KTLS:
-		return "ktls";
-	case TS_MODE_RECORDS:
-		return "records";
-	default:
-		return "relay";
-	}
-}
-
 /* The TLV types of a block, containers' sub-TLVs in parentheses. */
 static char *put_types(char *p, const char *end, const uint8_t *v, size_t len, bool top)
 {
@@ -136,7 +124,7 @@ static void describe(const struct ts_handoff *h, char *line, size_t size)
 
 	p += snprintf(p, size, "handoff mode=%s action=%u route=%u match=%u resumed=%u ssl=%d "
 			       "client=%u verify=%u certlen=%u",
-		      mode_name(m->mode), m->action, m->route_id, m->match, m->resumed, m->has_ssl,
+		      ts_handoff_mode_name(m->mode), m->action, m->route_id, m->match, m->resumed, m->has_ssl,
 		      m->ssl_client, m->ssl_verify, m->cert.len);
 	if (tlv_mode && h->has_records)
 		p += snprintf(p, (size_t)(end - p), " records=%04x", h->records.suite);
