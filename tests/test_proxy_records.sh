@@ -7,7 +7,8 @@
 # 1 MiB each way byte-exact over raw, HTTP/1.1 and HTTP/2 routes; KeyUpdate
 # from the client; close_notify from the client and EOF from the upstream
 # both end cleanly, both ways; a records hand-off without usable secrets is
-# refused, counted and logged. The other proxy suites run in this mode
+# refused, counted and logged; a held connection outlives a killed
+# tagshaked. The other proxy suites run in this mode
 # with TS_HANDOFF_RECORDS=1 (tests/config.sh).
 TS_HANDOFF_RECORDS=1
 . "$(dirname "$0")/proxy_lib.sh"
@@ -45,6 +46,7 @@ start_peer greeter "$T/greet.sock" "$T/greet.log"
 start_nginx
 start_proxy
 start_handshaker
+HS_PID=${PIDS[-1]}
 wait_for "$T/echo.sock" && wait_for "$T/dump.sock" && wait_for "$T/greet.sock" || bail "upstreams started"
 CA=$T/pki/server.crt
 conn_lines() { grep 'msg=proxy_conn' "$T/proxy.log"; }
@@ -121,4 +123,22 @@ check "... logged" grep -q 'hand-off refused: records mode with secrets that do 
 check_eq "both counted close_records_refused, each with its connection line" \
 	"$(proxy_stat close_records_refused) $(conn_lines | grep -c 'result=records_refused sni=raw.test')" "2 2"
 check_eq "no connection served for them" "$(proxy_stat mode_records)" 8
+
+# --- tagshaked killed: a records connection is the proxy's alone -----------
+# In relay mode tagshaked carries every byte, so only kTLS could keep a
+# connection alive without it; in records mode the proxy holds the socket
+# and the keys. -quiet also ignores stdin's EOF: the line is the data.
+coproc HELD { timeout 20 openssl s_client -quiet -connect "127.0.0.1:$FEED_PORT" \
+	-servername raw.test -CAfile "$CA" 2>/dev/null; }
+echo before >&"${HELD[1]}"
+read -r -t 5 first <&"${HELD[0]}"
+check_eq "a held connection echoes through the proxy" "${first:-}" before
+kill -9 "$HS_PID"
+wait "$HS_PID" 2>/dev/null
+echo after >&"${HELD[1]}"
+read -r -t 5 second <&"${HELD[0]}"
+check_eq "tagshaked killed (SIGKILL): the same connection still echoes" "${second:-}" after
+check_fails "and tagshaked is gone: no new connection" \
+	timeout 5 openssl s_client -connect "127.0.0.1:$FEED_PORT" -servername raw.test </dev/null
+kill "$HELD_PID" 2>/dev/null
 tap_end
