@@ -183,7 +183,9 @@ static int dir_nonce(struct rec_dir *d)
 /* ---- protecting ---- */
 
 /* Builds one record of inner type `type` around len bytes at rec (header,
- * ciphertext, tag). Its size or negative errno. */
+ * ciphertext, tag), encrypting from pt straight into it (the AEAD modes
+ * are streams: the inner content type is one more byte of the same
+ * stream). Its size or negative errno. */
 static int seal(struct rec_dir *d, uint8_t type, const void *pt, size_t len, uint8_t *rec)
 {
 	size_t inner = len + 1, body = inner + AEAD_TAG_LEN;
@@ -197,10 +199,9 @@ static int seal(struct rec_dir *d, uint8_t type, const void *pt, size_t len, uin
 	rec[2] = TLS_LEGACY_VERSION & 0xff;
 	rec[3] = (uint8_t)(body >> 8);
 	rec[4] = (uint8_t)body;
-	memcpy(p, pt, len);
-	p[len] = type;
 	if (EVP_CipherUpdate(d->ctx, NULL, &outl, rec, TLS_RECORD_HEADER) != 1 ||
-	    EVP_CipherUpdate(d->ctx, p, &outl, p, (int)inner) != 1 ||
+	    EVP_CipherUpdate(d->ctx, p, &outl, pt, (int)len) != 1 ||
+	    EVP_CipherUpdate(d->ctx, p + len, &outl, &type, 1) != 1 ||
 	    EVP_CipherFinal_ex(d->ctx, p + inner, &outl) != 1 ||
 	    EVP_CIPHER_CTX_ctrl(d->ctx, EVP_CTRL_AEAD_GET_TAG, AEAD_TAG_LEN, p + inner) != 1)
 		return -EIO;
