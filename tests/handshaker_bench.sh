@@ -5,9 +5,10 @@
 # CPU is tagshaked's plus the hand-off sink's (the stand-in for
 # tagshake-proxy, which carries the connection's bytes after the
 # hand-off): in relay mode it reads the relayed plaintext, in records mode
-# it runs the TLS record layer itself. The full handshakes run in relay
-# mode (the default) and in records mode (handoff.records, a second
-# tagshaked on its own port and core 0), interleaved with nginx.
+# it runs the TLS record layer itself. The first tagshaked runs in relay
+# mode (handoff.records: false) and serves every row; the full handshakes
+# also run in records mode, the default (a second tagshaked on its own
+# port and core 0), interleaved with nginx.
 # Not part of `make test`: run by hand, prints a markdown table.
 #   [BASE=older/tagshaked] [ROUNDS=3] [FULL_ONLY=1] [BREAKDOWN=0] \
 #     tests/handshaker_bench.sh [SECONDS]
